@@ -1,0 +1,14 @@
+import type { PassengerEvent } from './passenger/events.ts';
+
+/**
+ * The aggregate types and the events each one records: the one map the event store, the
+ * projectors and the subscriptions share. Adding an aggregate here makes every exhaustive
+ * `switch` over `DomainEvent` fail to compile until it is handled.
+ */
+export interface EventsByAggregate {
+  passenger: PassengerEvent;
+}
+
+export type AggregateType = keyof EventsByAggregate;
+export type DomainEvent = EventsByAggregate[AggregateType];
+export const aggregateTypes = ['passenger'] as const satisfies readonly AggregateType[];

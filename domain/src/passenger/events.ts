@@ -1,0 +1,15 @@
+/** Everything that can happen to a passenger: the one source of truth for its event types. */
+export type PassengerEvent =
+  | { type: 'PassengerRegistered'; data: { passengerId: string; name: string } }
+  | { type: 'PassengerDetailsUpdated'; data: { passengerId: string; name: string } }
+  | { type: 'PassengerBanned'; data: { passengerId: string } }
+  | { type: 'PassengerUnbanned'; data: { passengerId: string } };
+
+export type PassengerEventType = PassengerEvent['type'];
+
+export const passengerEventTypes = [
+  'PassengerRegistered',
+  'PassengerDetailsUpdated',
+  'PassengerBanned',
+  'PassengerUnbanned',
+] as const satisfies readonly PassengerEventType[];

@@ -1,0 +1,10 @@
+export * from './envelope.ts';
+export * from './event-store.ts';
+export * from './in-memory.ts';
+export * from './jetstream-event-store.ts';
+export * from './streams.ts';
+export * from './consumers.ts';
+export * from './bootstrap.ts';
+export * from './durable-consumer.ts';
+export * from './command-handler.ts';
+export { connectNats, type Nats } from './nats.ts';

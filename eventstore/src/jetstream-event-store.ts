@@ -1,0 +1,141 @@
+import type { AggregateType, EventsByAggregate } from '@happyride/domain';
+import { envelop, type AppendMetadata, type Commit } from './envelope.ts';
+import { ConcurrencyError, historyFromCommits, type AggregateHistory, type AppendResult, type EventStore } from './event-store.ts';
+import { headers, JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager, type StoredMsg } from './nats.ts';
+import { aggregateSubject, EVENTS_STREAM, HEADER } from './streams.ts';
+
+const READ_BATCH = 512;
+
+/** Where an aggregate's last commit sits: the version it ended at and its stream sequence. */
+interface Head {
+  version: number;
+  seq: number;
+  commandId?: string;
+}
+
+/**
+ * The event store on JetStream. One command's events are one message on
+ * `events.<type>.<id>`, published with `Nats-Msg-Id` = command id (deduplication) and
+ * `Nats-Expected-Last-Subject-Sequence` (optimistic concurrency per aggregate). The stream
+ * sequence of each aggregate's head is remembered from reads and appends, so an append costs
+ * one publish; when the head is not known it is looked up with one direct get.
+ */
+export class JetStreamEventStore implements EventStore {
+  readonly #heads = new Map<string, Head>();
+  readonly #maxCachedHeads: number;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    { maxCachedHeads = 50_000 }: { maxCachedHeads?: number } = {},
+  ) {
+    this.#maxCachedHeads = maxCachedHeads;
+  }
+
+  async append<A extends AggregateType>(
+    aggregateType: A,
+    aggregateId: string,
+    events: readonly EventsByAggregate[A][],
+    expectedVersion: number,
+    meta: AppendMetadata,
+  ): Promise<AppendResult> {
+    if (events.length === 0) return { version: expectedVersion, duplicate: false };
+    const subject = aggregateSubject(aggregateType, aggregateId);
+    const head = await this.#head(subject);
+    if (head.commandId === meta.commandId) return { version: head.version, duplicate: true };
+    if (head.version !== expectedVersion) {
+      this.#heads.delete(subject);
+      throw new ConcurrencyError(aggregateType, aggregateId, expectedVersion, head.version);
+    }
+    const commit = envelop(aggregateType, aggregateId, events, expectedVersion, meta);
+    const h = headers();
+    h.set(HEADER.correlationId, meta.correlationId);
+    h.set(HEADER.causationId, meta.causationId ?? meta.commandId);
+    h.set(HEADER.eventTypes, events.map((event) => event.type).join(','));
+    if (meta.traceparent) h.set(HEADER.traceparent, meta.traceparent);
+    try {
+      const ack = await this.js.publish(subject, JSON.stringify(commit), {
+        msgID: meta.commandId,
+        expect: { lastSubjectSequence: head.seq },
+        headers: h,
+      });
+      if (ack.duplicate) {
+        // The same command was appended before (a retry): report what is there now.
+        this.#heads.delete(subject);
+        const current = await this.#head(subject);
+        return { version: current.version, duplicate: true };
+      }
+      this.#remember(subject, { version: commit.version, seq: ack.seq, commandId: commit.commandId });
+      return { version: commit.version, duplicate: false };
+    } catch (error) {
+      this.#heads.delete(subject);
+      if (isWrongLastSequence(error)) throw new ConcurrencyError(aggregateType, aggregateId, expectedVersion);
+      throw error;
+    }
+  }
+
+  async read<A extends AggregateType>(aggregateType: A, aggregateId: string): Promise<AggregateHistory<A>> {
+    const subject = aggregateSubject(aggregateType, aggregateId);
+    const commits: Commit<A>[] = [];
+    let lastSeq = 0;
+    let lastCommandId: string | undefined;
+    for (let from = 1; ; ) {
+      const batch = await this.#batch(subject, from);
+      for (const msg of batch) {
+        const commit = msg.json<Commit<A>>();
+        commits.push(commit);
+        lastSeq = msg.seq;
+        lastCommandId = commit.commandId;
+      }
+      if (batch.length < READ_BATCH) break;
+      from = lastSeq + 1;
+    }
+    const history = historyFromCommits(commits);
+    this.#remember(subject, { version: history.version, seq: lastSeq, ...(lastCommandId ? { commandId: lastCommandId } : {}) });
+    return history;
+  }
+
+  async #batch(subject: string, seq: number): Promise<StoredMsg[]> {
+    const messages: StoredMsg[] = [];
+    try {
+      const iterator = await this.jsm.direct.getBatch(EVENTS_STREAM, { seq, next_by_subj: subject, batch: READ_BATCH });
+      for await (const msg of iterator) messages.push(msg);
+    } catch (error) {
+      if (!isNoMessage(error)) throw error;
+    }
+    return messages;
+  }
+
+  async #head(subject: string): Promise<Head> {
+    const cached = this.#heads.get(subject);
+    if (cached) return cached;
+    const last = await this.jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: subject }).catch((error: unknown) => {
+      if (isNoMessage(error)) return null;
+      throw error;
+    });
+    const commit = last?.json<Commit>();
+    const head = last && commit ? { version: commit.version, seq: last.seq, commandId: commit.commandId } : { version: 0, seq: 0 };
+    this.#remember(subject, head);
+    return head;
+  }
+
+  #remember(subject: string, head: Head): void {
+    this.#heads.delete(subject);
+    this.#heads.set(subject, head);
+    if (this.#heads.size > this.#maxCachedHeads) {
+      const oldest = this.#heads.keys().next().value;
+      if (oldest !== undefined) this.#heads.delete(oldest);
+    }
+  }
+}
+
+/** JetStream's "wrong last sequence" (err_code 10071): the one place it becomes our concurrency error. */
+function isWrongLastSequence(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence;
+}
+
+/** A direct get that found nothing: an API error 10037, or a 404 status on batch reads. */
+function isNoMessage(error: unknown): boolean {
+  if (error instanceof JetStreamApiError) return error.code === JetStreamApiCodes.NoMessageFound;
+  return error instanceof Error && (error as Error & { code?: unknown }).code === 404;
+}

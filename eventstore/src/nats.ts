@@ -1,0 +1,46 @@
+/**
+ * The one place the NATS client is wrapped. Everything else imports from here, so the client
+ * (the modular `@nats-io/*` v3 packages) can change in one file.
+ */
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+
+export { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+export {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type StoredMsg,
+} from '@nats-io/jetstream';
+
+export interface Nats {
+  connection: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects with unlimited reconnects, so a restarted nats-server is picked up again.
+ * @example const nats = await connectNats(config.natsUrl, 'projector');
+ */
+export async function connectNats(url: string, name: string): Promise<Nats> {
+  const connection = await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const jsm = await jetstreamManager(connection);
+  const js = jetstream(connection);
+  return {
+    connection,
+    js,
+    jsm,
+    async close() {
+      if (!connection.isClosed()) await connection.drain().catch(() => connection.close());
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { defineConfig } from 'vitest/config';
+
+const exclude = ['**/node_modules/**', '.cache/**', '.data/**'];
+
+/**
+ * Three tiers, by file suffix: `.unit.spec.ts` is pure and takes milliseconds;
+ * `.int.spec.ts` runs against a real nats-server and FerretDB; `.e2e.spec.ts` starts the
+ * gateway, subgraphs and workers as real processes. Both real tiers share one pair of
+ * servers per run (or `NATS_URL` / `MONGODB_URL`), started by the global setup.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['**/*.unit.spec.ts'], exclude } },
+      {
+        test: {
+          name: 'int',
+          include: ['**/*.int.spec.ts'],
+          exclude,
+          globalSetup: ['local-servers/src/vitest-global-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['**/*.e2e.spec.ts'],
+          exclude,
+          globalSetup: ['local-servers/src/vitest-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
