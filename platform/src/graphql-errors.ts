@@ -1,0 +1,58 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { DomainError, type DomainErrorKind } from '@happyride/domain';
+import { CommandConflictError } from '@happyride/eventstore';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { InvalidTokenError } from './identity.ts';
+
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'FORBIDDEN'
+  | 'UNAUTHENTICATED'
+  | 'INTERNAL_SERVER_ERROR';
+
+const codeOfKind: Record<DomainErrorKind, ErrorCode> = {
+  INVALID_INPUT: 'BAD_USER_INPUT',
+  NOT_FOUND: 'NOT_FOUND',
+  ILLEGAL_STATE: 'CONFLICT',
+  FORBIDDEN: 'FORBIDDEN',
+};
+
+export const unauthenticated = (message = 'Sign in: send `Authorization: Bearer <token>`.') =>
+  new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } });
+
+export const graphQLError = (code: ErrorCode, message: string) => new GraphQLError(message, { extensions: { code } });
+
+/**
+ * The one mapper from what went wrong to what a client sees: domain errors keep their message
+ * with a code; anything unexpected is logged and masked as INTERNAL_SERVER_ERROR (outside
+ * development), so no stack trace or internal message reaches a client.
+ */
+export function formatErrorFor({ exposeInternals, onInternalError }: { exposeInternals: boolean; onInternalError: (error: unknown) => void }) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const known = classify(original);
+    if (known) {
+      return { message: known.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: known.code } };
+    }
+    const code = formatted.extensions?.code;
+    if (code && code !== 'INTERNAL_SERVER_ERROR') return withoutStacktrace(formatted);
+    onInternalError(original);
+    if (exposeInternals) return formatted;
+    return { message: 'Internal server error.', ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  };
+}
+
+function classify(error: unknown): { code: ErrorCode; message: string } | undefined {
+  if (error instanceof DomainError) return { code: codeOfKind[error.kind], message: error.message };
+  if (error instanceof CommandConflictError) return { code: 'CONFLICT', message: error.message };
+  if (error instanceof InvalidTokenError) return { code: 'UNAUTHENTICATED', message: error.message };
+  return undefined;
+}
+
+function withoutStacktrace(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  if (!formatted.extensions || !('stacktrace' in formatted.extensions)) return formatted;
+  const { stacktrace: _stacktrace, ...extensions } = formatted.extensions;
+  return { ...formatted, extensions };
+}

@@ -1,0 +1,97 @@
+import { ApolloServer, type ApolloServerOptions, type BaseContext, type ContextFunction } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware, type ExpressContextFunctionArgument } from '@as-integrations/express5';
+import express, { type Express } from 'express';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { formatErrorFor } from './graphql-errors.ts';
+import type { Logger } from './logger.ts';
+
+export const CORRELATION_HEADER = 'x-correlation-id';
+
+export interface GraphQLServiceOptions<C extends BaseContext> {
+  name: string;
+  port: number;
+  host?: string;
+  logger: Logger;
+  apollo: Omit<ApolloServerOptions<C>, 'formatError' | 'plugins'> & { plugins?: ApolloServerOptions<C>['plugins'] };
+  context: (args: ExpressContextFunctionArgument & { correlationId: string }) => Promise<C>;
+  /** `/ready` answers 200 when this resolves to null, 503 with the reason otherwise. */
+  readiness?: () => Promise<string | null>;
+  exposeInternalErrors?: boolean;
+  /** Extra routes (metrics, explorer) before `/graphql`. */
+  routes?: (app: Express) => void;
+  landingPage?: boolean;
+  maxBodyBytes?: number;
+}
+
+export interface RunningService {
+  url: string;
+  port: number;
+  httpServer: Server;
+  stop(): Promise<void>;
+}
+
+/**
+ * Serves one GraphQL schema (a subgraph, or the gateway) over HTTP at `/graphql`, with
+ * `/health` (the process lives) and `/ready` (its dependencies answer), one error mapper,
+ * correlation ids (taken from `x-correlation-id` or made here, echoed in the response) and a
+ * graceful stop that drains open requests.
+ */
+export async function startGraphQLService<C extends BaseContext>(options: GraphQLServiceOptions<C>): Promise<RunningService> {
+  const { logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = createServer(app);
+  const server = new ApolloServer<C>({
+    ...options.apollo,
+    formatError: formatErrorFor({
+      exposeInternals: options.exposeInternalErrors ?? false,
+      onInternalError: (error) => logger.error({ err: error }, 'unexpected error in a GraphQL operation'),
+    }),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ...(options.landingPage === false ? [ApolloServerPluginLandingPageDisabled()] : []),
+      ...(options.apollo.plugins ?? []),
+    ],
+  } as ApolloServerOptions<C>);
+  await server.start();
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', service: options.name });
+  });
+  app.get('/ready', async (_req, res) => {
+    const reason = options.readiness ? await options.readiness().catch((error: unknown) => String(error)) : null;
+    if (reason) res.status(503).json({ status: 'unavailable', reason });
+    else res.json({ status: 'ready' });
+  });
+  options.routes?.(app);
+
+  const context: ContextFunction<[ExpressContextFunctionArgument], C> = async (args) => {
+    const header = args.req.headers[CORRELATION_HEADER];
+    const correlationId = typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
+    args.res.setHeader(CORRELATION_HEADER, correlationId);
+    return options.context({ ...args, correlationId });
+  };
+  app.use(
+    '/graphql',
+    express.json({ limit: options.maxBodyBytes ?? 1_000_000 }),
+    expressMiddleware(server, { context }),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port, options.host ?? '127.0.0.1', resolve);
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const url = `http://${options.host ?? '127.0.0.1'}:${port}/graphql`;
+  logger.info({ url }, `${options.name} listening`);
+  return {
+    url,
+    port,
+    httpServer,
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,3 @@
+export * from './aggregate-view.ts';
+export * from './projector.ts';
+export * from './passengers/passenger-view.ts';

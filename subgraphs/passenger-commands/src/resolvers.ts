@@ -1,0 +1,58 @@
+import { invalidInput, passengerDecider, type Actor, type PassengerCommand, type PassengerState } from '@happyride/domain';
+import { handleCommand, type CommandOutcome, type EventStore } from '@happyride/eventstore';
+import { requireActor } from '@happyride/platform';
+import { randomUUID } from 'node:crypto';
+
+export interface PassengerCommandsContext {
+  actor: Actor | null;
+  correlationId: string;
+  store: EventStore;
+  now: () => Date;
+}
+
+type CommandFor<T extends PassengerCommand['type']> = Extract<PassengerCommand, { type: T }>;
+
+async function execute<T extends PassengerCommand['type']>(
+  type: T,
+  data: CommandFor<T>['data'],
+  ctx: PassengerCommandsContext,
+) {
+  const actor = requireActor(ctx.actor);
+  const command = {
+    type,
+    data,
+    metadata: { commandId: randomUUID(), actor, now: ctx.now().toISOString() },
+  } as CommandFor<T>;
+  const outcome = await handleCommand(ctx.store, 'passenger', data.passengerId, passengerDecider, command, {
+    correlationId: ctx.correlationId,
+  });
+  return payload(data.passengerId, outcome);
+}
+
+function payload(id: string, { state, version }: CommandOutcome<PassengerState>) {
+  if (state.status !== 'registered') throw new Error(`passenger ${id} has no state after a command`);
+  return { id, version, name: state.name, banned: state.banned };
+}
+
+const callerId = (ctx: PassengerCommandsContext) => requireActor(ctx.actor).id;
+
+export const resolvers = {
+  Mutation: {
+    registerPassenger: (_: unknown, { input }: { input: { name: string } }, ctx: PassengerCommandsContext) =>
+      execute('RegisterPassenger', { passengerId: callerId(ctx), name: input.name }, ctx),
+    updatePassengerDetails: (
+      _: unknown,
+      { input }: { input: { name: string; passengerId?: string | null } },
+      ctx: PassengerCommandsContext,
+    ) => execute('UpdatePassengerDetails', { passengerId: input.passengerId ?? callerId(ctx), name: input.name }, ctx),
+    banPassenger: (_: unknown, { input }: { input: { passengerId: string } }, ctx: PassengerCommandsContext) =>
+      execute('BanPassenger', { passengerId: nonEmpty(input.passengerId) }, ctx),
+    unbanPassenger: (_: unknown, { input }: { input: { passengerId: string } }, ctx: PassengerCommandsContext) =>
+      execute('UnbanPassenger', { passengerId: nonEmpty(input.passengerId) }, ctx),
+  },
+};
+
+function nonEmpty(id: string): string {
+  if (!id.trim()) throw invalidInput('passengerId must not be empty.');
+  return id;
+}
