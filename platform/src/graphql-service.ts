@@ -1,6 +1,10 @@
 import { ApolloServer, type ApolloServerOptions, type BaseContext, type ContextFunction } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { expressMiddleware, type ExpressContextFunctionArgument } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import { randomUUID } from 'node:crypto';
@@ -53,6 +57,9 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
     }),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Nothing phones home, even with APOLLO_KEY set.
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
       ...(options.landingPage === false ? [ApolloServerPluginLandingPageDisabled()] : []),
       ...(options.apollo.plugins ?? []),
     ],

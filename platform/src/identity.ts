@@ -1,4 +1,6 @@
 import type { Actor, Role } from '@happyride/domain';
+
+export type { Role } from '@happyride/domain';
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import type { AuthConfig } from './config.ts';
 

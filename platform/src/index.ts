@@ -7,3 +7,4 @@ export * from './graphql-service.ts';
 export * from './process.ts';
 export * from './request-identity.ts';
 export * from './subgraph-schema.ts';
+export * from './scalars.ts';

@@ -1,0 +1,31 @@
+import { connectNats } from '@happyride/eventstore';
+import { createLogger, envEnum, envPort, envString, readCommonConfig, runMain, tokenVerifier } from '@happyride/platform';
+import { readFileSync } from 'node:fs';
+import { startGateway } from './server.ts';
+import { subgraphUrls } from './subgraph-urls.ts';
+
+// Nothing phones home: no usage reporting, no telemetry, whatever else is set.
+process.env.APOLLO_TELEMETRY_DISABLED = '1';
+const logger = createLogger('gateway');
+
+runMain(logger, async () => {
+  const config = readCommonConfig(process.env);
+  const port = envPort(process.env, 'GATEWAY_PORT', 4000);
+  const host = envString(process.env, 'GATEWAY_HOST', '127.0.0.1');
+  const supergraphPath = envString(process.env, 'SUPERGRAPH_PATH', new URL('../../schema/supergraph.graphql', import.meta.url).pathname);
+  const introspection = envEnum(process.env, 'GRAPHQL_INTROSPECTION', ['on', 'off'], config.environment === 'production' ? 'off' : 'on');
+  const nats = await connectNats(config.natsUrl, 'gateway');
+  if (config.auth.usesDevSecret) logger.warn('JWT_SECRET is not set: using the public development secret (see README).');
+  const service = await startGateway({
+    port,
+    host,
+    supergraphSdl: readFileSync(supergraphPath, 'utf8'),
+    subgraphUrls: subgraphUrls(process.env),
+    verify: tokenVerifier(config.auth),
+    nats,
+    logger,
+    exposeInternalErrors: config.environment === 'development',
+    introspection: introspection === 'on',
+  });
+  return [() => nats.close(), () => service.stop()];
+});

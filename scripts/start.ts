@@ -1,0 +1,61 @@
+/**
+ * `npm start`: the whole system on this machine. Starts (building on first use) nats-server
+ * and FerretDB with their data in `.data/` — or uses `NATS_URL` / `MONGODB_URL` — then every
+ * subgraph, the projector and the gateway, and prints where to point a GraphQL client.
+ */
+import { startLocalServers } from '@happyride/local-servers';
+import { fileURLToPath } from 'node:url';
+import { startSystem, type RunningSystem } from './system.ts';
+
+const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info ', 40: 'warn ', 50: 'error', 60: 'fatal' };
+const raw = process.env.LOG_FORMAT === 'json';
+
+function printLine(service: string, line: string): void {
+  if (raw) return void console.log(line);
+  try {
+    const { time, level, msg, service: _s, name: _n, pid: _p, hostname: _h, ...rest } = JSON.parse(line) as Record<string, unknown>;
+    const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
+    console.log(`${String(time ?? '').slice(11, 23)} ${service.padEnd(18)} ${LEVELS[Number(level)] ?? level} ${msg}${extra}`);
+  } catch {
+    console.log(`${service.padEnd(18)} ${line}`);
+  }
+}
+
+const dataDir = fileURLToPath(new URL('../.data/', import.meta.url));
+const servers = await startLocalServers({ dataDir, log: (line) => console.log(`local-servers      ${line}`) });
+let system: RunningSystem;
+try {
+  system = await startSystem({ natsUrl: servers.natsUrl, mongoUrl: servers.mongoUrl, onLine: printLine });
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  await servers.stop();
+  process.exit(1);
+}
+
+console.log(`
+  Happyride Graph is up.
+
+  GraphQL (HTTP and graphql-ws):  ${system.gatewayUrl}
+  Health / readiness:             ${system.urls.gateway}/health  ${system.urls.gateway}/ready
+  NATS:                           ${servers.natsUrl}
+  MongoDB wire (FerretDB):        ${servers.mongoUrl}
+
+  A token:   npm run token -- --role passenger --sub p1
+  Try it:    curl -s ${system.gatewayUrl} -H 'content-type: application/json' \\
+               -H "authorization: Bearer $(npm run -s token -- --role passenger --sub p1)" \\
+               -d '{"query":"mutation { registerPassenger(input: { name: \\"Ada\\" }) { id name } }"}'
+
+  Ctrl-C stops everything; data stays in .data/ (delete it for a clean slate).
+`);
+
+let stopping = false;
+async function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  console.log('stopping…');
+  await system.stop();
+  await servers.stop();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());

@@ -1,0 +1,22 @@
+/**
+ * `npm run token -- --role passenger --sub p1 [--ttl 12h]`: prints a bearer token signed with
+ * `JWT_SECRET` (or the development default), for curl, Sandbox or GraphiQL.
+ */
+import { readAuthConfig, signToken, type Role } from '@happyride/platform';
+import { parseArgs } from 'node:util';
+
+const roles: readonly Role[] = ['passenger', 'driver', 'admin'];
+const { values } = parseArgs({
+  options: { role: { type: 'string', default: 'passenger' }, sub: { type: 'string' }, ttl: { type: 'string', default: '12h' } },
+});
+const role = values.role as Role;
+if (!roles.includes(role)) {
+  console.error(`--role must be one of ${roles.join(', ')}`);
+  process.exit(2);
+}
+if (!values.sub || !/^[A-Za-z0-9_-]{1,64}$/.test(values.sub)) {
+  console.error('--sub is required: the passenger, driver or admin id (letters, digits, _ or -, at most 64)');
+  process.exit(2);
+}
+const auth = readAuthConfig(process.env);
+console.log(await signToken({ id: values.sub, role }, auth.jwtSecret, { expiresIn: values.ttl }));

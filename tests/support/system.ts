@@ -1,0 +1,24 @@
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { startSystem, type RunningSystem } from '../../scripts/system.ts';
+
+/**
+ * The whole system as real processes on free ports, against the test run's nats-server and
+ * FerretDB, in a database of its own. Service logs go to a file named in failures.
+ */
+export async function startTestSystem(env: Record<string, string> = {}): Promise<RunningSystem & { logFile: string }> {
+  const dir = join(tmpdir(), 'happyride-e2e');
+  mkdirSync(dir, { recursive: true });
+  const logFile = join(dir, `${randomUUID().slice(0, 8)}.log`);
+  const system = await startSystem({
+    natsUrl: inject('natsUrl'),
+    mongoUrl: inject('mongoUrl'),
+    ports: 'free',
+    env: { MONGODB_DATABASE: `e2e_${randomUUID().slice(0, 8)}`, LOG_LEVEL: 'debug', NODE_ENV: 'test', ...env },
+    onLine: (service, line) => appendFileSync(logFile, `${service} ${line}\n`),
+  });
+  return { ...system, logFile };
+}
