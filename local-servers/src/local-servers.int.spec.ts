@@ -1,0 +1,111 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { MongoClient } from 'mongodb';
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { startLocalServers } from './index.ts';
+import type { LocalServers } from './index.ts';
+
+/** Resolves true when something accepts TCP connections at `url`'s host:port. */
+function isListening(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = netConnect({ host: hostname, port: Number(port) });
+    socket.setTimeout(1_000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('given local servers started with a custom dataDir', () => {
+  let dataDir: string;
+  let servers: LocalServers;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'local-servers-spec-'));
+    // env: {} so that NATS_URL / MONGODB_URL from a globalSetup do not short-circuit the start.
+    servers = await startLocalServers({ dataDir, env: {}, log: () => undefined });
+  }, 15 * 60_000); // a cold machine builds both binaries first
+
+  afterAll(async () => {
+    await servers?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('when a stream is created and a message published on NATS, then it reads back from JetStream', async () => {
+    expect(servers.natsUrl).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
+    const nc = await connect({ servers: servers.natsUrl });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'SPEC', subjects: ['spec.>'] });
+      const ack = await jetstream(nc).publish('spec.hello', 'world');
+      const stored = await jsm.streams.getMessage('SPEC', { seq: ack.seq });
+      expect(stored?.subject).toBe('spec.hello');
+      expect(stored?.string()).toBe('world');
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('when a document is inserted with the mongodb driver, then FerretDB reads it back', async () => {
+    expect(servers.mongoUrl).toMatch(/^mongodb:\/\/127\.0\.0\.1:\d+\/$/);
+    const client = new MongoClient(servers.mongoUrl);
+    try {
+      const rides = client.db('spec').collection<{ _id: string; status: string }>('rides');
+      await rides.insertOne({ _id: 'ride-1', status: 'requested' });
+      expect(await rides.findOne({ _id: 'ride-1' })).toEqual({ _id: 'ride-1', status: 'requested' });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('when stopped, then nothing listens any more and the custom dataDir is kept', async () => {
+    await servers.stop();
+    expect(await isListening(servers.natsUrl)).toBe(false);
+    expect(await isListening(servers.mongoUrl)).toBe(false);
+    expect((await readdir(dataDir)).sort()).toEqual(['ferretdb', 'nats']);
+    expect(await readdir(join(dataDir, 'nats'))).toContain('jetstream');
+    expect((await readdir(join(dataDir, 'ferretdb'))).some((f) => f.endsWith('.sqlite'))).toBe(true);
+  });
+});
+
+describe('given NATS_URL and MONGODB_URL in the environment', () => {
+  it('when starting, then those URLs are used, nothing is started and stop() leaves them alone', async () => {
+    const env = { NATS_URL: 'nats://127.0.0.1:1', MONGODB_URL: 'mongodb://127.0.0.1:2/' };
+    const servers = await startLocalServers({ env, log: () => undefined });
+    expect(servers.natsUrl).toBe(env.NATS_URL);
+    expect(servers.mongoUrl).toBe(env.MONGODB_URL);
+    await servers.stop();
+  });
+});
+
+describe('given the vitest global setup of this project', () => {
+  it('when a test injects the URLs, then they match the env and both servers answer', async () => {
+    const natsUrl = inject('natsUrl');
+    const mongoUrl = inject('mongoUrl');
+    expect(process.env['NATS_URL']).toBe(natsUrl);
+    expect(process.env['MONGODB_URL']).toBe(mongoUrl);
+    const nc = await connect({ servers: natsUrl });
+    try {
+      await (await jetstreamManager(nc)).getAccountInfo();
+    } finally {
+      await nc.close();
+    }
+    const client = new MongoClient(mongoUrl);
+    try {
+      expect(await client.db('admin').command({ ping: 1 })).toMatchObject({ ok: 1 });
+    } finally {
+      await client.close();
+    }
+  });
+});
