@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { services } from '../scripts/system.ts';
+import { subgraphs } from '../schema/subgraphs.ts';
+
+type Compose = { services: Record<string, { image?: string; command?: string[]; environment?: Record<string, string> }> };
+const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as Compose;
+
+describe('docker-compose.yml', () => {
+  it('runs real MongoDB 7 and NATS 2.11 with JetStream', () => {
+    expect(compose.services.mongodb?.image).toBe('mongo:7');
+    expect(compose.services.nats?.image).toBe('nats:2.11');
+    expect(compose.services.nats?.command).toContain('-js');
+  });
+
+  it.each(services.map((s) => [s.name, s.entry]))('given the service %s that npm start runs, then compose runs it too', (name, entry) => {
+    expect(compose.services[name]?.command).toEqual(['node', '--import', 'tsx', entry]);
+    expect(compose.services[name]?.environment).toMatchObject({ NATS_URL: 'nats://nats:4222', MONGODB_URL: 'mongodb://mongodb:27017' });
+  });
+
+  it('points the gateway at every subgraph', () => {
+    for (const entry of subgraphs) expect(compose.services.gateway?.environment?.[`${entry.envPrefix}_URL`]).toMatch(/^http:\/\//);
+  });
+});
