@@ -11,14 +11,13 @@ const logger = createLogger('gateway');
 runMain(logger, async () => {
   const config = readCommonConfig(process.env);
   const port = envPort(process.env, 'GATEWAY_PORT', 4000);
-  const host = envString(process.env, 'GATEWAY_HOST', '127.0.0.1');
   const supergraphPath = envString(process.env, 'SUPERGRAPH_PATH', new URL('../../schema/supergraph.graphql', import.meta.url).pathname);
   const introspection = envEnum(process.env, 'GRAPHQL_INTROSPECTION', ['on', 'off'], config.environment === 'production' ? 'off' : 'on');
   const nats = await connectNats(config.natsUrl, 'gateway');
   if (config.auth.usesDevSecret) logger.warn('JWT_SECRET is not set: using the public development secret (see README).');
   const service = await startGateway({
     port,
-    host,
+    host: config.host,
     supergraphSdl: readFileSync(supergraphPath, 'utf8'),
     subgraphUrls: subgraphUrls(process.env),
     verify: tokenVerifier(config.auth),

@@ -69,6 +69,8 @@ export interface CommonConfig {
   mongoDatabase: string;
   environment: 'development' | 'production' | 'test';
   logLevel: string;
+  /** The address HTTP servers listen on: loopback unless `HOST` says otherwise (0.0.0.0 in containers). */
+  host: string;
   auth: AuthConfig;
 }
 
@@ -102,6 +104,7 @@ export function readCommonConfig(env: Env): CommonConfig {
     mongoDatabase: envString(env, 'MONGODB_DATABASE', 'happyride'),
     environment: envEnum(env, 'NODE_ENV', ['development', 'production', 'test'], 'development'),
     logLevel: envEnum(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    host: envString(env, 'HOST', '127.0.0.1'),
     auth: readAuthConfig(env),
   };
 }

@@ -10,6 +10,7 @@ runMain(logger, async () => {
   const nats = await connectNats(config.natsUrl, SUBGRAPH_NAME);
   const service = await startPassengerCommands({
     port,
+    host: config.host,
     store: new JetStreamEventStore(nats.js, nats.jsm),
     verify: tokenVerifier(config.auth),
     logger,

@@ -7,6 +7,7 @@ export const typeDefs = loadTypeDefs(new URL('../schema.graphql', import.meta.ur
 
 export interface PassengerCommandsOptions {
   port: number;
+  host?: string;
   store: EventStore;
   verify: TokenVerifier;
   logger: Logger;
@@ -15,10 +16,11 @@ export interface PassengerCommandsOptions {
   exposeInternalErrors?: boolean;
 }
 
-export function startPassengerCommands({ port, store, verify, logger, readiness, now = () => new Date(), exposeInternalErrors }: PassengerCommandsOptions) {
+export function startPassengerCommands({ port, host, store, verify, logger, readiness, now = () => new Date(), exposeInternalErrors }: PassengerCommandsOptions) {
   return startGraphQLService<PassengerCommandsContext>({
     name: SUBGRAPH_NAME,
     port,
+    ...(host ? { host } : {}),
     logger,
     readiness,
     exposeInternalErrors,

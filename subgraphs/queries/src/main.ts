@@ -9,6 +9,7 @@ runMain(logger, async () => {
   const mongo = await connectMongo(config.mongoUrl, config.mongoDatabase, SUBGRAPH_NAME);
   const service = await startQueries({
     port,
+    host: config.host,
     db: mongo.db,
     verify: tokenVerifier(config.auth),
     logger,

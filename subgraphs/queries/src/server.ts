@@ -7,6 +7,7 @@ export const typeDefs = loadTypeDefs(new URL('../schema.graphql', import.meta.ur
 
 export interface QueriesOptions {
   port: number;
+  host?: string;
   db: Db;
   verify: TokenVerifier;
   logger: Logger;
@@ -14,10 +15,11 @@ export interface QueriesOptions {
   exposeInternalErrors?: boolean;
 }
 
-export function startQueries({ port, db, verify, logger, readiness, exposeInternalErrors }: QueriesOptions) {
+export function startQueries({ port, host, db, verify, logger, readiness, exposeInternalErrors }: QueriesOptions) {
   return startGraphQLService<QueriesContext>({
     name: SUBGRAPH_NAME,
     port,
+    ...(host ? { host } : {}),
     logger,
     readiness,
     exposeInternalErrors,
