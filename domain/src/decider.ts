@@ -9,11 +9,16 @@ export interface Decider<Command, Event, State> {
   initialState: () => State;
 }
 
-/** Who is acting, as the identity layer established it (JWT `sub` and `role`). */
+/** The roles a token can carry (JWT `role`). */
 export type Role = 'passenger' | 'driver' | 'admin';
+
+/**
+ * Who is acting: a person, as the identity layer established it (JWT `sub` and `role`), or
+ * `system` for the internal commands that sagas and dispatch send (never from a token).
+ */
 export interface Actor {
   readonly id: string;
-  readonly role: Role;
+  readonly role: Role | 'system';
 }
 
 /** What every command carries besides its data: identity, time and ids come from the edge. */
