@@ -1,4 +1,6 @@
+import type { DriverEvent } from './driver/events.ts';
 import type { PassengerEvent } from './passenger/events.ts';
+import type { TripEvent } from './trip/events.ts';
 
 /**
  * The aggregate types and the events each one records: the one map the event store, the
@@ -7,8 +9,10 @@ import type { PassengerEvent } from './passenger/events.ts';
  */
 export interface EventsByAggregate {
   passenger: PassengerEvent;
+  driver: DriverEvent;
+  trip: TripEvent;
 }
 
 export type AggregateType = keyof EventsByAggregate;
 export type DomainEvent = EventsByAggregate[AggregateType];
-export const aggregateTypes = ['passenger'] as const satisfies readonly AggregateType[];
+export const aggregateTypes = ['passenger', 'driver', 'trip'] as const satisfies readonly AggregateType[];

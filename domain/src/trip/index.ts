@@ -1,0 +1,28 @@
+import type { Decider } from '../decider.ts';
+import { defaultPricing, validPricing, type Pricing } from '../fare.ts';
+import type { TripCommand } from './commands.ts';
+import { decideTripWith } from './decide.ts';
+import type { TripEvent } from './events.ts';
+import { evolveTrip, initialTripState, type TripState } from './evolve.ts';
+
+export type { TripCommand, TripCommandType } from './commands.ts';
+export { MAX_REASON_LENGTH, validReason } from './decide.ts';
+export {
+  dispatchFailureReasons,
+  tripEventTypes,
+  type DispatchFailureReason,
+  type TripEvent,
+  type TripEventType,
+  type TripParty,
+} from './events.ts';
+export { tripStatuses, type Acceptance, type Trip, type TripState, type TripStatus } from './evolve.ts';
+
+/**
+ * The trip decider for a pricing: the fare is computed when the trip is requested.
+ * @example const decider = createTripDecider({ baseFare: 8, perKm: 2 });
+ */
+export function createTripDecider(pricing: Pricing = defaultPricing): Decider<TripCommand, TripEvent, TripState> {
+  return { decide: decideTripWith(validPricing(pricing)), evolve: evolveTrip, initialState: initialTripState };
+}
+
+export const tripDecider = createTripDecider();
