@@ -13,7 +13,8 @@ export interface SubgraphEntry {
 
 export const subgraphs: readonly SubgraphEntry[] = [
   { name: 'passenger-commands', sdl: 'subgraphs/passenger-commands/schema.graphql', defaultPort: 4001, envPrefix: 'PASSENGER_COMMANDS' },
-  { name: 'queries', sdl: 'subgraphs/queries/schema.graphql', defaultPort: 4002, envPrefix: 'QUERIES' },
+  { name: 'profile-queries', sdl: 'subgraphs/profile-queries/schema.graphql', defaultPort: 4002, envPrefix: 'PROFILE_QUERIES' },
+  { name: 'trip-queries', sdl: 'subgraphs/trip-queries/schema.graphql', defaultPort: 4005, envPrefix: 'TRIP_QUERIES' },
 ];
 
 export const defaultUrl = (entry: SubgraphEntry) => `http://127.0.0.1:${entry.defaultPort}/graphql`;

@@ -8,3 +8,4 @@ export * from './process.ts';
 export * from './request-identity.ts';
 export * from './subgraph-schema.ts';
 export * from './scalars.ts';
+export * from './query-subgraph.ts';

@@ -1,0 +1,67 @@
+import type { Actor } from '@happyride/domain';
+import type { DocumentNode } from 'graphql';
+import type { Db } from 'mongodb';
+import { readCommonConfig, envPort } from './config.ts';
+import { startGraphQLService } from './graphql-service.ts';
+import { tokenVerifier, type TokenVerifier } from './identity.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { connectMongo } from './mongo.ts';
+import { runMain } from './process.ts';
+import { identify } from './request-identity.ts';
+import { subgraphSchema } from './subgraph-schema.ts';
+
+/** What every query subgraph's resolvers get: the caller and the read-model database. */
+export interface QueryContext {
+  actor: Actor | null;
+  db: Db;
+}
+
+export interface QuerySubgraphDefinition {
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: object;
+}
+
+export interface QuerySubgraphOptions {
+  port: number;
+  host?: string;
+  db: Db;
+  verify: TokenVerifier;
+  logger: Logger;
+  readiness?: () => Promise<string | null>;
+  exposeInternalErrors?: boolean;
+}
+
+/** Serves a query subgraph: its SDL and resolvers over the read models in `db`. */
+export function startQuerySubgraph(definition: QuerySubgraphDefinition, { db, verify, host, ...options }: QuerySubgraphOptions) {
+  return startGraphQLService<QueryContext>({
+    ...options,
+    ...(host ? { host } : {}),
+    name: definition.name,
+    apollo: { schema: subgraphSchema(definition.typeDefs, definition.resolvers) },
+    context: async ({ req }) => ({ actor: await identify(req.headers, verify), db }),
+  });
+}
+
+/** A query subgraph's `main`: configuration, MongoDB, the server, and a graceful stop. */
+export function runQuerySubgraph(definition: QuerySubgraphDefinition, portVariable: string, defaultPort: number): void {
+  const logger = createLogger(definition.name);
+  runMain(logger, async () => {
+    const config = readCommonConfig(process.env);
+    const port = envPort(process.env, portVariable, defaultPort);
+    const mongo = await connectMongo(config.mongoUrl, config.mongoDatabase, definition.name);
+    const service = await startQuerySubgraph(definition, {
+      port,
+      host: config.host,
+      db: mongo.db,
+      verify: tokenVerifier(config.auth),
+      logger,
+      exposeInternalErrors: config.environment === 'development',
+      readiness: async () => {
+        await mongo.db.command({ ping: 1 });
+        return null;
+      },
+    });
+    return [() => mongo.close(), () => service.stop()];
+  });
+}

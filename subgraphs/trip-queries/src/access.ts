@@ -1,0 +1,51 @@
+import { forbidden, type Actor } from '@happyride/domain';
+
+export interface TripParties {
+  passengerId: string;
+  driverId: string | null;
+}
+
+/** A trip is visible to its passenger, its assigned driver and admins. */
+export function mayReadTrip(actor: Actor, trip: TripParties): boolean {
+  return (
+    actor.role === 'admin' ||
+    (actor.role === 'passenger' && actor.id === trip.passengerId) ||
+    (actor.role === 'driver' && actor.id === trip.driverId)
+  );
+}
+
+export interface TripFilter {
+  passengerId?: string;
+  driverId?: string;
+  state?: string;
+}
+
+/**
+ * The filter `trips(...)` may run for this caller: admins any; a passenger only their own
+ * trips (passengerId defaults to theirs), a driver likewise; anyone else's → FORBIDDEN.
+ */
+export function scopeTripFilter(actor: Actor, requested: TripFilter): TripFilter {
+  switch (actor.role) {
+    case 'admin':
+    case 'system':
+      return requested;
+    case 'passenger':
+      if (requested.passengerId !== undefined && requested.passengerId !== actor.id) {
+        throw forbidden("A passenger may list only their own trips: leave passengerId out or pass your own id.");
+      }
+      return { ...requested, passengerId: actor.id };
+    case 'driver':
+      if (requested.driverId !== undefined && requested.driverId !== actor.id) {
+        throw forbidden("A driver may list only their own trips: leave driverId out or pass your own id.");
+      }
+      return { ...requested, driverId: actor.id };
+  }
+}
+
+/** `myTrips`: a passenger's trips, a driver's trips; an admin has none of their own. */
+export function myTripsFilter(actor: Actor, state: string | undefined): TripFilter | null {
+  const withState = state ? { state } : {};
+  if (actor.role === 'passenger') return { passengerId: actor.id, ...withState };
+  if (actor.role === 'driver') return { driverId: actor.id, ...withState };
+  return null;
+}
