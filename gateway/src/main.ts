@@ -1,6 +1,7 @@
 import { connectNats } from '@happyride/eventstore';
-import { createLogger, envEnum, envPort, envString, readCommonConfig, runMain, tokenVerifier } from '@happyride/platform';
+import { createLogger, envEnum, envNumber, envPort, envString, readCommonConfig, runMain, tokenVerifier } from '@happyride/platform';
 import { readFileSync } from 'node:fs';
+import { defaultOperationLimits } from './plugins/operation-limits.ts';
 import { startGateway } from './server.ts';
 import { subgraphUrls } from './subgraph-urls.ts';
 
@@ -25,6 +26,17 @@ runMain(logger, async () => {
     logger,
     exposeInternalErrors: config.environment === 'development',
     introspection: introspection === 'on',
+    limits: {
+      maxDepth: envNumber(process.env, 'GRAPHQL_MAX_DEPTH', defaultOperationLimits.maxDepth, { min: 1, integer: true }),
+      maxAliases: envNumber(process.env, 'GRAPHQL_MAX_ALIASES', defaultOperationLimits.maxAliases, { min: 0, integer: true }),
+      maxTokens: envNumber(process.env, 'GRAPHQL_MAX_TOKENS', defaultOperationLimits.maxTokens, { min: 50, integer: true }),
+      maxCost: envNumber(process.env, 'GRAPHQL_MAX_COST', defaultOperationLimits.maxCost, { min: 1, integer: true }),
+    },
+    rateLimit: {
+      perMinute: envNumber(process.env, 'RATE_LIMIT_PER_MINUTE', 600, { min: 0, integer: true }),
+      burst: envNumber(process.env, 'RATE_LIMIT_BURST', 100, { min: 1, integer: true }),
+    },
+    maxBodyBytes: envNumber(process.env, 'MAX_BODY_BYTES', 1_000_000, { min: 1_000, integer: true }),
   });
   return [() => nats.close(), () => service.stop()];
 });

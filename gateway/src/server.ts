@@ -2,6 +2,8 @@ import { ApolloGateway } from '@apollo/gateway';
 import type { Nats } from '@happyride/eventstore';
 import { identify, startGraphQLService, type Logger, type RunningService, type TokenVerifier } from '@happyride/platform';
 import type { GatewayContext } from './context.ts';
+import { operationLimitsRule, type OperationLimits } from './plugins/operation-limits.ts';
+import { rateLimitedError, rateLimiter, type RateLimitOptions } from './plugins/rate-limit.ts';
 import { SubgraphDataSource } from './subgraph-data-source.ts';
 
 export interface GatewayOptions {
@@ -15,11 +17,15 @@ export interface GatewayOptions {
   logger: Logger;
   exposeInternalErrors?: boolean;
   introspection?: boolean;
+  limits: OperationLimits;
+  rateLimit: RateLimitOptions;
+  maxBodyBytes: number;
 }
 
 /**
  * The one public endpoint: `/graphql` over HTTP (the federated graph), `/health`, and
- * `/ready` (503 until the supergraph is loaded and NATS answers).
+ * `/ready` (503 until the supergraph is loaded and NATS answers). Every operation passes the
+ * token, depth, alias and cost limits and the caller's rate limit before it reaches a subgraph.
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningService> {
   const { logger, nats } = options;
@@ -29,6 +35,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     buildService: ({ name, url }) => new SubgraphDataSource({ url: options.subgraphUrls[name] ?? url }),
     logger,
   });
+  const limiter = rateLimiter(options.rateLimit);
   gateway.onSchemaLoadOrUpdate(() => {
     loaded = true;
   });
@@ -39,7 +46,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     ...(options.host ? { host: options.host } : {}),
     logger,
     exposeInternalErrors: options.exposeInternalErrors ?? false,
-    apollo: { gateway, introspection: options.introspection ?? true },
+    maxBodyBytes: options.maxBodyBytes,
+    apollo: {
+      gateway,
+      introspection: options.introspection ?? true,
+      parseOptions: { maxTokens: options.limits.maxTokens },
+      validationRules: [operationLimitsRule(options.limits)],
+    },
     readiness: async () => {
       if (!loaded) return 'the supergraph is not loaded yet';
       if (nats.connection.isClosed()) return 'the NATS connection is closed';
@@ -52,6 +65,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     },
     context: async ({ req, correlationId }) => {
       const actor = await identify(req.headers, options.verify);
+      const limit = limiter.take(actor ? `${actor.role}:${actor.id}` : `ip:${req.socket.remoteAddress ?? 'unknown'}`, Date.now());
+      if (!limit.allowed) throw rateLimitedError(limit.retryAfterSeconds);
       return { actor, correlationId, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) };
     },
   });

@@ -37,11 +37,25 @@ export function formatErrorFor({ exposeInternals, onInternalError }: { exposeInt
       return { message: known.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: known.code } };
     }
     const code = formatted.extensions?.code;
+    const specific = specificValidationCode(error);
+    if (code === 'GRAPHQL_VALIDATION_FAILED' && specific) {
+      return withoutStacktrace({ ...formatted, extensions: { ...formatted.extensions, code: specific } });
+    }
     if (code && code !== 'INTERNAL_SERVER_ERROR') return withoutStacktrace(formatted);
     onInternalError(original);
     if (exposeInternals) return formatted;
     return { message: 'Internal server error.', ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };
+}
+
+/**
+ * Apollo reports every validation rule's error as GRAPHQL_VALIDATION_FAILED; our own rules
+ * (operation limits) carry a more useful code on the original error, which we keep.
+ */
+function specificValidationCode(error: unknown): string | undefined {
+  const original = error instanceof GraphQLError ? error.originalError : undefined;
+  const code = original instanceof GraphQLError ? original.extensions.code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }
 
 function classify(error: unknown): { code: ErrorCode; message: string } | undefined {

@@ -87,6 +87,13 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
     express.json({ limit: options.maxBodyBytes ?? 1_000_000 }),
     expressMiddleware(server, { context }),
   );
+  // Body parser failures (too large, not JSON) answer as GraphQL errors with a code, never HTML.
+  app.use((error: { status?: number; type?: string; message?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if (!error?.status || error.status >= 500) return next(error);
+    const code = error.type === 'entity.too.large' ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+    const message = code === 'PAYLOAD_TOO_LARGE' ? `The request body is larger than ${options.maxBodyBytes ?? 1_000_000} bytes.` : `The request body is not valid JSON.`;
+    res.status(error.status).json({ errors: [{ message, extensions: { code } }] });
+  });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -17,7 +17,15 @@ export async function startTestSystem(env: Record<string, string> = {}): Promise
     natsUrl: inject('natsUrl'),
     mongoUrl: inject('mongoUrl'),
     ports: 'free',
-    env: { MONGODB_DATABASE: `e2e_${randomUUID().slice(0, 8)}`, LOG_LEVEL: 'debug', NODE_ENV: 'test', ...env },
+    env: {
+      MONGODB_DATABASE: `e2e_${randomUUID().slice(0, 8)}`,
+      LOG_LEVEL: 'debug',
+      NODE_ENV: 'test',
+      // Tests send bursts from few identities; the rate limit has a test of its own.
+      RATE_LIMIT_PER_MINUTE: '60000',
+      RATE_LIMIT_BURST: '10000',
+      ...env,
+    },
     onLine: (service, line) => appendFileSync(logFile, `${service} ${line}\n`),
   });
   return { ...system, logFile };

@@ -1,0 +1,88 @@
+import { signToken } from '@happyride/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codes, graphqlClient } from '../support/graphql-client.ts';
+import { startTestSystem } from '../support/system.ts';
+
+const SECRET = 'e2e-production-secret-0123456789';
+let system: Awaited<ReturnType<typeof startTestSystem>>;
+let gql: ReturnType<typeof graphqlClient>;
+let admin: string;
+
+beforeAll(async () => {
+  system = await startTestSystem({
+    NODE_ENV: 'production',
+    JWT_SECRET: SECRET,
+    RATE_LIMIT_PER_MINUTE: '60',
+    RATE_LIMIT_BURST: '30',
+    MAX_BODY_BYTES: '20000',
+    GRAPHQL_MAX_DEPTH: '4',
+  });
+  gql = graphqlClient(system.gatewayUrl);
+  admin = await signToken({ id: 'ops', role: 'admin' }, SECRET);
+});
+afterAll(() => system?.stop());
+
+describe('the gateway protects the graph (production settings)', () => {
+  it('given a query deeper than GRAPHQL_MAX_DEPTH (4 here), then DEPTH_LIMIT_EXCEEDED; at the limit it runs', async () => {
+    expect((await gql('{ myTrips { edges { node { id } } } }', { token: admin })).errors).toBeUndefined();
+    const response = await gql('{ myTrips { edges { node { passenger { id } } } } }', { token: admin });
+    expect(codes(response)).toEqual(['DEPTH_LIMIT_EXCEEDED']);
+    expect(response.errors?.[0]?.message).toMatch(/5 levels deep; the limit is 4/);
+  });
+
+  it('given 16 aliases, then ALIAS_LIMIT_EXCEEDED', async () => {
+    const query = `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: tripStats { total }`).join(' ')} }`;
+    const response = await gql(query, { token: admin });
+    expect(codes(response)).toEqual(['ALIAS_LIMIT_EXCEEDED']);
+    expect(response.status).toBe(400);
+  });
+
+  it('given over a thousand tokens, then the parser refuses it with GRAPHQL_PARSE_FAILED', async () => {
+    const query = `{ tripStats { ${'total '.repeat(1200)} } }`;
+    const response = await gql(query, { token: admin });
+    expect(codes(response)).toEqual(['GRAPHQL_PARSE_FAILED']);
+    expect(response.errors?.[0]?.message).toMatch(/1000 tokens/);
+  });
+
+  it('given a page of pages too costly, then COST_LIMIT_EXCEEDED', async () => {
+    const fields = 'id state passengerId passengerName driverId driverName fare distanceKm createdAt updatedAt';
+    const query = `{ a: trips(first: 100) { edges { node { ${fields} } } } b: trips(first: 100) { edges { node { ${fields} } } } c: trips(first: 100) { edges { node { ${fields} } } } d: trips(first: 100) { edges { node { ${fields} } } } e: trips(first: 100) { edges { node { ${fields} } } } }`;
+    expect(codes(await gql(query, { token: admin }))).toEqual(['COST_LIMIT_EXCEEDED']);
+  });
+
+  it('given a body over MAX_BODY_BYTES, then 413 PAYLOAD_TOO_LARGE as JSON', async () => {
+    const response = await fetch(system.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ tripStats { total } }', variables: { pad: 'x'.repeat(30_000) } }),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ errors: [{ message: 'The request body is larger than 20000 bytes.', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+  });
+
+  it('given introspection in production, then it is refused', async () => {
+    const response = await gql('{ __schema { queryType { name } } }', { token: admin });
+    expect(codes(response)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  });
+
+  it('given a subgraph that is down, then the error is masked: no internal message reaches the client', async () => {
+    await system.kill('profile-queries');
+    try {
+      const response = await gql('{ passenger(id: "p1") { id } }', { token: admin });
+      expect(JSON.stringify(response.errors)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|stack/i);
+      expect(codes(response)).toEqual(['INTERNAL_SERVER_ERROR']);
+    } finally {
+      await system.restart('profile-queries');
+    }
+  });
+
+  it('given one identity sending more than its burst, then 429 RATE_LIMITED with a retry hint', async () => {
+    const token = await signToken({ id: 'chatty', role: 'passenger' }, SECRET);
+    const responses = await Promise.all(Array.from({ length: 40 }, () => gql('{ myTrips { edges { cursor } } }', { token })));
+    const limited = responses.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThanOrEqual(5);
+    expect(limited[0]?.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } });
+    // Another identity is not affected.
+    expect((await gql('{ myTrips { edges { cursor } } }', { token: await signToken({ id: 'calm', role: 'passenger' }, SECRET) })).status).toBe(200);
+  });
+});
