@@ -1,6 +1,7 @@
 import { ApolloServer, type ApolloServerOptions, type BaseContext, type ContextFunction } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
+  ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
@@ -12,6 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatErrorFor } from './graphql-errors.ts';
 import type { Logger } from './logger.ts';
+import { createMetricsRegistry, operationMetricsPlugin, type Registry } from './metrics.ts';
 
 export const CORRELATION_HEADER = 'x-correlation-id';
 
@@ -29,6 +31,8 @@ export interface GraphQLServiceOptions<C extends BaseContext> {
   routes?: (app: Express) => void;
   landingPage?: boolean;
   maxBodyBytes?: number;
+  /** The process's metrics registry; one is made when not given. Served at `/metrics`. */
+  metrics?: Registry;
 }
 
 export interface RunningService {
@@ -48,6 +52,7 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
   const { logger } = options;
   const app = express();
   app.disable('x-powered-by');
+  const metrics = options.metrics ?? createMetricsRegistry(options.name);
   const httpServer = createServer(app);
   const server = new ApolloServer<C>({
     ...options.apollo,
@@ -60,6 +65,8 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
       // Nothing phones home, even with APOLLO_KEY set.
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      operationMetricsPlugin<C>(metrics),
       ...(options.landingPage === false ? [ApolloServerPluginLandingPageDisabled()] : []),
       ...(options.apollo.plugins ?? []),
     ],
@@ -73,6 +80,9 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
     const reason = options.readiness ? await options.readiness().catch((error: unknown) => String(error)) : null;
     if (reason) res.status(503).json({ status: 'unavailable', reason });
     else res.json({ status: 'ready' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.contentType).send(await metrics.metrics());
   });
   options.routes?.(app);
 

@@ -9,3 +9,4 @@ export * from './request-identity.ts';
 export * from './subgraph-schema.ts';
 export * from './scalars.ts';
 export * from './query-subgraph.ts';
+export * from './metrics.ts';
