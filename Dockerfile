@@ -9,7 +9,10 @@ COPY local-servers/package.json local-servers/
 COPY projections/package.json projections/
 COPY gateway/package.json gateway/
 COPY subgraphs/passenger-commands/package.json subgraphs/passenger-commands/
-COPY subgraphs/queries/package.json subgraphs/queries/
+COPY subgraphs/profile-queries/package.json subgraphs/profile-queries/
+COPY subgraphs/driver-commands/package.json subgraphs/driver-commands/
+COPY subgraphs/trip-commands/package.json subgraphs/trip-commands/
+COPY subgraphs/trip-queries/package.json subgraphs/trip-queries/
 RUN npm ci --no-audit --no-fund
 COPY . .
 ENV NODE_ENV=production HOST=0.0.0.0 APOLLO_TELEMETRY_DISABLED=1

@@ -14,6 +14,8 @@ export interface SubgraphEntry {
 export const subgraphs: readonly SubgraphEntry[] = [
   { name: 'passenger-commands', sdl: 'subgraphs/passenger-commands/schema.graphql', defaultPort: 4001, envPrefix: 'PASSENGER_COMMANDS' },
   { name: 'profile-queries', sdl: 'subgraphs/profile-queries/schema.graphql', defaultPort: 4002, envPrefix: 'PROFILE_QUERIES' },
+  { name: 'driver-commands', sdl: 'subgraphs/driver-commands/schema.graphql', defaultPort: 4003, envPrefix: 'DRIVER_COMMANDS' },
+  { name: 'trip-commands', sdl: 'subgraphs/trip-commands/schema.graphql', defaultPort: 4004, envPrefix: 'TRIP_COMMANDS' },
   { name: 'trip-queries', sdl: 'subgraphs/trip-queries/schema.graphql', defaultPort: 4005, envPrefix: 'TRIP_QUERIES' },
 ];
 

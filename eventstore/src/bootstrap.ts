@@ -1,4 +1,5 @@
 import { consumerDefinitions, filterSubjects, type ConsumerDefinition } from './consumers.ts';
+import { ensureDriverLocationsBucket } from './driver-locations.ts';
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager } from './nats.ts';
 import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX } from './streams.ts';
 
@@ -8,7 +9,8 @@ export const DUPLICATE_WINDOW_MS = 10 * 60_000;
 export const ACK_WAIT_MS = 30_000;
 
 /**
- * Creates or updates the event stream and every durable consumer in the catalogue.
+ * Creates or updates the event stream and every durable consumer in the catalogue, and creates
+ * the driver-locations KV bucket if it is missing.
  * Idempotent: run it before the workers start (the start script and tests do).
  */
 export async function bootstrapEventLog(
@@ -31,6 +33,7 @@ export async function bootstrapEventLog(
     await jsm.streams.add(stream);
   }
   for (const consumer of consumers) await ensureConsumer(jsm, consumer);
+  await ensureDriverLocationsBucket(jsm);
 }
 
 export async function ensureConsumer(jsm: JetStreamManager, definition: ConsumerDefinition): Promise<void> {

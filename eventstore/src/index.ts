@@ -7,4 +7,5 @@ export * from './consumers.ts';
 export * from './bootstrap.ts';
 export * from './durable-consumer.ts';
 export * from './command-handler.ts';
+export * from './driver-locations.ts';
 export { connectNats, type Nats } from './nats.ts';

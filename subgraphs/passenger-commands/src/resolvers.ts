@@ -1,4 +1,4 @@
-import { invalidInput, passengerDecider, type Actor, type PassengerCommand, type PassengerState } from '@happyride/domain';
+import { passengerDecider, validId, type Actor, type PassengerCommand, type PassengerState } from '@happyride/domain';
 import { handleCommand, type CommandOutcome, type EventStore } from '@happyride/eventstore';
 import { requireActor } from '@happyride/platform';
 import { randomUUID } from 'node:crypto';
@@ -23,6 +23,8 @@ async function execute<T extends PassengerCommand['type']>(
     data,
     metadata: { commandId: randomUUID(), actor, now: ctx.now().toISOString() },
   } as CommandFor<T>;
+  // The id becomes part of a NATS subject: check it before anything is read.
+  validId(data.passengerId, 'passengerId');
   const outcome = await handleCommand(ctx.store, 'passenger', data.passengerId, passengerDecider, command, {
     correlationId: ctx.correlationId,
   });
@@ -46,13 +48,8 @@ export const resolvers = {
       ctx: PassengerCommandsContext,
     ) => execute('UpdatePassengerDetails', { passengerId: input.passengerId ?? callerId(ctx), name: input.name }, ctx),
     banPassenger: (_: unknown, { input }: { input: { passengerId: string } }, ctx: PassengerCommandsContext) =>
-      execute('BanPassenger', { passengerId: nonEmpty(input.passengerId) }, ctx),
+      execute('BanPassenger', { passengerId: input.passengerId }, ctx),
     unbanPassenger: (_: unknown, { input }: { input: { passengerId: string } }, ctx: PassengerCommandsContext) =>
-      execute('UnbanPassenger', { passengerId: nonEmpty(input.passengerId) }, ctx),
+      execute('UnbanPassenger', { passengerId: input.passengerId }, ctx),
   },
 };
-
-function nonEmpty(id: string): string {
-  if (!id.trim()) throw invalidInput('passengerId must not be empty.');
-  return id;
-}

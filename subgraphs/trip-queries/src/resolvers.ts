@@ -1,4 +1,4 @@
-import { forbidden, notFound, tripStatuses, type Actor } from '@happyride/domain';
+import { forbidden, notFound, tripStatuses } from '@happyride/domain';
 import { DateTimeScalar, requireActor, type QueryContext } from '@happyride/platform';
 import type { Db, Filter } from 'mongodb';
 import { mayReadTrip, myTripsFilter, scopeTripFilter, type TripFilter } from './access.ts';

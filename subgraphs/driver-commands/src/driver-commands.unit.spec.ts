@@ -1,0 +1,64 @@
+import type { Actor } from '@happyride/domain';
+import { InMemoryDriverLocationStore, InMemoryEventStore } from '@happyride/eventstore';
+import { describe, expect, it, vi } from 'vitest';
+import { RegisteredDrivers } from './registered-drivers.ts';
+import { resolvers, type DriverCommandsContext } from './resolvers.ts';
+
+const now = new Date('2026-11-23T10:00:00.000Z');
+
+function context(actor: Actor | null) {
+  const store = new InMemoryEventStore();
+  const locations = new InMemoryDriverLocationStore();
+  const ctx: DriverCommandsContext = { actor, correlationId: 'c1', store, locations, registered: new RegisteredDrivers(store), now: () => now };
+  return { ctx, store, locations };
+}
+
+const { registerDriver, updateDriverLocation, goOffline } = resolvers.Mutation;
+const vehicle = { plate: 'ab 123', model: 'BYD Qin' };
+
+describe('driver-commands resolvers', () => {
+  it('given a registered driver, when they report locations, then the aggregate is read at most once and the latest is kept', async () => {
+    const { ctx, store, locations } = context({ id: 'd1', role: 'driver' });
+    await registerDriver(undefined, { input: { name: 'Bo', vehicle } }, ctx);
+    const read = vi.spyOn(store, 'read');
+
+    const first = await updateDriverLocation(undefined, { input: { lng: 116.4, lat: 39.9 } }, ctx);
+    await updateDriverLocation(undefined, { input: { lng: 116.5, lat: 39.8 } }, ctx);
+
+    expect(first).toEqual({ id: 'd1', lng: 116.4, lat: 39.9, at: now.toISOString() });
+    expect(read).not.toHaveBeenCalled(); // registering remembered the driver
+    expect(await locations.get('d1')).toEqual({ driverId: 'd1', position: { lng: 116.5, lat: 39.8 }, at: now.toISOString() });
+  });
+
+  it('given a driver registered by another process, when they report a location twice, then their aggregate is read once', async () => {
+    const { ctx, store } = context({ id: 'd1', role: 'driver' });
+    await registerDriver(undefined, { input: { name: 'Bo', vehicle } }, { ...ctx, registered: new RegisteredDrivers(store) });
+    const read = vi.spyOn(store, 'read');
+
+    await updateDriverLocation(undefined, { input: { lng: 1, lat: 1 } }, ctx);
+    await updateDriverLocation(undefined, { input: { lng: 2, lat: 2 } }, ctx);
+    expect(read).toHaveBeenCalledTimes(1);
+  });
+
+  it('given an unregistered driver, when they report a location, then NOT_FOUND and nothing is kept', async () => {
+    const { ctx, locations } = context({ id: 'd1', role: 'driver' });
+    await expect(updateDriverLocation(undefined, { input: { lng: 1, lat: 1 } }, ctx)).rejects.toMatchObject({ kind: 'NOT_FOUND' });
+    expect(await locations.get('d1')).toBeNull();
+  });
+
+  it('given an admin, when they take a driver offline by id, then the driver goes offline', async () => {
+    const { ctx, store } = context({ id: 'd1', role: 'driver' });
+    await registerDriver(undefined, { input: { name: 'Bo', vehicle } }, ctx);
+    await resolvers.Mutation.goOnline(undefined, {}, ctx);
+    const admin = { ...ctx, actor: { id: 'ops', role: 'admin' } as const };
+    expect(await goOffline(undefined, { input: { driverId: 'd1' } }, admin)).toMatchObject({ id: 'd1', version: 3, online: false });
+    expect((await store.read('driver', 'd1')).version).toBe(3);
+  });
+
+  it('given a driver id that is not subject-safe, when it is used, then BAD_USER_INPUT before anything is read', async () => {
+    const { ctx, store } = context({ id: 'ops', role: 'admin' });
+    const read = vi.spyOn(store, 'read');
+    await expect(goOffline(undefined, { input: { driverId: 'd.*' } }, ctx)).rejects.toMatchObject({ kind: 'INVALID_INPUT' });
+    expect(read).not.toHaveBeenCalled();
+  });
+});

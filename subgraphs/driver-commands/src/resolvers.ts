@@ -1,0 +1,93 @@
+import {
+  driverDecider,
+  forbidden,
+  validDriverLocation,
+  validId,
+  type Actor,
+  type DriverCommand,
+  type DriverState,
+  type Vehicle,
+} from '@happyride/domain';
+import { handleCommand, type CommandOutcome, type DriverLocationStore, type EventStore } from '@happyride/eventstore';
+import { DateTimeScalar, requireActor } from '@happyride/platform';
+import { randomUUID } from 'node:crypto';
+import type { RegisteredDrivers } from './registered-drivers.ts';
+
+export interface DriverCommandsContext {
+  actor: Actor | null;
+  correlationId: string;
+  store: EventStore;
+  locations: DriverLocationStore;
+  registered: RegisteredDrivers;
+  now: () => Date;
+}
+
+type CommandFor<T extends DriverCommand['type']> = Extract<DriverCommand, { type: T }>;
+
+async function execute<T extends DriverCommand['type']>(type: T, data: CommandFor<T>['data'], ctx: DriverCommandsContext) {
+  const actor = requireActor(ctx.actor);
+  // Checked before the aggregate is read: the id becomes part of a NATS subject.
+  const driverId = validId(data.driverId, 'driverId');
+  const command = {
+    type,
+    data,
+    metadata: { commandId: randomUUID(), actor, now: ctx.now().toISOString() },
+  } as CommandFor<T>;
+  const outcome = await handleCommand(ctx.store, 'driver', driverId, driverDecider, command, {
+    correlationId: ctx.correlationId,
+  });
+  const result = payload(driverId, outcome);
+  ctx.registered.remember(driverId);
+  return result;
+}
+
+function payload(id: string, { state, version }: CommandOutcome<DriverState>) {
+  if (state.status !== 'registered') throw new Error(`driver ${id} has no state after a command`);
+  return { id, version, name: state.name, vehicle: state.vehicle, online: state.online };
+}
+
+/** Locations skip the event log: check the caller, validate, and keep the latest in the KV store. */
+async function updateLocation(input: { lng: number; lat: number }, ctx: DriverCommandsContext) {
+  const actor = requireActor(ctx.actor);
+  if (actor.role !== 'driver') throw forbidden('Only a driver reports their location: sign in with the driver role.');
+  const location = validDriverLocation(actor.id, input, ctx.now().toISOString());
+  await ctx.registered.require(location.driverId);
+  await ctx.locations.put(location);
+  return { id: location.driverId, ...location.position, at: location.at };
+}
+
+const callerId = (ctx: DriverCommandsContext) => requireActor(ctx.actor).id;
+const vehicleOf = (input: VehicleInput): Vehicle => ({ plate: input.plate, model: input.model });
+
+interface VehicleInput {
+  plate: string;
+  model: string;
+}
+interface UpdateDriverDetailsInput {
+  name?: string | null;
+  vehicle?: VehicleInput | null;
+  driverId?: string | null;
+}
+
+export const resolvers = {
+  DateTime: DateTimeScalar,
+  Mutation: {
+    registerDriver: (_: unknown, { input }: { input: { name: string; vehicle: VehicleInput } }, ctx: DriverCommandsContext) =>
+      execute('RegisterDriver', { driverId: callerId(ctx), name: input.name, vehicle: vehicleOf(input.vehicle) }, ctx),
+    updateDriverDetails: (_: unknown, { input }: { input: UpdateDriverDetailsInput }, ctx: DriverCommandsContext) =>
+      execute(
+        'UpdateDriverDetails',
+        {
+          driverId: input.driverId ?? callerId(ctx),
+          ...(input.name != null ? { name: input.name } : {}),
+          ...(input.vehicle ? { vehicle: vehicleOf(input.vehicle) } : {}),
+        },
+        ctx,
+      ),
+    goOnline: (_: unknown, _args: unknown, ctx: DriverCommandsContext) => execute('GoOnline', { driverId: callerId(ctx) }, ctx),
+    goOffline: (_: unknown, { input }: { input?: { driverId?: string | null } | null }, ctx: DriverCommandsContext) =>
+      execute('GoOffline', { driverId: input?.driverId ?? callerId(ctx) }, ctx),
+    updateDriverLocation: (_: unknown, { input }: { input: { lng: number; lat: number } }, ctx: DriverCommandsContext) =>
+      updateLocation(input, ctx),
+  },
+};

@@ -1,0 +1,215 @@
+import { connectNats, JetStreamEventStore, type Nats } from '@happyride/eventstore';
+import { TripInternalCommands } from '@happyride/subgraph-trip-commands';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { codes, graphqlClient, tokenFor } from '../support/graphql-client.ts';
+import { startTestSystem } from '../support/system.ts';
+
+let system: Awaited<ReturnType<typeof startTestSystem>>;
+let gql: ReturnType<typeof graphqlClient>;
+let nats: Nats;
+let trips: TripInternalCommands;
+
+beforeAll(async () => {
+  system = await startTestSystem();
+  gql = graphqlClient(system.gatewayUrl);
+  nats = await connectNats(inject('natsUrl'), 'e2e-trip-internal-commands');
+  trips = new TripInternalCommands(new JetStreamEventStore(nats.js, nats.jsm), () => new Date());
+});
+afterAll(async () => {
+  await nats?.close();
+  await system?.stop();
+});
+
+const DRIVER = 'id version name vehicle { plate model } online';
+const REGISTER_DRIVER = `mutation ($name: String!, $plate: String!, $model: String!) {
+  registerDriver(input: { name: $name, vehicle: { plate: $plate, model: $model } }) { ${DRIVER} } }`;
+const GO_ONLINE = `mutation { goOnline { ${DRIVER} } }`;
+const GO_OFFLINE = `mutation { goOffline { ${DRIVER} } }`;
+const LOCATE = 'mutation ($lng: Float!, $lat: Float!) { updateDriverLocation(input: { lng: $lng, lat: $lat }) { id lng lat at } }';
+const REGISTER_PASSENGER = 'mutation ($name: String!) { registerPassenger(input: { name: $name }) { id } }';
+
+const TRIP = 'id version state fare distanceKm passengerId driverId';
+const REQUEST_TRIP = `mutation ($start: PositionInput!, $end: PositionInput!) { requestTrip(input: { start: $start, end: $end }) { ${TRIP} } }`;
+const CANCEL_TRIP = `mutation ($tripId: ID!, $reason: String!) { cancelTrip(input: { tripId: $tripId, reason: $reason }) { ${TRIP} } }`;
+const ACCEPT_TRIP = `mutation ($tripId: ID!, $position: PositionInput!) { acceptTrip(input: { tripId: $tripId, position: $position }) { ${TRIP} } }`;
+const START_TRIP = `mutation ($tripId: ID!) { startTrip(input: { tripId: $tripId }) { ${TRIP} } }`;
+const FINISH_TRIP = `mutation ($tripId: ID!) { finishTrip(input: { tripId: $tripId }) { ${TRIP} } }`;
+
+type TripData = { id: string; version: number; state: string; fare: number; distanceKm: number; passengerId: string; driverId: string | null };
+
+// Tiananmen to the Temple of Heaven: about 3.05 km, so 10 + 2.5 × 3.05 ≈ 17.6 with the default pricing.
+const tiananmen = { lng: 116.3975, lat: 39.9087 };
+const templeOfHeaven = { lng: 116.4066, lat: 39.8822 };
+
+const newId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+async function registeredDriver() {
+  const id = newId('d');
+  const token = await tokenFor('driver', id);
+  const response = await gql(REGISTER_DRIVER, { token, variables: { name: 'Bo', plate: 'jing-a 12345', model: 'BYD Qin' } });
+  expect(response.errors).toBeUndefined();
+  return { id, token };
+}
+
+async function registeredPassenger() {
+  const id = newId('p');
+  const token = await tokenFor('passenger', id);
+  expect((await gql(REGISTER_PASSENGER, { token, variables: { name: 'Ada' } })).errors).toBeUndefined();
+  return { id, token };
+}
+
+async function requestedTrip(passenger: { token: string }): Promise<TripData> {
+  const response = await gql<{ requestTrip: TripData }>(REQUEST_TRIP, { token: passenger.token, variables: { start: tiananmen, end: templeOfHeaven } });
+  expect(response.errors).toBeUndefined();
+  return response.data!.requestTrip;
+}
+
+describe('drivers end to end, through the gateway', () => {
+  it('given a driver, when they register, go online, report a location and go offline, then each payload shows it', async () => {
+    const id = newId('d');
+    const token = await tokenFor('driver', id);
+
+    const registered = await gql(REGISTER_DRIVER, { token, variables: { name: ' Bo ', plate: 'jing-a 12345', model: 'BYD Qin' } });
+    expect(registered.data).toEqual({
+      registerDriver: { id, version: 1, name: 'Bo', vehicle: { plate: 'JING-A 12345', model: 'BYD Qin' }, online: false },
+    });
+    expect((await gql(GO_ONLINE, { token })).data).toMatchObject({ goOnline: { id, version: 2, online: true } });
+
+    const before = Date.now();
+    const located = await gql<{ updateDriverLocation: { id: string; lng: number; lat: number; at: string } }>(LOCATE, {
+      token,
+      variables: tiananmen,
+    });
+    expect(located.errors).toBeUndefined();
+    expect(located.data?.updateDriverLocation).toMatchObject({ id, ...tiananmen });
+    expect(Date.parse(located.data!.updateDriverLocation.at)).toBeGreaterThanOrEqual(before - 1_000);
+
+    expect((await gql(GO_OFFLINE, { token })).data).toMatchObject({ goOffline: { id, version: 3, online: false } });
+    // Going offline twice breaks a rule: CONFLICT, not a silent success.
+    expect(codes(await gql(GO_OFFLINE, { token }))).toEqual(['CONFLICT']);
+  });
+
+  it.each([
+    ['lng 181', { lng: 181, lat: 0 }, /location\.lng/],
+    ['lat -91', { lng: 0, lat: -91 }, /location\.lat/],
+  ])('given a registered driver, when they report %s, then BAD_USER_INPUT', async (_label, position, message) => {
+    const { token } = await registeredDriver();
+    const response = await gql(LOCATE, { token, variables: position });
+    expect(codes(response)).toEqual(['BAD_USER_INPUT']);
+    expect(response.errors?.[0]?.message).toMatch(message);
+  });
+
+  it('given a driver who never registered, when they report a location, then NOT_FOUND', async () => {
+    const response = await gql(LOCATE, { token: await tokenFor('driver', newId('d')), variables: tiananmen });
+    expect(codes(response)).toEqual(['NOT_FOUND']);
+    expect(response.errors?.[0]?.message).toMatch(/register as a driver first/);
+  });
+
+  it('given a passenger, when they report a driver location, then FORBIDDEN', async () => {
+    const { token } = await registeredPassenger();
+    expect(codes(await gql(LOCATE, { token, variables: tiananmen }))).toEqual(['FORBIDDEN']);
+  });
+});
+
+describe('trips end to end, through the gateway', () => {
+  it('given a registered passenger, when they request a trip, then it is CREATED with its distance and fare', async () => {
+    const passenger = await registeredPassenger();
+    const trip = await requestedTrip(passenger);
+    expect(trip).toMatchObject({ version: 1, state: 'CREATED', passengerId: passenger.id, driverId: null });
+    expect(trip.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(trip.distanceKm).toBeCloseTo(3.05, 1);
+    expect(trip.fare).toBeCloseTo(10 + 2.5 * trip.distanceKm, 2);
+  });
+
+  it('given a passenger who never registered, when they request a trip, then NOT_FOUND', async () => {
+    const token = await tokenFor('passenger', newId('p'));
+    const response = await gql(REQUEST_TRIP, { token, variables: { start: tiananmen, end: templeOfHeaven } });
+    expect(codes(response)).toEqual(['NOT_FOUND']);
+    expect(response.errors?.[0]?.message).toMatch(/register as a passenger first/);
+  });
+
+  it('given a driver, when they request a trip, then FORBIDDEN', async () => {
+    const { token } = await registeredDriver();
+    expect(codes(await gql(REQUEST_TRIP, { token, variables: { start: tiananmen, end: templeOfHeaven } }))).toEqual(['FORBIDDEN']);
+  });
+
+  it('given a CREATED trip, when the passenger cancels it, then another cannot, it is CANCELLED, and cancelling again is a CONFLICT', async () => {
+    const passenger = await registeredPassenger();
+    const other = await registeredPassenger();
+    const trip = await requestedTrip(passenger);
+
+    const stranger = await gql(CANCEL_TRIP, { token: other.token, variables: { tripId: trip.id, reason: 'mine now' } });
+    expect(codes(stranger)).toEqual(['FORBIDDEN']);
+
+    const cancelled = await gql(CANCEL_TRIP, { token: passenger.token, variables: { tripId: trip.id, reason: 'plans changed' } });
+    expect(cancelled.data).toMatchObject({ cancelTrip: { id: trip.id, version: 2, state: 'CANCELLED' } });
+
+    const again = await gql(CANCEL_TRIP, { token: passenger.token, variables: { tripId: trip.id, reason: 'really' } });
+    expect(codes(again)).toEqual(['CONFLICT']);
+    expect(again.errors?.[0]?.message).toMatch(/already cancelled/);
+  });
+
+  it('given a trip with no driver assigned, when a driver starts it, then FORBIDDEN (only the assigned driver may)', async () => {
+    const trip = await requestedTrip(await registeredPassenger());
+    const { token } = await registeredDriver();
+    expect(codes(await gql(START_TRIP, { token, variables: { tripId: trip.id } }))).toEqual(['FORBIDDEN']);
+  });
+
+  it('given an unknown trip, when its passenger-to-be cancels it, then NOT_FOUND; given a bad id, then BAD_USER_INPUT', async () => {
+    const { token } = await registeredPassenger();
+    expect(codes(await gql(CANCEL_TRIP, { token, variables: { tripId: randomUUID(), reason: 'x' } }))).toEqual(['NOT_FOUND']);
+    expect(codes(await gql(CANCEL_TRIP, { token, variables: { tripId: 'trip.*', reason: 'x' } }))).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('given a requested trip, when the sagas confirm, dispatch and assign it around the driver accepting, then the driver starts and finishes it', async () => {
+    const passenger = await registeredPassenger();
+    const driver = await registeredDriver();
+    const trip = await requestedTrip(passenger);
+    const context = (step: string) => ({ commandId: `${step}-${trip.id}`, correlationId: `e2e-${trip.id}` });
+
+    const confirmed = await trips.confirm(trip.id, context('confirm'));
+    expect(confirmed.state.status).toBe('CONFIRMED');
+    // A saga resending the same command id is answered from the log, nothing decided again.
+    expect(await trips.confirm(trip.id, context('confirm'))).toMatchObject({ duplicate: true, version: confirmed.version });
+
+    expect((await trips.startDispatch(trip.id, [driver.id], context('dispatch'))).state.status).toBe('DISPATCHING');
+
+    const accepted = await gql<{ acceptTrip: TripData }>(ACCEPT_TRIP, {
+      token: driver.token,
+      variables: { tripId: trip.id, position: tiananmen },
+    });
+    expect(accepted.errors).toBeUndefined();
+    expect(accepted.data?.acceptTrip).toMatchObject({ id: trip.id, state: 'DISPATCHING', driverId: null });
+
+    const assigned = await trips.assignDriver(trip.id, driver.id, context('assign'));
+    expect(assigned.state).toMatchObject({ status: 'DRIVER_ASSIGNED', driverId: driver.id });
+
+    // The passenger is not the driver: FORBIDDEN.
+    expect(codes(await gql(START_TRIP, { token: passenger.token, variables: { tripId: trip.id } }))).toEqual(['FORBIDDEN']);
+
+    const started = await gql(START_TRIP, { token: driver.token, variables: { tripId: trip.id } });
+    expect(started.data).toMatchObject({ startTrip: { id: trip.id, state: 'STARTED', driverId: driver.id } });
+    const finished = await gql(FINISH_TRIP, { token: driver.token, variables: { tripId: trip.id } });
+    expect(finished.data).toEqual({
+      finishTrip: {
+        id: trip.id,
+        version: 7,
+        state: 'FINISHED',
+        fare: trip.fare,
+        distanceKm: trip.distanceKm,
+        passengerId: passenger.id,
+        driverId: driver.id,
+      },
+    });
+    // Finishing twice breaks a rule.
+    expect(codes(await gql(FINISH_TRIP, { token: driver.token, variables: { tripId: trip.id } }))).toEqual(['CONFLICT']);
+  });
+
+  it('given a requested trip, when the internal commands are sent out of order, then they are refused', async () => {
+    const trip = await requestedTrip(await registeredPassenger());
+    const context = (step: string) => ({ commandId: `${step}-${trip.id}`, correlationId: `e2e-${trip.id}` });
+    await expect(trips.startDispatch(trip.id, ['d-nobody'], context('dispatch'))).rejects.toMatchObject({ kind: 'ILLEGAL_STATE' });
+    expect((await trips.reject(trip.id, 'passenger is banned', context('reject'))).state.status).toBe('REJECTED');
+  });
+});
