@@ -1,0 +1,126 @@
+/**
+ * Every root field × every role, aimed at someone else's data, through the real gateway.
+ * The cast: passenger P owns trip T, driven by driver D; passenger Q and driver E are
+ * strangers to it; A is an admin. Expected: the owner and admin may act or see, strangers
+ * get FORBIDDEN, anonymous callers UNAUTHENTICATED, and no answer leaks T to a stranger.
+ */
+import { connectNats, JetStreamEventStore, type Nats } from '@happyride/eventstore';
+import { TripInternalCommands } from '@happyride/subgraph-trip-commands';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { codes, eventually, graphqlClient, tokenFor, type GraphQLResponse } from '../support/graphql-client.ts';
+import { startTestSystem } from '../support/system.ts';
+
+type Role = 'anonymous' | 'P' | 'Q' | 'D' | 'E' | 'A';
+const roles: Role[] = ['anonymous', 'P', 'Q', 'D', 'E', 'A'];
+
+let system: Awaited<ReturnType<typeof startTestSystem>>;
+let gql: ReturnType<typeof graphqlClient>;
+let nats: Nats;
+const id = { P: `p-${randomUUID().slice(0, 6)}`, Q: `q-${randomUUID().slice(0, 6)}`, D: `d-${randomUUID().slice(0, 6)}`, E: `e-${randomUUID().slice(0, 6)}`, A: 'ops', T: '' };
+const token: Partial<Record<Role, string>> = {};
+const here = { lng: 116.3975, lat: 39.9087 };
+const there = { lng: 116.4066, lat: 39.8822 };
+
+async function as(role: Role, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse> {
+  return gql(query, { variables, ...(token[role] ? { token: token[role] } : {}) });
+}
+
+beforeAll(async () => {
+  system = await startTestSystem();
+  gql = graphqlClient(system.gatewayUrl);
+  token.P = await tokenFor('passenger', id.P);
+  token.Q = await tokenFor('passenger', id.Q);
+  token.D = await tokenFor('driver', id.D);
+  token.E = await tokenFor('driver', id.E);
+  token.A = await tokenFor('admin', id.A);
+  for (const who of ['P', 'Q'] as const) await as(who, 'mutation { registerPassenger(input: { name: "Person" }) { id } }');
+  for (const who of ['D', 'E'] as const) {
+    await as(who, 'mutation { registerDriver(input: { name: "Driver", vehicle: { plate: "AB 123", model: "Car" } }) { id } }');
+  }
+  const requested = await as('P', 'mutation ($s: PositionInput!, $e: PositionInput!) { requestTrip(input: { start: $s, end: $e }) { id } }', { s: here, e: there });
+  id.T = (requested.data as { requestTrip: { id: string } }).requestTrip.id;
+  // Given T confirmed and assigned to D (the internal commands the saga and dispatch send).
+  nats = await connectNats(inject('natsUrl'), 'e2e-authorization');
+  const internal = new TripInternalCommands(new JetStreamEventStore(nats.js, nats.jsm), () => new Date());
+  const ids = () => ({ commandId: randomUUID(), correlationId: 'authorization-matrix' });
+  await internal.confirm(id.T, ids());
+  await internal.startDispatch(id.T, [id.D], ids());
+  await as('D', 'mutation ($t: ID!, $p: PositionInput!) { acceptTrip(input: { tripId: $t, position: $p }) { id } }', { t: id.T, p: here });
+  await internal.assignDriver(id.T, id.D, ids());
+  // The read side has it, with both names.
+  await eventually(
+    () => as('A', 'query ($t: ID!) { trip(id: $t) { state driverName } }', { t: id.T }),
+    (r) => (r.data as { trip?: { driverName?: string } } | undefined)?.trip?.driverName === 'Driver',
+  );
+}, 120_000);
+afterAll(async () => {
+  await nats?.close();
+  await system?.stop();
+});
+
+/** `ok`: no error; `ok-without-T`: no error and trip T nowhere in the answer; else the error code. */
+type Outcome = 'ok' | 'ok-without-T' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'CONFLICT';
+interface Case {
+  field: string;
+  operation: string;
+  variables: () => Record<string, unknown>;
+  expected: Record<Role, Outcome>;
+}
+
+const Q = (operation: string, variables: () => Record<string, unknown>, expected: Partial<Record<Role, Outcome>>, field = operation.match(/\{\s*(\w+)/)![1]!): Case => ({
+  field,
+  operation,
+  variables,
+  expected: { anonymous: 'UNAUTHENTICATED', P: 'FORBIDDEN', Q: 'FORBIDDEN', D: 'FORBIDDEN', E: 'FORBIDDEN', A: 'FORBIDDEN', ...expected },
+});
+
+const cases: Case[] = [
+  Q('query ($id: ID!) { passenger(id: $id) { id name } }', () => ({ id: id.P }), { P: 'ok', D: 'ok', A: 'ok' }),
+  Q('query ($id: ID!) { driver(id: $id) { id name } }', () => ({ id: id.D }), { P: 'ok', D: 'ok', A: 'ok' }),
+  Q('query ($id: ID!) { trip(id: $id) { id passengerName driverName } }', () => ({ id: id.T }), { P: 'ok', D: 'ok', A: 'ok' }),
+  Q('query { myTrips { edges { node { id } } } }', () => ({}), { P: 'ok', Q: 'ok-without-T', D: 'ok', E: 'ok-without-T', A: 'ok-without-T' }),
+  Q('query ($id: ID!) { trips(passengerId: $id) { edges { node { id } } } }', () => ({ id: id.P }), { P: 'ok', D: 'ok', E: 'ok-without-T', A: 'ok' }),
+  Q('query ($id: ID!) { trips(driverId: $id) { edges { node { id } } } }', () => ({ id: id.D }), { P: 'ok', Q: 'ok-without-T', D: 'ok', A: 'ok' }),
+  Q('query { tripStats { total } }', () => ({}), { A: 'ok' }),
+  Q('mutation ($id: ID!) { updatePassengerDetails(input: { passengerId: $id, name: "Renamed" }) { id } }', () => ({ id: id.P }), { P: 'ok', A: 'ok' }),
+  Q('mutation ($id: ID!) { banPassenger(input: { passengerId: $id }) { id } }', () => ({ id: id.Q }), { A: 'ok' }),
+  Q('mutation ($id: ID!) { unbanPassenger(input: { passengerId: $id }) { id } }', () => ({ id: id.Q }), { A: 'ok' }),
+  Q('mutation ($id: ID!) { updateDriverDetails(input: { driverId: $id, name: "Renamed D" }) { id } }', () => ({ id: id.D }), { D: 'ok', A: 'ok' }),
+  // Registering is for oneself: the registered get CONFLICT, other roles FORBIDDEN.
+  Q('mutation { registerPassenger(input: { name: "Again" }) { id } }', () => ({}), { P: 'CONFLICT', Q: 'CONFLICT' }),
+  Q('mutation { registerDriver(input: { name: "Again", vehicle: { plate: "X 1", model: "Y" } }) { id } }', () => ({}), { D: 'CONFLICT', E: 'CONFLICT' }),
+  Q('mutation { updateDriverLocation(input: { lng: 116.4, lat: 39.9 }) { id } }', () => ({}), { D: 'ok', E: 'ok' }),
+  Q('mutation ($s: PositionInput!, $e: PositionInput!) { requestTrip(input: { start: $s, end: $e }) { id } }', () => ({ s: here, e: there }), { P: 'ok', Q: 'ok' }),
+  Q('mutation ($t: ID!) { startTrip(input: { tripId: $t }) { id } }', () => ({ t: id.T }), {}, 'startTrip'),
+  Q('mutation ($t: ID!) { finishTrip(input: { tripId: $t }) { id } }', () => ({ t: id.T }), {}, 'finishTrip'),
+  Q('mutation ($t: ID!, $p: PositionInput!) { acceptTrip(input: { tripId: $t, position: $p }) { id } }', () => ({ t: id.T, p: here }), {}, 'acceptTrip'),
+  Q('mutation ($t: ID!) { cancelTrip(input: { tripId: $t, reason: "no" }) { id } }', () => ({ t: id.T }), {}, 'cancelTrip'),
+  Q('mutation ($t: ID!) { respondToCancellation(input: { tripId: $t, agree: true }) { id } }', () => ({ t: id.T }), {}, 'respondToCancellation'),
+];
+
+// The rows whose owner/admin cell would change T's state are only asked of the others here;
+// their owner paths are covered by drivers-and-trips.e2e.spec.ts.
+const stateChanging = new Set(['startTrip', 'finishTrip', 'acceptTrip', 'cancelTrip', 'respondToCancellation']);
+const ownerOfT: Role[] = ['P', 'D', 'A'];
+
+describe('authorization matrix through the gateway', () => {
+  for (const testCase of cases) {
+    describe(testCase.field, () => {
+      for (const role of roles) {
+        if (stateChanging.has(testCase.field) && ownerOfT.includes(role)) continue;
+        const expected = testCase.expected[role];
+        it(`given ${role}, when calling ${testCase.field} on someone else's data, then ${expected}`, async () => {
+          const response = await as(role, testCase.operation, testCase.variables());
+          if (expected === 'ok' || expected === 'ok-without-T') {
+            expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
+            if (expected === 'ok-without-T') expect(JSON.stringify(response.data)).not.toContain(id.T);
+          } else {
+            expect(codes(response)).toEqual([expected]);
+            expect(JSON.stringify(response.data ?? null)).not.toContain(id.T);
+          }
+        });
+      }
+    });
+  }
+});
