@@ -9,3 +9,4 @@ export * from './durable-consumer.ts';
 export * from './command-handler.ts';
 export * from './driver-locations.ts';
 export { connectNats, type Nats } from './nats.ts';
+export * from './live-updates.ts';

@@ -37,6 +37,7 @@ runMain(logger, async () => {
       burst: envNumber(process.env, 'RATE_LIMIT_BURST', 100, { min: 1, integer: true }),
     },
     maxBodyBytes: envNumber(process.env, 'MAX_BODY_BYTES', 1_000_000, { min: 1_000, integer: true }),
+    connectionInitWaitTimeoutMs: envNumber(process.env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3_000, { min: 100, integer: true }),
   });
   return [() => nats.close(), () => service.stop()];
 });

@@ -5,6 +5,8 @@ import type { GatewayContext } from './context.ts';
 import { operationLimitsRule, type OperationLimits } from './plugins/operation-limits.ts';
 import { rateLimitedError, rateLimiter, type RateLimitOptions } from './plugins/rate-limit.ts';
 import { SubgraphDataSource } from './subgraph-data-source.ts';
+import { startSubscriptionServer } from './subscriptions/websocket-server.ts';
+import type { GraphQLSchema } from 'graphql';
 
 export interface GatewayOptions {
   port: number;
@@ -20,6 +22,8 @@ export interface GatewayOptions {
   limits: OperationLimits;
   rateLimit: RateLimitOptions;
   maxBodyBytes: number;
+  /** graphql-ws: how long a socket may wait before `connection_init` (then 4408). */
+  connectionInitWaitTimeoutMs?: number;
 }
 
 /**
@@ -27,7 +31,7 @@ export interface GatewayOptions {
  * `/ready` (503 until the supergraph is loaded and NATS answers). Every operation passes the
  * token, depth, alias and cost limits and the caller's rate limit before it reaches a subgraph.
  */
-export async function startGateway(options: GatewayOptions): Promise<RunningService> {
+export async function startGateway(options: GatewayOptions): Promise<RunningService<GatewayContext>> {
   const { logger, nats } = options;
   let loaded = false;
   const gateway = new ApolloGateway({
@@ -36,11 +40,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     logger,
   });
   const limiter = rateLimiter(options.rateLimit);
-  gateway.onSchemaLoadOrUpdate(() => {
+  let apiSchema: GraphQLSchema | undefined;
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => {
+    apiSchema = schema;
     loaded = true;
   });
+  const validationRules = [operationLimitsRule(options.limits)];
 
-  return startGraphQLService<GatewayContext>({
+  const service = await startGraphQLService<GatewayContext>({
     name: 'gateway',
     port: options.port,
     ...(options.host ? { host: options.host } : {}),
@@ -51,7 +58,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       gateway,
       introspection: options.introspection ?? true,
       parseOptions: { maxTokens: options.limits.maxTokens },
-      validationRules: [operationLimitsRule(options.limits)],
+      validationRules,
     },
     readiness: async () => {
       if (!loaded) return 'the supergraph is not loaded yet';
@@ -70,4 +77,25 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       return { actor, correlationId, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) };
     },
   });
+  const subscriptions = startSubscriptionServer({
+    httpServer: service.httpServer,
+    apollo: service.apollo,
+    apiSchema: () => apiSchema,
+    verify: options.verify,
+    nats,
+    logger,
+    validationRules,
+    rateLimited: (actor) => {
+      const limit = limiter.take(`${actor.role}:${actor.id}`, Date.now());
+      return limit.allowed ? null : limit.retryAfterSeconds;
+    },
+    connectionInitWaitTimeoutMs: options.connectionInitWaitTimeoutMs ?? 3_000,
+  });
+  return {
+    ...service,
+    async stop() {
+      await subscriptions.stop();
+      await service.stop();
+    },
+  };
 }

@@ -35,10 +35,11 @@ export interface GraphQLServiceOptions<C extends BaseContext> {
   metrics?: Registry;
 }
 
-export interface RunningService {
+export interface RunningService<C extends BaseContext = BaseContext> {
   url: string;
   port: number;
   httpServer: Server;
+  apollo: ApolloServer<C>;
   stop(): Promise<void>;
 }
 
@@ -48,7 +49,7 @@ export interface RunningService {
  * correlation ids (taken from `x-correlation-id` or made here, echoed in the response) and a
  * graceful stop that drains open requests.
  */
-export async function startGraphQLService<C extends BaseContext>(options: GraphQLServiceOptions<C>): Promise<RunningService> {
+export async function startGraphQLService<C extends BaseContext>(options: GraphQLServiceOptions<C>): Promise<RunningService<C>> {
   const { logger } = options;
   const app = express();
   app.disable('x-powered-by');
@@ -116,6 +117,7 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
     url,
     port,
     httpServer,
+    apollo: server,
     stop: () => server.stop(),
   };
 }

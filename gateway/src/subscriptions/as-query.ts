@@ -1,0 +1,41 @@
+import { GraphQLError, Kind, visit, type DocumentNode, type FieldNode, type OperationDefinitionNode } from 'graphql';
+
+/**
+ * Which query answers each subscription field: the payload of `tripUpdates(tripId: X)` is
+ * what `trip(id: X)` answers now. One entry per subscription field.
+ */
+export const subscriptionQueries: Record<string, { queryField: string; argumentNames: Record<string, string> }> = {
+  tripUpdates: { queryField: 'trip', argumentNames: { tripId: 'id' } },
+};
+
+/**
+ * Rewrites a subscription operation into the query that fetches its payload through the
+ * federated graph: `subscription S($t: ID!) { u: tripUpdates(tripId: $t) { ...F } }` becomes
+ * `query S($t: ID!) { u: trip(id: $t) { ...F } }`, keeping the response key, selections,
+ * fragments and variables, so the subscriber may select any field of the type it gets.
+ */
+export function subscriptionAsQuery(document: DocumentNode, operation: OperationDefinitionNode): { document: DocumentNode; responseKey: string } {
+  const [root, ...others] = operation.selectionSet.selections;
+  if (!root || others.length > 0 || root.kind !== Kind.FIELD) {
+    throw new GraphQLError('A subscription operation must select exactly one root field.', { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  const mapping = subscriptionQueries[root.name.value];
+  if (!mapping) throw new GraphQLError(`Unknown subscription field ${root.name.value}.`, { extensions: { code: 'BAD_USER_INPUT' } });
+  const responseKey = root.alias?.value ?? root.name.value;
+  const rewritten: FieldNode = {
+    ...root,
+    alias: { kind: Kind.NAME, value: responseKey },
+    name: { kind: Kind.NAME, value: mapping.queryField },
+    arguments: root.arguments?.map((argument) => ({
+      ...argument,
+      name: { kind: Kind.NAME, value: mapping.argumentNames[argument.name.value] ?? argument.name.value },
+    })),
+  };
+  const query = visit(document, {
+    OperationDefinition(node) {
+      if (node !== operation) return null; // other operations of the document are not ours
+      return { ...node, operation: 'query', selectionSet: { ...node.selectionSet, selections: [rewritten] } } as OperationDefinitionNode;
+    },
+  });
+  return { document: query, responseKey };
+}

@@ -1,0 +1,38 @@
+import { getOperationAST, parse, print } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { subscriptionAsQuery } from './as-query.ts';
+
+const rewrite = (source: string, name?: string) => {
+  const document = parse(source);
+  const result = subscriptionAsQuery(document, getOperationAST(document, name)!);
+  return { query: print(result.document), responseKey: result.responseKey };
+};
+
+describe('a subscription as the query that fetches its payload', () => {
+  it('given tripUpdates with a variable and fragments, then it becomes trip(id:) keeping key, selections and fragments', () => {
+    const { query, responseKey } = rewrite(`
+      subscription Follow($t: ID!) { tripUpdates(tripId: $t) { id state ...Names passenger { name } } }
+      fragment Names on Trip { passengerName driverName }`);
+    expect(responseKey).toBe('tripUpdates');
+    expect(query).toBe(
+      print(parse(`query Follow($t: ID!) { tripUpdates: trip(id: $t) { id state ...Names passenger { name } } }
+        fragment Names on Trip { passengerName driverName }`)),
+    );
+  });
+
+  it('given an alias, then the alias stays the response key', () => {
+    expect(rewrite('subscription { mine: tripUpdates(tripId: "t1") { id } }')).toEqual({
+      query: print(parse('query { mine: trip(id: "t1") { id } }')),
+      responseKey: 'mine',
+    });
+  });
+
+  it('given a document with several operations, then only the chosen one is kept', () => {
+    const { query } = rewrite('query Other { tripStats { total } } subscription S { tripUpdates(tripId: "t") { id } }', 'S');
+    expect(query).toBe(print(parse('query S { tripUpdates: trip(id: "t") { id } }')));
+  });
+
+  it('given two root fields, then it is refused', () => {
+    expect(() => rewrite('subscription { a: tripUpdates(tripId: "1") { id } b: tripUpdates(tripId: "2") { id } }')).toThrow(/exactly one root field/);
+  });
+});

@@ -1,0 +1,180 @@
+import type { ApolloServer } from '@apollo/server';
+import type { Actor } from '@happyride/domain';
+import { isValidId } from '@happyride/domain';
+import { listen, tripUpdatedSubject, type Nats } from '@happyride/eventstore';
+import { bearerToken, type Logger, type TokenVerifier } from '@happyride/platform';
+import {
+  extendSchema,
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  parse,
+  print,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { WebSocketServer } from 'ws';
+import type { GatewayContext } from '../context.ts';
+import { subscriptionAsQuery } from './as-query.ts';
+
+const subscriptionTypeDefs = parse(readFileSync(new URL('./subscriptions.graphql', import.meta.url), 'utf8'));
+
+export interface SubscriptionServerOptions {
+  httpServer: Server;
+  /** The gateway's own server: every payload is fetched through it, limits and all. */
+  apollo: ApolloServer<GatewayContext>;
+  /** The gateway's current API schema (follows supergraph updates). */
+  apiSchema: () => GraphQLSchema | undefined;
+  verify: TokenVerifier;
+  nats: Nats;
+  logger: Logger;
+  validationRules: readonly ValidationRule[];
+  /** Refuses a subscription for the caller's rate limit: the retry hint in seconds, or null. */
+  rateLimited: (actor: Actor) => number | null;
+  connectionInitWaitTimeoutMs: number;
+}
+
+interface Connection {
+  actor?: Actor;
+  authorization?: string;
+}
+
+interface SubscriptionContext {
+  gatewayContext: GatewayContext;
+  query: DocumentNode;
+  variables: Record<string, unknown> | undefined;
+  operationName: string | undefined;
+  responseKey: string;
+  subject: string;
+  first: ExecutionResult;
+}
+
+/**
+ * Subscriptions on `/graphql` over graphql-ws. `@apollo/gateway` executes none, so the gateway
+ * serves them itself: the schema is the supergraph's API schema plus `Subscription`; each
+ * payload is the answer of the matching query through the federated graph (so any field of
+ * any subgraph can be selected, and the same authorization applies), re-fetched whenever a
+ * read-model change notice arrives on NATS. graphql-ws's close codes apply: 4408 without
+ * `connection_init` in time, 4403 for a missing or bad token, 4401, 4409, 4429.
+ */
+export function startSubscriptionServer(options: SubscriptionServerOptions) {
+  const { logger } = options;
+  const connections = new WeakMap<object, Connection>();
+  let cached: { api: GraphQLSchema; schema: GraphQLSchema } | undefined;
+  const schema = (): GraphQLSchema => {
+    const api = options.apiSchema();
+    if (!api) throw new GraphQLError('The gateway has not loaded its supergraph yet.', { extensions: { code: 'SERVICE_UNAVAILABLE' } });
+    if (cached?.api !== api) cached = { api, schema: extendSchema(api, subscriptionTypeDefs) };
+    return cached.schema;
+  };
+
+  const fetchPayload = async (context: Omit<SubscriptionContext, 'first'>): Promise<ExecutionResult> => {
+    const response = await options.apollo.executeOperation(
+      { query: print(context.query), variables: context.variables, operationName: context.operationName },
+      { contextValue: { ...context.gatewayContext, correlationId: randomUUID() } },
+    );
+    if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
+    return response.body.singleResult as ExecutionResult;
+  };
+
+  const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
+  const server = useServer<Record<string, unknown> | undefined>(
+    {
+      connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
+      onConnect: async (ctx) => {
+        const header = ctx.connectionParams?.authorization;
+        try {
+          const token = bearerToken(typeof header === 'string' ? header : undefined);
+          if (!token) return false;
+          connections.set(ctx, { actor: await options.verify(token), authorization: header as string });
+          return true;
+        } catch {
+          return false; // → 4403 Forbidden
+        }
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const connection = connections.get(ctx);
+        if (!connection?.actor) return [new GraphQLError('Not authenticated.', { extensions: { code: 'UNAUTHENTICATED' } })];
+        const retryAfter = options.rateLimited(connection.actor);
+        if (retryAfter !== null) {
+          return [new GraphQLError(`Too many requests: try again in ${retryAfter} s.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } })];
+        }
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, { maxTokens: 1000 });
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
+        }
+        const errors = validate(schema(), document, [...specifiedRules, ...options.validationRules]);
+        if (errors.length > 0) return errors;
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation || operation.operation !== 'subscription') {
+          return [new GraphQLError('Only subscriptions go over WebSocket: send queries and mutations with HTTP POST.', { extensions: { code: 'BAD_REQUEST' } })];
+        }
+        const { document: query, responseKey } = subscriptionAsQuery(document, operation);
+        const variables = payload.variables ?? undefined;
+        const subject = subjectOf(operation.selectionSet.selections[0], variables);
+        const context = {
+          gatewayContext: { actor: connection.actor, authorization: connection.authorization!, correlationId: randomUUID() },
+          query,
+          variables,
+          operationName: payload.operationName ?? undefined,
+          responseKey,
+          subject,
+        };
+        const first = await fetchPayload(context);
+        // Not allowed, or nothing there: an `error` message, and the socket stays open.
+        if (first.errors?.length) return first.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions ?? {} }));
+        const contextValue: SubscriptionContext = { ...context, first };
+        return { schema: schema(), document, operationName: payload.operationName, variableValues: variables, contextValue };
+      },
+      subscribe: (args) => follow(args.contextValue as SubscriptionContext),
+    },
+    webSocketServer,
+  );
+
+  async function* follow(context: SubscriptionContext): AsyncGenerator<ExecutionResult> {
+    const notices = listen<{ version: number }>(options.nats, context.subject);
+    try {
+      let last = JSON.stringify(context.first);
+      yield context.first;
+      for await (const _notice of notices) {
+        const next = await fetchPayload(context);
+        const serialized = JSON.stringify(next);
+        if (serialized === last) continue;
+        last = serialized;
+        yield next;
+      }
+    } finally {
+      await notices.return?.();
+      logger.debug({ subject: context.subject }, 'subscription ended');
+    }
+  }
+
+  return {
+    /** Closes every socket (1001, going away) and the WebSocket server. */
+    async stop() {
+      await server.dispose();
+      await new Promise<void>((resolve) => webSocketServer.close(() => resolve()));
+    },
+  };
+}
+
+/** The NATS subject whose notices mean the subscription's payload may have changed. */
+function subjectOf(root: unknown, variables: Record<string, unknown> | undefined): string {
+  const field = root as { name: { value: string }; arguments?: Array<{ name: { value: string }; value: { kind: string; value?: string; name?: { value: string } } }> };
+  const argument = field.arguments?.find((a) => a.name.value === 'tripId');
+  const value = argument?.value.kind === Kind.VARIABLE ? variables?.[argument.value.name!.value] : argument?.value.value;
+  if (field.name.value !== 'tripUpdates' || typeof value !== 'string' || !isValidId(value)) {
+    throw new GraphQLError('tripUpdates needs a valid tripId.', { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  return tripUpdatedSubject(value);
+}
