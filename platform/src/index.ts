@@ -10,3 +10,4 @@ export * from './subgraph-schema.ts';
 export * from './scalars.ts';
 export * from './query-subgraph.ts';
 export * from './metrics.ts';
+export * from './command-subgraph.ts';

@@ -3,24 +3,16 @@ import {
   forbidden,
   validDriverLocation,
   validId,
-  type Actor,
   type DriverCommand,
   type DriverState,
   type Vehicle,
 } from '@happyride/domain';
-import { handleCommand, type CommandOutcome, type DriverLocationStore, type EventStore } from '@happyride/eventstore';
-import { DateTimeScalar, requireActor } from '@happyride/platform';
+import { handleCommand, type CommandOutcome, type DriverLocationStore } from '@happyride/eventstore';
+import { DateTimeScalar, requireActor, type CommandContext } from '@happyride/platform';
 import { randomUUID } from 'node:crypto';
 import type { RegisteredDrivers } from './registered-drivers.ts';
 
-export interface DriverCommandsContext {
-  actor: Actor | null;
-  correlationId: string;
-  store: EventStore;
-  locations: DriverLocationStore;
-  registered: RegisteredDrivers;
-  now: () => Date;
-}
+export type DriverCommandsContext = CommandContext<{ locations: DriverLocationStore; registered: RegisteredDrivers }>;
 
 type CommandFor<T extends DriverCommand['type']> = Extract<DriverCommand, { type: T }>;
 

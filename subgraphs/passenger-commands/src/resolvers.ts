@@ -1,14 +1,9 @@
-import { passengerDecider, validId, type Actor, type PassengerCommand, type PassengerState } from '@happyride/domain';
-import { handleCommand, type CommandOutcome, type EventStore } from '@happyride/eventstore';
-import { requireActor } from '@happyride/platform';
+import { passengerDecider, validId, type PassengerCommand, type PassengerState } from '@happyride/domain';
+import { handleCommand, type CommandOutcome } from '@happyride/eventstore';
+import { requireActor, type CommandContext } from '@happyride/platform';
 import { randomUUID } from 'node:crypto';
 
-export interface PassengerCommandsContext {
-  actor: Actor | null;
-  correlationId: string;
-  store: EventStore;
-  now: () => Date;
-}
+export type PassengerCommandsContext = CommandContext;
 
 type CommandFor<T extends PassengerCommand['type']> = Extract<PassengerCommand, { type: T }>;
 

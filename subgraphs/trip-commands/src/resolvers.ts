@@ -3,7 +3,6 @@ import {
   notFound,
   passengerDecider,
   validId,
-  type Actor,
   type Decider,
   type Position,
   type TripCommand,
@@ -12,17 +11,13 @@ import {
   type TripStatus,
 } from '@happyride/domain';
 import { handleCommand, type CommandOutcome, type EventStore } from '@happyride/eventstore';
-import { requireActor } from '@happyride/platform';
+import { requireActor, type CommandContext } from '@happyride/platform';
 import { randomUUID } from 'node:crypto';
 
-export interface TripCommandsContext {
-  actor: Actor | null;
-  correlationId: string;
-  store: EventStore;
+export type TripCommandsContext = CommandContext<{
   /** The trip decider with the pricing this process was configured with. */
   decider: Decider<TripCommand, TripEvent, TripState>;
-  now: () => Date;
-}
+}>;
 
 /** What every trip mutation answers: the trip as the write side decided it. */
 export interface TripPayload {

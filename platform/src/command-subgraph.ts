@@ -1,0 +1,61 @@
+import type { Actor } from '@happyride/domain';
+import { connectNats, JetStreamEventStore, type EventStore, type Nats } from '@happyride/eventstore';
+import type { DocumentNode } from 'graphql';
+import { envPort, readCommonConfig } from './config.ts';
+import { startGraphQLService } from './graphql-service.ts';
+import { tokenVerifier } from './identity.ts';
+import { createLogger } from './logger.ts';
+import { runMain } from './process.ts';
+import { identify } from './request-identity.ts';
+import { subgraphSchema } from './subgraph-schema.ts';
+
+/** What every write subgraph's resolvers get, plus its own dependencies (`D`). */
+export type CommandContext<D = object> = D & {
+  actor: Actor | null;
+  correlationId: string;
+  store: EventStore;
+  now: () => Date;
+};
+
+export interface CommandSubgraphDefinition<D> {
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: object;
+  /** The environment variable with its port, and the port without it. */
+  port: { variable: string; fallback: number };
+  /**
+   * Its own dependencies, built once at start-up from the environment and the NATS
+   * connection (validated there: a bad value stops start-up naming the variable).
+   */
+  dependencies: (env: Record<string, string | undefined>, nats: Nats, store: EventStore) => D | Promise<D>;
+}
+
+/**
+ * A write subgraph's `main`: configuration, NATS and the JetStream event store, its own
+ * dependencies, the GraphQL server (`/graphql`, `/health`, `/ready`, `/metrics`) and a
+ * graceful stop. Each request's context has the caller, the correlation id, the store and
+ * the clock.
+ */
+export function runCommandSubgraph<D extends object>(definition: CommandSubgraphDefinition<D>): void {
+  const logger = createLogger(definition.name);
+  runMain(logger, async () => {
+    const config = readCommonConfig(process.env);
+    const port = envPort(process.env, definition.port.variable, definition.port.fallback);
+    const nats = await connectNats(config.natsUrl, definition.name);
+    const store = new JetStreamEventStore(nats.js, nats.jsm);
+    const dependencies = await definition.dependencies(process.env, nats, store);
+    const verify = tokenVerifier(config.auth);
+    const now = () => new Date();
+    const service = await startGraphQLService<CommandContext<D>>({
+      name: definition.name,
+      port,
+      host: config.host,
+      logger,
+      exposeInternalErrors: config.environment === 'development',
+      readiness: async () => (nats.connection.isClosed() ? 'NATS connection closed' : null),
+      apollo: { schema: subgraphSchema(definition.typeDefs, definition.resolvers) },
+      context: async ({ req, correlationId }) => ({ ...dependencies, actor: await identify(req.headers, verify), correlationId, store, now }),
+    });
+    return [() => nats.close(), () => service.stop()];
+  });
+}
