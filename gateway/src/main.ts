@@ -14,6 +14,8 @@ runMain(logger, async () => {
   const port = envPort(process.env, 'GATEWAY_PORT', 4000);
   const supergraphPath = envString(process.env, 'SUPERGRAPH_PATH', new URL('../../schema/supergraph.graphql', import.meta.url).pathname);
   const introspection = envEnum(process.env, 'GRAPHQL_INTROSPECTION', ['on', 'off'], config.environment === 'production' ? 'off' : 'on');
+  const graphiql = envEnum(process.env, 'GRAPHIQL', ['on', 'off'], 'on');
+  const apolloSandbox = envEnum(process.env, 'APOLLO_SANDBOX', ['on', 'off'], config.environment === 'production' ? 'off' : 'on');
   const nats = await connectNats(config.natsUrl, 'gateway');
   if (config.auth.usesDevSecret) logger.warn('JWT_SECRET is not set: using the public development secret (see README).');
   const service = await startGateway({
@@ -26,6 +28,8 @@ runMain(logger, async () => {
     logger,
     exposeInternalErrors: config.environment === 'development',
     introspection: introspection === 'on',
+    graphiql: graphiql === 'on',
+    apolloSandbox: apolloSandbox === 'on',
     limits: {
       maxDepth: envNumber(process.env, 'GRAPHQL_MAX_DEPTH', defaultOperationLimits.maxDepth, { min: 1, integer: true }),
       maxAliases: envNumber(process.env, 'GRAPHQL_MAX_ALIASES', defaultOperationLimits.maxAliases, { min: 0, integer: true }),

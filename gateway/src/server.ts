@@ -2,6 +2,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import type { Nats } from '@happyride/eventstore';
 import { identify, startGraphQLService, type Logger, type RunningService, type TokenVerifier } from '@happyride/platform';
 import type { GatewayContext } from './context.ts';
+import { explorerRoutes } from './explorer/routes.ts';
 import { operationLimitsRule, type OperationLimits } from './plugins/operation-limits.ts';
 import { rateLimitedError, rateLimiter, type RateLimitOptions } from './plugins/rate-limit.ts';
 import { SubgraphDataSource } from './subgraph-data-source.ts';
@@ -24,11 +25,16 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   /** graphql-ws: how long a socket may wait before `connection_init` (then 4408). */
   connectionInitWaitTimeoutMs?: number;
+  /** The self-hosted GraphiQL at `/graphiql` (default on; off answers 404). */
+  graphiql?: boolean;
+  /** Apollo's landing page (Sandbox, from Apollo's CDN) on `GET /graphql` (default on). */
+  apolloSandbox?: boolean;
 }
 
 /**
  * The one public endpoint: `/graphql` over HTTP (the federated graph), `/health`, and
- * `/ready` (503 until the supergraph is loaded and NATS answers). Every operation passes the
+ * `/ready` (503 until the supergraph is loaded and NATS answers), and `/graphiql` (an
+ * explorer whose every asset is served from here). Every operation passes the
  * token, depth, alias and cost limits and the caller's rate limit before it reaches a subgraph.
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningService<GatewayContext>> {
@@ -54,6 +60,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     logger,
     exposeInternalErrors: options.exposeInternalErrors ?? false,
     maxBodyBytes: options.maxBodyBytes,
+    ...(options.graphiql === false ? {} : { routes: explorerRoutes }),
+    ...(options.apolloSandbox === false ? { landingPage: false } : {}),
     apollo: {
       gateway,
       introspection: options.introspection ?? true,
