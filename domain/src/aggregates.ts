@@ -1,5 +1,6 @@
 import type { DriverEvent } from './driver/events.ts';
 import type { PassengerEvent } from './passenger/events.ts';
+import type { PaymentEvent } from './payment/events.ts';
 import type { TripEvent } from './trip/events.ts';
 
 /**
@@ -11,8 +12,9 @@ export interface EventsByAggregate {
   passenger: PassengerEvent;
   driver: DriverEvent;
   trip: TripEvent;
+  payment: PaymentEvent;
 }
 
 export type AggregateType = keyof EventsByAggregate;
 export type DomainEvent = EventsByAggregate[AggregateType];
-export const aggregateTypes = ['passenger', 'driver', 'trip'] as const satisfies readonly AggregateType[];
+export const aggregateTypes = ['passenger', 'driver', 'trip', 'payment'] as const satisfies readonly AggregateType[];

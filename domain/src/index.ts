@@ -6,4 +6,5 @@ export * from './fare.ts';
 export * from './passenger/index.ts';
 export * from './driver/index.ts';
 export * from './trip/index.ts';
+export * from './payment/index.ts';
 export * from './aggregates.ts';

@@ -41,7 +41,7 @@ export async function ensureConsumer(jsm: JetStreamManager, definition: Consumer
     durable_name: definition.name,
     description: definition.description,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    deliver_policy: definition.startAt === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
     filter_subjects: filterSubjects(definition),
     ack_wait: ACK_WAIT_MS * NANOS_PER_MS,
     max_ack_pending: 10_000,

@@ -10,6 +10,13 @@ export interface ConsumerDefinition {
   name: string;
   description: string;
   aggregateTypes: readonly AggregateType[];
+  /**
+   * Where a newly created consumer starts: `all` (projections rebuild their read model from
+   * the whole log) or `new` (process managers act only on what happens after they first
+   * exist, and must not re-run history: a saga would create payments for old trips).
+   * Once created, a durable consumer keeps its position either way.
+   */
+  startAt?: 'all' | 'new';
 }
 
 export const consumerDefinitions = {
@@ -17,6 +24,24 @@ export const consumerDefinitions = {
     name: 'projection-passengers',
     description: 'passengers read model',
     aggregateTypes: ['passenger'],
+  },
+  driversProjection: {
+    name: 'projection-drivers',
+    description: 'drivers read model',
+    aggregateTypes: ['driver'],
+  },
+  tripHistoryProjection: {
+    // One ordered consumer over all three types: the trip history keeps its own passenger and
+    // driver name lookups, consistent with the trip events it has seen.
+    name: 'projection-trip-history',
+    description: 'trip history with passenger and driver names, and trip statistics',
+    aggregateTypes: ['trip', 'passenger', 'driver'],
+  },
+  tripCreationSaga: {
+    name: 'saga-trip-creation',
+    description: 'trip creation saga (orchestrates trip and payment)',
+    aggregateTypes: ['trip', 'payment'],
+    startAt: 'new',
   },
 } as const satisfies Record<string, ConsumerDefinition>;
 

@@ -1,0 +1,37 @@
+import type { DirectInput } from './saga.ts';
+
+/**
+ * Everything a saga can ask of the rest of the system, as data. The output handler
+ * (`output-handler.ts`) turns each into a call: a domain command on an aggregate through
+ * `handleCommand`, a read, or a payment provider call. Each carries `commandId =
+ * ${sagaId}:${step}`, so executing it again after a crash is recognised by its receiver.
+ */
+export type SagaCommand =
+  /** A read, not a change: answered with a `PassengerChecked` input. */
+  | { type: 'CheckPassenger'; sagaId: string; commandId: string; passengerId: string }
+  | { type: 'ConfirmTrip'; sagaId: string; commandId: string; tripId: string }
+  | { type: 'RejectTrip'; sagaId: string; commandId: string; tripId: string; reason: string }
+  | { type: 'CreatePayment'; sagaId: string; commandId: string; paymentId: string; tripId: string; passengerId: string; amount: number }
+  /** Charge at the provider, then record the outcome (RecordPaymentResult) with this command id. */
+  | { type: 'PayPayment'; sagaId: string; commandId: string; paymentId: string; passengerId: string; amount: number }
+  | { type: 'CancelPayment'; sagaId: string; commandId: string; paymentId: string; reason: string }
+  | { type: 'RefundPayment'; sagaId: string; commandId: string; paymentId: string; reason: string };
+
+export type SagaCommandType = SagaCommand['type'];
+
+/** The answer to `CheckPassenger`: what the passenger's own log says now. */
+export interface PassengerChecked extends DirectInput {
+  type: 'PassengerChecked';
+  passengerId: string;
+  registered: boolean;
+  banned: boolean;
+}
+
+export const passengerChecked = (command: Extract<SagaCommand, { type: 'CheckPassenger' }>, registered: boolean, banned: boolean): PassengerChecked => ({
+  type: 'PassengerChecked',
+  sagaId: command.sagaId,
+  inputId: `${command.commandId}:answer`,
+  passengerId: command.passengerId,
+  registered,
+  banned,
+});

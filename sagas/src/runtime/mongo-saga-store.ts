@@ -1,0 +1,209 @@
+import { MongoServerError, type Collection, type Db } from 'mongodb';
+import type { SagaCommandBase } from './saga.ts';
+
+/** A command waiting in an instance's outbox, with the input that caused it. */
+export type PendingCommand<C extends SagaCommandBase = SagaCommandBase> = C & { causationId: string };
+
+/** A change to the instance's deadlines, waiting in its outbox like a command. */
+export type PendingDeadline = { op: 'schedule'; name: string; dueAt: Date } | { op: 'cancel'; name: string };
+
+/**
+ * One saga instance (collection `saga_instances`). Written whole after every step, guarded by
+ * `version`; `pending` and `pendingDeadlines` are its outbox: effects decided and persisted,
+ * not yet known to be carried out. They are removed once carried out, so a crash in between
+ * carries them out again, with the same ids.
+ */
+export interface SagaInstanceDocument<S = unknown, C extends SagaCommandBase = SagaCommandBase> {
+  _id: string;
+  saga: string;
+  state: S;
+  associations: string[];
+  /** Ids of the inputs already decided: a redelivered one is ignored. */
+  handledInputs: string[];
+  ended: boolean;
+  version: number;
+  pending: PendingCommand<C>[];
+  pendingDeadlines: PendingDeadline[];
+  /** `pending` or `pendingDeadlines` is not empty: what the sweeper looks for. */
+  hasPending: boolean;
+  /** The correlation id of the input that started the instance, carried by all its commands. */
+  correlationId: string;
+  startedAt: Date;
+  updatedAt: Date;
+}
+
+/** One armed deadline (collection `saga_deadlines`); whichever worker claims it first fires it. */
+export interface SagaDeadlineDocument {
+  _id: string;
+  saga: string;
+  sagaId: string;
+  name: string;
+  dueAt: Date;
+  claimedBy?: string;
+  claimedAt?: Date;
+  firedAt?: Date;
+  firedBy?: string;
+}
+
+export const deadlineId = (sagaId: string, name: string) => `${sagaId}:${name}`;
+
+/**
+ * One step of one instance (collection `saga_transitions`): the whole instance as written at
+ * `version`, keyed `${sagaId}:${version}`. Inserting it is the version guard: of two writers
+ * deciding on the same version, the unique `_id` lets exactly one in.
+ */
+export interface SagaTransitionDocument {
+  _id: string;
+  sagaId: string;
+  version: number;
+  doc: SagaInstanceDocument;
+}
+
+/** A claim of a deadline for one lease window (collection `saga_deadline_claims`). */
+interface SagaDeadlineClaimDocument {
+  _id: string;
+  workerId: string;
+  claimedAt: Date;
+}
+
+const isDuplicateKey = (error: unknown) => error instanceof MongoServerError && error.code === 11000;
+
+/**
+ * Saga instances and deadlines in MongoDB (FerretDB v1 too): no transactions, no change streams.
+ *
+ * Mutual exclusion rests on unique `_id` inserts only. A conditional `updateOne` is enough on
+ * MongoDB, but FerretDB v1 (SQLite backend) does not check the filter and write atomically:
+ * 8 concurrent `updateOne({ _id, version: 1 }, …)` reported up to 8 matches when measured,
+ * while 8 concurrent inserts of one `_id` let exactly one in (runner.int.spec.ts checks `save`). So a step is
+ * committed by inserting its transition (`saga_transitions`, `_id: sagaId:version`), then
+ * copied onto `saga_instances`, which readers roll forward from the transitions: a writer that
+ * died between the two, or a stale copy, is repaired by the next `load`. A deadline is claimed
+ * by inserting `deadlineId@leaseWindow` into `saga_deadline_claims`.
+ */
+export class MongoSagaStore {
+  readonly instances: Collection<SagaInstanceDocument>;
+  readonly deadlines: Collection<SagaDeadlineDocument>;
+  readonly transitions: Collection<SagaTransitionDocument>;
+  readonly #claims: Collection<SagaDeadlineClaimDocument>;
+
+  constructor(
+    db: Db,
+    {
+      instances = 'saga_instances',
+      deadlines = 'saga_deadlines',
+      transitions = 'saga_transitions',
+      claims = 'saga_deadline_claims',
+    }: { instances?: string; deadlines?: string; transitions?: string; claims?: string } = {},
+  ) {
+    this.instances = db.collection<SagaInstanceDocument>(instances);
+    this.deadlines = db.collection<SagaDeadlineDocument>(deadlines);
+    this.transitions = db.collection<SagaTransitionDocument>(transitions);
+    this.#claims = db.collection<SagaDeadlineClaimDocument>(claims);
+  }
+
+  /** Run once at start-up (and before tests): creates the collections and their indexes. */
+  async ensureIndexes(): Promise<void> {
+    await this.instances.createIndexes([
+      { key: { saga: 1, associations: 1 }, name: 'saga_associations' },
+      { key: { saga: 1, hasPending: 1 }, name: 'saga_pending' },
+    ]);
+    await this.deadlines.createIndexes([{ key: { saga: 1, dueAt: 1 }, name: 'saga_due' }]);
+    // Also creates these collections up front, before workers race to insert into them.
+    await this.transitions.createIndexes([{ key: { sagaId: 1, version: 1 }, name: 'saga_versions' }]);
+    await this.#claims.createIndexes([{ key: { workerId: 1 }, name: 'claims_by_worker' }]);
+  }
+
+  /** The instance at its latest committed version (rolled forward from its transitions). */
+  async load<S, C extends SagaCommandBase>(sagaId: string): Promise<SagaInstanceDocument<S, C> | null> {
+    let doc = await this.instances.findOne({ _id: sagaId });
+    for (;;) {
+      const next = await this.transitions.findOne({ _id: `${sagaId}:${(doc?.version ?? 0) + 1}` });
+      if (!next) return doc as SagaInstanceDocument<S, C> | null;
+      doc = next.doc;
+      await this.#copy(doc);
+    }
+  }
+
+  /** Live instances of a saga associated with any of these keys. */
+  async findLive(saga: string, associations: readonly string[]): Promise<string[]> {
+    if (associations.length === 0) return [];
+    const docs = await this.instances
+      .find({ saga, ended: false, associations: { $in: [...associations] } }, { projection: { _id: 1 } })
+      .toArray();
+    return docs.map((doc) => doc._id);
+  }
+
+  /** Instances whose outbox is not empty (after a crash, or a failed execution). */
+  async withPending(saga: string, limit = 100): Promise<string[]> {
+    const docs = await this.instances.find({ saga, hasPending: true }, { projection: { _id: 1 } }).limit(limit).toArray();
+    return docs.map((doc) => doc._id);
+  }
+
+  /**
+   * Writes `next` if the stored instance is still at `expectedVersion` (0: not stored yet).
+   * @returns false when another writer got there first: reload and decide again.
+   */
+  async save<S, C extends SagaCommandBase>(next: SagaInstanceDocument<S, C>, expectedVersion: number): Promise<boolean> {
+    const doc = { ...next, version: expectedVersion + 1 } as SagaInstanceDocument;
+    try {
+      await this.transitions.insertOne({ _id: `${doc._id}:${doc.version}`, sagaId: doc._id, version: doc.version, doc });
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+    await this.#copy(doc);
+    return true;
+  }
+
+  /** Copies a committed version onto `saga_instances` (the queryable view), never backwards. */
+  async #copy(doc: SagaInstanceDocument): Promise<void> {
+    const { _id, ...fields } = doc;
+    const updated = await this.instances.updateOne({ _id, version: { $lt: doc.version } }, { $set: fields });
+    if (updated.matchedCount > 0) return;
+    // Not there yet: insert (an upsert with $setOnInsert drops empty arrays on FerretDB v1).
+    try {
+      await this.instances.insertOne(doc);
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error; // there already, at this version or a later one
+    }
+  }
+
+  /** Arms a deadline once: carrying the same outbox entry out again changes nothing. */
+  async scheduleDeadline(saga: string, sagaId: string, name: string, dueAt: Date): Promise<void> {
+    const _id = deadlineId(sagaId, name);
+    await this.deadlines.updateOne({ _id }, { $setOnInsert: { _id, saga, sagaId, name, dueAt } }, { upsert: true });
+  }
+
+  async cancelDeadline(sagaId: string, name: string): Promise<void> {
+    await this.deadlines.deleteOne({ _id: deadlineId(sagaId, name), firedAt: { $exists: false } });
+  }
+
+  /** Deadlines due at `now` that have not fired, oldest first. */
+  async dueDeadlines(saga: string, now: Date, limit = 100): Promise<SagaDeadlineDocument[]> {
+    return this.deadlines
+      .find({ saga, dueAt: { $lte: now }, firedAt: { $exists: false } })
+      .sort({ dueAt: 1 })
+      .limit(limit)
+      .toArray();
+  }
+
+  /**
+   * Claims a due deadline for one worker: one claim per lease window after it was due, so a
+   * worker that claimed it and died is relieved `leaseMs` later. Only one insert per window wins.
+   */
+  async claimDeadline(deadline: SagaDeadlineDocument, workerId: string, now: Date, leaseMs: number): Promise<boolean> {
+    const window = Math.max(0, Math.floor((now.getTime() - deadline.dueAt.getTime()) / leaseMs));
+    try {
+      await this.#claims.insertOne({ _id: `${deadline._id}@${window}`, workerId, claimedAt: now });
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+    await this.deadlines.updateOne({ _id: deadline._id }, { $set: { claimedBy: workerId, claimedAt: now } });
+    return true;
+  }
+
+  async markFired(id: string, workerId: string, at: Date): Promise<void> {
+    await this.deadlines.updateOne({ _id: id }, { $set: { firedAt: at, firedBy: workerId } });
+  }
+}

@@ -1,0 +1,131 @@
+import type { EventEnvelope } from '@happyride/eventstore';
+import { connectMongo, createLogger, type Mongo } from '@happyride/platform';
+import type { Db } from 'mongodb';
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { VirtualClock } from './clock.ts';
+import { MongoSagaStore } from './mongo-saga-store.ts';
+import { SagaRunner } from './runner.ts';
+import type { DeadlineReached, Saga } from './saga.ts';
+
+/** A toy saga: TripCreated → one Ping command and a WAKE deadline; the deadline ends it. */
+type ToyInput = EventEnvelope<'trip'> | DeadlineReached;
+type ToyCommand = { type: 'Ping'; sagaId: string; commandId: string };
+interface ToyState {
+  started: boolean;
+  woken: number;
+}
+const toy: Saga<ToyState, ToyInput, ToyCommand> = {
+  name: 'toy',
+  initialState: () => ({ started: false, woken: 0 }),
+  startedBy: (input) => ('eventId' in input && input.type === 'TripCreated' ? { sagaId: `toy-${input.aggregateId}`, associations: [`trip:${input.aggregateId}`] } : null),
+  associationsOf: (input) => ('eventId' in input ? [`trip:${input.aggregateId}`] : []),
+  decide(input, state) {
+    if (!('eventId' in input)) return { commands: [], state: { ...state, woken: state.woken + 1 }, ended: true };
+    if (input.type !== 'TripCreated' || state.started) return { commands: [], state };
+    const sagaId = `toy-${input.aggregateId}`;
+    return { commands: [{ type: 'Ping', sagaId, commandId: `${sagaId}:ping` }], schedule: [{ name: 'WAKE', afterMs: 1_000 }], state: { ...state, started: true } };
+  },
+};
+
+let mongo: Mongo;
+let store: MongoSagaStore;
+let db: Db;
+const logger = createLogger('test', process.env.TEST_LOG ?? 'silent');
+
+beforeAll(async () => {
+  mongo = await connectMongo(inject('mongoUrl'), 'admin', 'test');
+});
+/** A fresh database per test: deadlines left by one test must not fire in another. */
+beforeEach(async () => {
+  db = mongo.client.db(`test_saga_runner_${randomUUID().slice(0, 8)}`);
+  store = new MongoSagaStore(db);
+  await store.ensureIndexes();
+});
+afterEach(async () => {
+  await db.dropDatabase().catch(() => {});
+});
+afterAll(async () => {
+  await mongo.close();
+});
+
+const created = (tripId: string): ToyInput =>
+  ({
+    type: 'TripCreated',
+    data: { tripId, passengerId: 'p1', start: { lng: 0, lat: 0 }, end: { lng: 1, lat: 1 }, distanceKm: 157.249, fare: 403.12, requestedAt: '2026-11-23T10:00:00.000Z' },
+    eventId: `${tripId}-cmd:0`,
+    aggregateType: 'trip',
+    aggregateId: tripId,
+    version: 1,
+    occurredAt: '2026-11-23T10:00:00.000Z',
+    commandId: `${tripId}-cmd`,
+    correlationId: 'corr',
+    causationId: `${tripId}-cmd`,
+    schemaVersion: 1,
+  }) as ToyInput;
+
+function toyRunner(clock: VirtualClock, workerId: string, executed: string[]) {
+  return new SagaRunner({
+    saga: toy,
+    store,
+    clock,
+    workerId,
+    logger,
+    execute: async (command) => {
+      executed.push(command.commandId);
+      return null;
+    },
+  });
+}
+
+describe('saga runner on the MongoDB-wire server', () => {
+  it('given an input already handled, when it is delivered again, then nothing is decided or sent again', async () => {
+    const tripId = `t-${randomUUID().slice(0, 8)}`;
+    const executed: string[] = [];
+    const runner = toyRunner(new VirtualClock(), 'w1', executed);
+    await runner.handle(created(tripId));
+    await runner.handle(created(tripId));
+
+    const doc = await store.load<ToyState, ToyCommand>(`toy-${tripId}`);
+    expect(doc).toMatchObject({ handledInputs: [`event:${tripId}-cmd:0`], pending: [], pendingDeadlines: [], hasPending: false, correlationId: 'corr' });
+    expect(executed).toEqual([`toy-${tripId}:ping`]);
+  });
+
+  it('given a due deadline, when two workers poll at once, then exactly one claims and fires it', async () => {
+    const tripId = `t-${randomUUID().slice(0, 8)}`;
+    const clock = new VirtualClock();
+    const executed: string[] = [];
+    await toyRunner(clock, 'w0', executed).handle(created(tripId));
+    const deadline = await store.deadlines.findOne({ sagaId: `toy-${tripId}` });
+    expect(deadline?.dueAt.toISOString()).toBe(new Date(clock.now().getTime() + 1_000).toISOString());
+
+    const late = new VirtualClock(new Date(clock.now().getTime() + 1_500));
+    const [a, b] = [toyRunner(late, 'wa', []), toyRunner(late, 'wb', [])];
+    const fired = await Promise.all([a.pollDeadlines(), b.pollDeadlines()]);
+
+    expect(fired[0]! + fired[1]!).toBe(1);
+    expect(await store.load<ToyState, ToyCommand>(`toy-${tripId}`)).toMatchObject({ ended: true, state: { woken: 1 } });
+    expect(await a.pollDeadlines()).toBe(0);
+  });
+
+  it('given eight writers deciding on the same version at once, then exactly one is committed (FerretDB v1 needs the transition insert)', async () => {
+    const now = new Date();
+    const base = { _id: 's1', saga: 'toy', state: { started: true, woken: 0 }, associations: [], handledInputs: [], ended: false, version: 1, pending: [], pendingDeadlines: [], hasPending: false, correlationId: 'c', startedAt: now, updatedAt: now };
+    expect(await store.save(base, 0)).toBe(true);
+    const saved = await Promise.all(Array.from({ length: 8 }, (_, i) => store.save({ ...base, state: { started: true, woken: i + 1 } }, 1)));
+    expect(saved.filter(Boolean)).toHaveLength(1);
+    const winner = saved.indexOf(true) + 1;
+    expect(await store.load<ToyState, ToyCommand>('s1')).toMatchObject({ version: 2, state: { woken: winner } });
+  });
+
+  it('given a deadline not yet due, when a worker polls, then it does not fire', async () => {
+    const tripId = `t-${randomUUID().slice(0, 8)}`;
+    const clock = new VirtualClock();
+    const runner = toyRunner(clock, 'w1', []);
+    await runner.handle(created(tripId));
+    clock.advance(999);
+    expect(await runner.pollDeadlines()).toBe(0);
+    clock.advance(1);
+    expect(await runner.pollDeadlines()).toBe(1);
+  });
+});

@@ -1,0 +1,286 @@
+import { randomUUID } from 'node:crypto';
+import { consumeCommits, type Delivery, type EventEnvelope, type Nats } from '@happyride/eventstore';
+import type { Logger } from '@happyride/platform';
+import { systemClock, type Clock } from './clock.ts';
+import type { MongoSagaStore, PendingCommand, PendingDeadline, SagaInstanceDocument } from './mongo-saga-store.ts';
+import { deadlineReached, inputIdOf, isDirectInput, type Saga, type SagaCommandBase, type SagaInputBase } from './saga.ts';
+
+/**
+ * Carries out one command of a saga. Resolves with the input the outcome becomes (a refusal,
+ * an answer), or null when the outcome arrives as a recorded event. Throws only for
+ * infrastructure failures: the command stays in the outbox and is tried again.
+ */
+export type CommandExecutor<I extends SagaInputBase, C extends SagaCommandBase> = (
+  command: PendingCommand<C>,
+  context: { correlationId: string },
+) => Promise<I | null>;
+
+export interface SagaRunnerOptions<S, I extends SagaInputBase, C extends SagaCommandBase> {
+  saga: Saga<S, I, C>;
+  store: MongoSagaStore;
+  execute: CommandExecutor<I, C>;
+  clock?: Clock;
+  /** Names this worker in deadline claims. */
+  workerId?: string;
+  /** A claimed deadline not fired within this long (its worker died) may be claimed again. */
+  deadlineLeaseMs?: number;
+  /** How often `run` looks for due deadlines and unfinished outboxes. */
+  pollIntervalMs?: number;
+  logger?: Logger;
+}
+
+/** The instance kept changing under us: the batch (or poll) fails and is retried. */
+export class SagaConflictError extends Error {
+  override readonly name = 'SagaConflictError';
+}
+
+const MAX_ATTEMPTS = 10;
+
+/**
+ * Runs one saga durably. For every input: load the instance, skip the input if already handled,
+ * `decide`, persist state + outbox with a version guard, and only then carry out the outbox
+ * (deadline changes, then commands, in order). Each executed command is removed from the
+ * outbox in the same guarded write that records its outcome input, so a crash at any point
+ * either repeats the command (same id: the receiver deduplicates) or nothing.
+ *
+ * Within one process, work is serialised; several processes may run side by side: the version
+ * guard and the deadline claims keep them from stepping on each other.
+ */
+export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
+  readonly workerId: string;
+  readonly #saga: Saga<S, I, C>;
+  readonly #store: MongoSagaStore;
+  readonly #execute: CommandExecutor<I, C>;
+  readonly #clock: Clock;
+  readonly #leaseMs: number;
+  readonly #pollIntervalMs: number;
+  readonly #log: Logger | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor({ saga, store, execute, clock = systemClock, workerId, deadlineLeaseMs = 30_000, pollIntervalMs = 1_000, logger }: SagaRunnerOptions<S, I, C>) {
+    this.#saga = saga;
+    this.#store = store;
+    this.#execute = execute;
+    this.#clock = clock;
+    this.workerId = workerId ?? `${saga.name}-${randomUUID().slice(0, 8)}`;
+    this.#leaseMs = deadlineLeaseMs;
+    this.#pollIntervalMs = pollIntervalMs;
+    this.#log = logger?.child({ saga: saga.name, worker: this.workerId });
+  }
+
+  /** Decides one input for every instance it concerns, then carries out their outboxes. */
+  handle(input: I): Promise<void> {
+    return this.#exclusive(() => this.#handle(input));
+  }
+
+  /** A consumer batch, in order: the events of its commits that this saga reads. */
+  handleBatch(batch: readonly Delivery[]): Promise<void> {
+    return this.#exclusive(async () => {
+      for (const { commit } of batch) {
+        for (const event of commit.events) await this.#handle(event as EventEnvelope as I);
+      }
+    });
+  }
+
+  /** Fires the deadlines due by the clock that this worker manages to claim. @returns how many fired. */
+  pollDeadlines(): Promise<number> {
+    return this.#exclusive(async () => {
+      let fired = 0;
+      for (const deadline of await this.#store.dueDeadlines(this.#saga.name, this.#clock.now())) {
+        if (!(await this.#store.claimDeadline(deadline, this.workerId, this.#clock.now(), this.#leaseMs))) continue;
+        const input = deadlineReached(deadline.sagaId, deadline.name, deadline.dueAt.toISOString()) as SagaInputBase as I;
+        this.#log?.info({ sagaId: deadline.sagaId, deadline: deadline.name }, 'deadline reached');
+        await this.#apply(deadline.sagaId, input); // an ended instance ignores it
+        await this.#store.markFired(deadline._id, this.workerId, this.#clock.now());
+        await this.#flushSafely(deadline.sagaId);
+        fired++;
+      }
+      return fired;
+    });
+  }
+
+  /** Carries out the outboxes left unfinished (a crash, a failed command). @returns instances swept. */
+  sweep(): Promise<number> {
+    return this.#exclusive(async () => {
+      const ids = await this.#store.withPending(this.#saga.name);
+      for (const sagaId of ids) await this.#flushSafely(sagaId);
+      return ids.length;
+    });
+  }
+
+  /**
+   * The worker: sweeps once, then reads the durable consumer and, beside it, polls deadlines
+   * and unfinished outboxes every `pollIntervalMs`, until `signal` aborts.
+   */
+  async run(nats: Nats, { consumerName, signal }: { consumerName: string; signal: AbortSignal }): Promise<void> {
+    await this.sweep();
+    const poller = (async () => {
+      while (!signal.aborted) {
+        await sleep(this.#pollIntervalMs, signal);
+        if (signal.aborted) break;
+        try {
+          await this.pollDeadlines();
+          await this.sweep();
+        } catch (error) {
+          this.#log?.warn({ err: error }, 'deadline poll failed; retrying');
+        }
+      }
+    })();
+    await consumeCommits(nats.js, consumerName, (batch) => this.handleBatch(batch), {
+      signal,
+      maxBatch: 50,
+      onError: (error, batch) => this.#log?.warn({ err: error, commits: batch.length, firstSequence: batch[0]?.streamSequence }, 'saga batch failed; retrying'),
+    });
+    await poller;
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(work);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  async #handle(input: I): Promise<void> {
+    if (isDirectInput(input)) {
+      await this.#apply(input.sagaId, input);
+      await this.#flushSafely(input.sagaId);
+      return;
+    }
+    const targets = new Set<string>();
+    const start = this.#saga.startedBy(input);
+    if (start) {
+      await this.#apply(start.sagaId, input, { associations: start.associations, correlationId: input.correlationId });
+      targets.add(start.sagaId);
+    }
+    for (const sagaId of await this.#store.findLive(this.#saga.name, this.#saga.associationsOf(input))) {
+      if (targets.has(sagaId)) continue;
+      await this.#apply(sagaId, input);
+      targets.add(sagaId);
+    }
+    for (const sagaId of targets) await this.#flushSafely(sagaId);
+  }
+
+  /**
+   * Decides `input` on the instance (unless ended or already handled) and removes the command
+   * `executed` from its outbox, in one write guarded by the version read. A null input only
+   * removes `executed` (its outcome arrives as a recorded event).
+   */
+  async #apply(
+    sagaId: string,
+    input: I | null,
+    { associations, correlationId, executed }: { associations?: string[]; correlationId?: string; executed?: string } = {},
+  ): Promise<SagaInstanceDocument<S, C> | null> {
+    const inputId = input === null ? null : inputIdOf(input);
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const now = this.#clock.now();
+      const stored = await this.#store.load<S, C>(sagaId);
+      if (!stored && !associations) {
+        this.#log?.debug({ sagaId, inputId }, 'input for an unknown instance ignored');
+        return null;
+      }
+      const doc: SagaInstanceDocument<S, C> = stored ?? {
+        _id: sagaId,
+        saga: this.#saga.name,
+        state: this.#saga.initialState(),
+        associations: associations ?? [],
+        handledInputs: [],
+        ended: false,
+        version: 0,
+        pending: [],
+        pendingDeadlines: [],
+        hasPending: false,
+        correlationId: correlationId ?? sagaId,
+        startedAt: now,
+        updatedAt: now,
+      };
+      const next = { ...doc, pending: doc.pending.filter((command) => command.commandId !== executed) };
+      if (input !== null && inputId !== null && !doc.ended && !doc.handledInputs.includes(inputId)) {
+        const decision = this.#saga.decide(input, doc.state);
+        const deadlines: PendingDeadline[] = [
+          ...(decision.schedule ?? []).map((d): PendingDeadline => ({ op: 'schedule', name: d.name, dueAt: new Date(now.getTime() + d.afterMs) })),
+          ...(decision.cancelDeadlines ?? []).map((name): PendingDeadline => ({ op: 'cancel', name })),
+        ];
+        next.state = decision.state;
+        next.ended = decision.ended === true;
+        next.handledInputs = [...doc.handledInputs, inputId];
+        next.pending = [...next.pending, ...decision.commands.map((command) => ({ ...command, causationId: inputId }))];
+        next.pendingDeadlines = [...doc.pendingDeadlines, ...deadlines];
+        if (decision.commands.length > 0 || next.ended) {
+          this.#log?.debug({ sagaId, inputId, commands: decision.commands.map((c) => c.commandId), ended: next.ended }, 'saga decided');
+        }
+      } else if (next.pending.length === doc.pending.length && stored) {
+        return doc; // nothing to decide, nothing to remove: no write
+      }
+      next.hasPending = next.pending.length > 0 || next.pendingDeadlines.length > 0;
+      next.version = doc.version + 1;
+      next.updatedAt = now;
+      if (await this.#store.save(next, stored ? doc.version : 0)) return next;
+    }
+    throw new SagaConflictError(`${this.#saga.name} ${sagaId} kept changing concurrently; ${inputId ?? executed} will be retried.`);
+  }
+
+  /** Carries out the outbox; a failure leaves the rest for the next sweep, logged. */
+  async #flushSafely(sagaId: string): Promise<void> {
+    try {
+      await this.#flush(sagaId);
+    } catch (error) {
+      this.#log?.warn({ err: error, sagaId }, 'saga outbox not carried out; retrying on the next sweep');
+    }
+  }
+
+  async #flush(sagaId: string): Promise<void> {
+    const failed = new Set<string>();
+    for (let round = 0; round < 100; round++) {
+      const doc = await this.#store.load<S, C>(sagaId);
+      if (!doc) return;
+      if (doc.pendingDeadlines.length > 0) {
+        await this.#carryOutDeadlines(doc);
+        continue;
+      }
+      // In order; a command that failed (infrastructure) is skipped this time round, not the ones after it.
+      const command = doc.pending.find((candidate) => !failed.has(candidate.commandId));
+      if (!command) {
+        if (failed.size > 0) throw new Error(`${failed.size} command(s) of ${sagaId} failed; they stay in the outbox.`);
+        return;
+      }
+      let outcome: I | null;
+      try {
+        outcome = await this.#execute(command, { correlationId: doc.correlationId });
+      } catch (error) {
+        this.#log?.warn({ err: error, sagaId, commandId: command.commandId }, 'saga command failed; it stays in the outbox');
+        failed.add(command.commandId);
+        continue;
+      }
+      this.#log?.debug({ sagaId, commandId: command.commandId, outcome: outcome?.type ?? 'recorded' }, 'saga command carried out');
+      await this.#apply(sagaId, outcome, { executed: command.commandId });
+    }
+  }
+
+  async #carryOutDeadlines(doc: SagaInstanceDocument<S, C>): Promise<void> {
+    for (const change of doc.pendingDeadlines) {
+      if (change.op === 'schedule') await this.#store.scheduleDeadline(this.#saga.name, doc._id, change.name, new Date(change.dueAt));
+      else await this.#store.cancelDeadline(doc._id, change.name);
+    }
+    const done = new Set(doc.pendingDeadlines.map((change) => `${change.op}:${change.name}`));
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const current = await this.#store.load<S, C>(doc._id);
+      if (!current) return;
+      const pendingDeadlines = current.pendingDeadlines.filter((change) => !done.has(`${change.op}:${change.name}`));
+      const next = { ...current, pendingDeadlines, version: current.version + 1, updatedAt: this.#clock.now() };
+      next.hasPending = next.pending.length > 0 || pendingDeadlines.length > 0;
+      if (await this.#store.save(next, current.version)) return;
+    }
+    throw new SagaConflictError(`${this.#saga.name} ${doc._id} kept changing concurrently while its deadlines were armed.`);
+  }
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });

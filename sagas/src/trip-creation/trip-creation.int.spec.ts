@@ -1,0 +1,242 @@
+import { fold, paymentDecider, tripDecider, type Position } from '@happyride/domain';
+import { bootstrapEventLog, connectNats, handleCommand, JetStreamEventStore, type Nats } from '@happyride/eventstore';
+import { connectMongo, createLogger, type Mongo } from '@happyride/platform';
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { SimulatedPaymentProvider, type ChargeRequest, type ChargeResult, type PaymentProvider } from '../payments/simulated-provider.ts';
+import { VirtualClock } from '../runtime/clock.ts';
+import { deadlineId, MongoSagaStore, type SagaInstanceDocument } from '../runtime/mongo-saga-store.ts';
+import { PAYMENT_TIMEOUT, tripCreationSagaId, type TripCreationRun } from './trip-creation-saga.ts';
+import { createTripCreationRunner } from './worker.ts';
+
+let nats: Nats;
+let events: JetStreamEventStore;
+const mongos: Mongo[] = [];
+const logger = createLogger('test', process.env.TEST_LOG ?? 'silent');
+const config = { maxDistanceKm: 100, paymentRequiredAbove: 100, paymentTimeoutMs: 30_000 };
+const start: Position = { lng: 116.3975, lat: 39.9087 };
+const end: Position = { lng: 116.5871, lat: 40.0799 };
+
+beforeAll(async () => {
+  nats = await connectNats(inject('natsUrl'), 'trip-creation-saga-test');
+  await bootstrapEventLog(nats.jsm, []);
+  events = new JetStreamEventStore(nats.js, nats.jsm);
+});
+afterAll(async () => {
+  for (const mongo of mongos) {
+    await mongo.db.dropDatabase().catch(() => {});
+    await mongo.close();
+  }
+  await nats.close();
+});
+
+/** Stops every runner a test started. */
+const stops: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop();
+});
+
+async function freshSagaStore(): Promise<MongoSagaStore> {
+  const mongo = await connectMongo(inject('mongoUrl'), `test_sagas_${randomUUID().slice(0, 8)}`, 'test');
+  mongos.push(mongo);
+  const store = new MongoSagaStore(mongo.db);
+  await store.ensureIndexes();
+  return store;
+}
+
+/**
+ * A fresh durable consumer like `saga-trip-creation`, but filtered to this test's trip: the
+ * stream is shared with other test files, whose trips this saga must not touch.
+ */
+async function freshConsumer(tripId: string): Promise<string> {
+  const name = `test-saga-${randomUUID().slice(0, 8)}`;
+  const settings = {
+    durable_name: name,
+    ack_policy: 'explicit',
+    deliver_policy: 'all',
+    filter_subjects: [`events.trip.${tripId}`, `events.payment.${tripId}`],
+    ack_wait: 30_000_000_000,
+  };
+  await nats.jsm.consumers.add('EVENTS', settings as Parameters<Nats['jsm']['consumers']['add']>[1]);
+  return name;
+}
+
+function startRunner(runner: Pick<ReturnType<typeof createTripCreationRunner>, 'run'>, consumerName: string) {
+  const stop = new AbortController();
+  const running = runner.run(nats, { consumerName, signal: stop.signal });
+  const halt = async () => {
+    stop.abort();
+    await running;
+  };
+  stops.push(halt);
+  return halt;
+}
+
+const meta = () => ({ commandId: randomUUID(), correlationId: 'corr-test', now: new Date().toISOString() });
+
+/** A registered passenger and a trip just created (what the trip-commands subgraph records). */
+async function givenTrip({ fare, distanceKm = 24.965, banned = false }: { fare: number; distanceKm?: number; banned?: boolean }) {
+  const suffix = randomUUID().slice(0, 8);
+  const passengerId = `p-${suffix}`;
+  const tripId = `t-${suffix}`;
+  await events.append('passenger', passengerId, [{ type: 'PassengerRegistered', data: { passengerId, name: 'Ada' } }], 0, meta());
+  if (banned) await events.append('passenger', passengerId, [{ type: 'PassengerBanned', data: { passengerId } }], 1, meta());
+  const requestedAt = new Date().toISOString();
+  await events.append('trip', tripId, [{ type: 'TripCreated', data: { tripId, passengerId, start, end, distanceKm, fare, requestedAt } }], 0, meta());
+  return { tripId, passengerId, sagaId: tripCreationSagaId(tripId) };
+}
+
+const tripOf = async (tripId: string) => fold(tripDecider, (await events.read('trip', tripId)).events);
+const paymentHistory = async (paymentId: string) => (await events.read('payment', paymentId)).events.map((event) => event.type);
+const paymentOf = async (paymentId: string) => fold(paymentDecider, (await events.read('payment', paymentId)).events);
+
+async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const instanceOf = (sagas: MongoSagaStore, sagaId: string) => sagas.load<TripCreationRun, never>(sagaId) as Promise<SagaInstanceDocument<TripCreationRun> | null>;
+
+describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
+  it('given a fare of 72.41, when the saga runs, then the trip is CONFIRMED and the payment created but not charged', async () => {
+    const sagas = await freshSagaStore();
+    const provider = new SimulatedPaymentProvider();
+    const { tripId, sagaId } = await givenTrip({ fare: 72.41 });
+    const runner = createTripCreationRunner({ config, events, sagas, provider, pollIntervalMs: 50, logger });
+    startRunner(runner, await freshConsumer(tripId));
+
+    const instance = await until(() => instanceOf(sagas, sagaId), (doc) => doc?.ended === true);
+    expect(instance).toMatchObject({ ended: true, hasPending: false, state: { outcome: 'CONFIRMED', paymentRequired: false } });
+    expect((await tripOf(tripId)).status).toBe('CONFIRMED');
+    expect(await paymentHistory(tripId)).toEqual(['PaymentCreated']);
+    expect(provider.charges.size).toBe(0);
+  });
+
+  it('given a fare of 130.5, when the saga runs, then the payment is charged once, PAID, and the trip CONFIRMED', async () => {
+    const sagas = await freshSagaStore();
+    const provider = new SimulatedPaymentProvider();
+    const { tripId, sagaId } = await givenTrip({ fare: 130.5 });
+    const runner = createTripCreationRunner({ config, events, sagas, provider, pollIntervalMs: 50, logger });
+    startRunner(runner, await freshConsumer(tripId));
+
+    await until(() => instanceOf(sagas, sagaId), (doc) => doc?.ended === true);
+    expect((await tripOf(tripId)).status).toBe('CONFIRMED');
+    expect(await paymentHistory(tripId)).toEqual(['PaymentCreated', 'PaymentPaid']);
+    expect(provider.charges.size).toBe(1);
+    // The deadline was armed while paying, and cancelled with the result.
+    expect(await sagas.deadlines.findOne({ _id: deadlineId(sagaId, PAYMENT_TIMEOUT) })).toBeNull();
+  });
+
+  it('given a declining card, when the saga runs, then the trip is REJECTED and the payment declined then cancelled', async () => {
+    const sagas = await freshSagaStore();
+    const { tripId, sagaId, passengerId } = await givenTrip({ fare: 130.5 });
+    const provider = new SimulatedPaymentProvider({ declinePassengers: [passengerId] });
+    const runner = createTripCreationRunner({ config, events, sagas, provider, pollIntervalMs: 50, logger });
+    startRunner(runner, await freshConsumer(tripId));
+
+    const instance = await until(() => instanceOf(sagas, sagaId), (doc) => doc?.ended === true);
+    const trip = await tripOf(tripId);
+    expect(trip).toMatchObject({ status: 'REJECTED', rejectionReason: 'The payment was declined: The card was declined.' });
+    expect(await paymentHistory(tripId)).toEqual(['PaymentCreated', 'PaymentDeclined', 'PaymentCancelled']);
+    expect(instance?.state).toMatchObject({ unpaid: true, outcome: 'COMPENSATED' });
+  });
+
+  it('given a banned passenger, when the saga runs, then the trip is REJECTED and no payment exists', async () => {
+    const sagas = await freshSagaStore();
+    const { tripId, sagaId, passengerId } = await givenTrip({ fare: 130.5, banned: true });
+    const runner = createTripCreationRunner({ config, events, sagas, provider: new SimulatedPaymentProvider(), pollIntervalMs: 50, logger });
+    startRunner(runner, await freshConsumer(tripId));
+
+    await until(() => instanceOf(sagas, sagaId), (doc) => doc?.ended === true);
+    expect(await tripOf(tripId)).toMatchObject({ status: 'REJECTED', rejectionReason: `Passenger ${passengerId} is banned.` });
+    expect(await paymentHistory(tripId)).toEqual([]);
+  });
+
+  it('given the passenger cancels while the provider is charging, then the trip stays CANCELLED and the payment is refunded', async () => {
+    const sagas = await freshSagaStore();
+    const { tripId, sagaId, passengerId } = await givenTrip({ fare: 130.5 });
+    let release: () => void = () => {};
+    const charging = new Promise<void>((resolve) => (release = resolve));
+    let charged = false;
+    const inner = new SimulatedPaymentProvider();
+    const slow: PaymentProvider = {
+      async charge(request: ChargeRequest): Promise<ChargeResult> {
+        charged = true;
+        await charging;
+        return inner.charge(request);
+      },
+      refund: (key) => inner.refund(key),
+    };
+    const runner = createTripCreationRunner({ config, events, sagas, provider: slow, pollIntervalMs: 50, logger });
+    startRunner(runner, await freshConsumer(tripId));
+
+    await until(async () => charged, (value) => value);
+    await handleCommand(events, 'trip', tripId, tripDecider, {
+      type: 'CancelTrip',
+      data: { tripId, reason: 'Changed my mind.' },
+      metadata: { ...meta(), actor: { id: passengerId, role: 'passenger' } },
+    }, { correlationId: 'corr-cancel' });
+    release();
+
+    const instance = await until(() => instanceOf(sagas, sagaId), (doc) => doc?.ended === true);
+    expect((await tripOf(tripId)).status).toBe('CANCELLED');
+    expect(await paymentHistory(tripId)).toEqual(['PaymentCreated', 'PaymentPaid', 'PaymentRefunded']);
+    expect(instance?.state.sent).not.toContain('reject-trip');
+  });
+
+  it('given a PAYMENT_TIMEOUT persisted by one worker, when a new worker starts after it is due, then the new worker fires it and compensates', async () => {
+    const sagas = await freshSagaStore();
+    const { tripId, sagaId } = await givenTrip({ fare: 130.5 });
+    // The provider never answers (it is down): the PayPayment stays in the outbox.
+    const down: PaymentProvider = {
+      charge: async () => {
+        throw new Error('payment provider unavailable');
+      },
+      refund: async () => {},
+    };
+    const consumerName = await freshConsumer(tripId);
+    const clock1 = new VirtualClock(new Date());
+    const first = createTripCreationRunner({ config, events, sagas, provider: down, clock: clock1, workerId: 'worker-1', pollIntervalMs: 50, logger });
+    const stopFirst = startRunner(first, consumerName);
+
+    const armed = await until(() => sagas.deadlines.findOne({ _id: deadlineId(sagaId, PAYMENT_TIMEOUT) }), (doc) => doc !== null);
+    expect(armed?.dueAt.getTime()).toBe(clock1.now().getTime() + 30_000);
+    const beforeCrash = await instanceOf(sagas, sagaId);
+    expect(beforeCrash?.pending.map((command) => command.type)).toEqual(['PayPayment']);
+    await stopFirst(); // the process is gone; the saga's state and deadline are in MongoDB
+
+    const clock2 = new VirtualClock(new Date(clock1.now().getTime() + 31_000));
+    const second = createTripCreationRunner({ config, events, sagas, provider: down, clock: clock2, workerId: 'worker-2', pollIntervalMs: 50, logger });
+    startRunner(second, consumerName);
+
+    const instance = await until(() => instanceOf(sagas, sagaId), (doc) => doc?.ended === true && doc.hasPending === false);
+    expect(await tripOf(tripId)).toMatchObject({ status: 'REJECTED', rejectionReason: 'The payment did not complete within 30 s.' });
+    expect(await paymentOf(tripId)).toMatchObject({ status: 'CANCELLED' });
+    expect(instance?.state).toMatchObject({ unpaid: true, outcome: 'COMPENSATED' });
+    expect(await sagas.deadlines.findOne({ _id: deadlineId(sagaId, PAYMENT_TIMEOUT) })).toMatchObject({ claimedBy: 'worker-2', firedAt: expect.any(Date) });
+  });
+
+  it('given a crash after a command was carried out but before the outbox was cleared, when another worker sweeps, then the command is deduplicated', async () => {
+    const sagas = await freshSagaStore();
+    const { tripId, sagaId } = await givenTrip({ fare: 72.41 });
+    const provider = new SimulatedPaymentProvider();
+    const runner = createTripCreationRunner({ config, events, sagas, provider, pollIntervalMs: 50, logger });
+    startRunner(runner, await freshConsumer(tripId));
+    const done = await until(() => instanceOf(sagas, sagaId), (doc) => doc?.ended === true);
+    expect(done?.ended).toBe(true);
+
+    // Put ConfirmTrip back in the outbox, as if the worker died right after executing it.
+    const confirm = { type: 'ConfirmTrip', sagaId, commandId: `${sagaId}:confirm-trip`, tripId, causationId: 'x' };
+    await sagas.instances.updateOne({ _id: sagaId }, { $set: { pending: [confirm], hasPending: true }, $inc: { version: 1 } });
+    const other = createTripCreationRunner({ config, events, sagas, provider, logger });
+    expect(await other.sweep()).toBe(1);
+
+    const types = (await events.read('trip', tripId)).events.map((event) => event.type);
+    expect(types).toEqual(['TripCreated', 'TripConfirmed']);
+    expect(await instanceOf(sagas, sagaId)).toMatchObject({ pending: [], hasPending: false });
+  });
+});
