@@ -11,6 +11,7 @@ import { subgraphs } from '../schema/subgraphs.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 
+
 export interface ServiceDefinition {
   name: string;
   entry: string;
@@ -21,7 +22,7 @@ export interface ServiceDefinition {
   readyMessage?: string;
 }
 
-export const services: readonly ServiceDefinition[] = [
+export const allServices: readonly ServiceDefinition[] = [
   ...subgraphs.map((entry) => ({
     name: entry.name,
     entry: `subgraphs/${entry.name}/src/main.ts`,
@@ -29,6 +30,7 @@ export const services: readonly ServiceDefinition[] = [
     defaultPort: entry.defaultPort,
   })),
   { name: 'projector', entry: 'projections/src/main.ts', readyMessage: 'projector started' },
+  { name: 'saga-worker', entry: 'sagas/src/main.ts', portEnv: 'SAGA_WORKER_METRICS_PORT', defaultPort: 9465 },
   { name: 'gateway', entry: 'gateway/src/main.ts', portEnv: 'GATEWAY_PORT', defaultPort: 4000 },
 ];
 
@@ -41,6 +43,8 @@ export interface SystemOptions {
   /** Every line a service prints, with its name. */
   onLine?: (service: string, line: string) => void;
   readyTimeoutMs?: number;
+  /** Services not to start (e.g. the saga worker, to drive trips by hand in a test). */
+  without?: readonly string[];
 }
 
 export interface RunningSystem {
@@ -66,6 +70,7 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
+  const services = allServices.filter((service) => !options.without?.includes(service.name));
   const nats = await connectNats(options.natsUrl, 'bootstrap');
   await bootstrapEventLog(nats.jsm);
   await nats.close();
@@ -179,3 +184,6 @@ async function waitForReady(url: string, timeoutMs: number): Promise<void> {
 
 const timeout = (ms: number, message: string) =>
   new Promise<never>((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
+
+/** Every service `npm start` runs, in start order (the gateway last). */
+export const services = allServices;

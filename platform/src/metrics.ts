@@ -48,8 +48,15 @@ export function operationMetricsPlugin<C extends BaseContext>(registry: Registry
   };
 }
 
-/** For processes without an HTTP API (workers): `/metrics` and `/health` on their own port. */
-export async function startMetricsServer(registry: Registry, port: number, host = '127.0.0.1'): Promise<Server> {
+/**
+ * For processes without an HTTP API (workers): `/metrics`, `/health` (the process lives) and
+ * `/ready` (200 once `readiness` resolves to null, 503 with the reason before) on their own port.
+ */
+export async function startMetricsServer(
+  registry: Registry,
+  port: number,
+  { host = '127.0.0.1', readiness = async () => null }: { host?: string; readiness?: () => Promise<string | null> } = {},
+): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {
       registry.metrics().then(
@@ -58,6 +65,14 @@ export async function startMetricsServer(registry: Registry, port: number, host 
       );
     } else if (req.url === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else if (req.url === '/ready') {
+      readiness().then(
+        (reason) =>
+          reason
+            ? res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'unavailable', reason }))
+            : res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}'),
+        (error: unknown) => res.writeHead(503).end(String(error)),
+      );
     } else {
       res.writeHead(404).end();
     }

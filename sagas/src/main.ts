@@ -1,5 +1,5 @@
 import { connectNats, consumerDefinitions, JetStreamEventStore } from '@happyride/eventstore';
-import { connectMongo, createLogger, envNumber, readCommonConfig, runMain } from '@happyride/platform';
+import { connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, readCommonConfig, runMain, startMetricsServer } from '@happyride/platform';
 import { readSimulatedProviderConfig, SimulatedPaymentProvider } from './payments/simulated-provider.ts';
 import { MongoSagaStore } from './runtime/mongo-saga-store.ts';
 import { createTripCreationRunner, readTripCreationConfig } from './trip-creation/worker.ts';
@@ -12,6 +12,7 @@ runMain(logger, async () => {
   const config = readTripCreationConfig(env);
   const provider = new SimulatedPaymentProvider(readSimulatedProviderConfig(env));
   const pollIntervalMs = envNumber(env, 'SAGA_POLL_INTERVAL_MS', 1_000, { min: 10, integer: true });
+  const metricsPort = envPort(env, 'SAGA_WORKER_METRICS_PORT', 9465);
 
   const nats = await connectNats(common.natsUrl, 'saga-worker');
   const mongo = await connectMongo(common.mongoUrl, common.mongoDatabase, 'saga-worker');
@@ -29,8 +30,10 @@ runMain(logger, async () => {
   const stop = new AbortController();
   const running = runner.run(nats, { consumerName: consumerDefinitions.tripCreationSaga.name, signal: stop.signal });
   running.catch((error: unknown) => logger.error({ err: error }, 'saga worker failed'));
-  logger.info({ workerId: runner.workerId, ...config }, 'saga worker started');
+  const metrics = await startMetricsServer(createMetricsRegistry('saga-worker'), metricsPort, { host: common.host });
+  logger.info({ workerId: runner.workerId, metricsPort, ...config }, 'saga worker started');
   return [
+    () => new Promise<void>((resolve) => metrics.close(() => resolve())),
     () => mongo.close(),
     () => nats.close(),
     async () => {

@@ -11,7 +11,8 @@ let nats: Nats;
 let trips: TripInternalCommands;
 
 beforeAll(async () => {
-  system = await startTestSystem();
+  // Trips here are moved by hand with the internal commands: no saga worker racing them.
+  system = await startTestSystem({}, { without: ['saga-worker'] });
   gql = graphqlClient(system.gatewayUrl);
   nats = await connectNats(inject('natsUrl'), 'e2e-trip-internal-commands');
   trips = new TripInternalCommands(new JetStreamEventStore(nats.js, nats.jsm), () => new Date());

@@ -9,7 +9,10 @@ import { startSystem, type RunningSystem } from '../../scripts/system.ts';
  * The whole system as real processes on free ports, against the test run's nats-server and
  * FerretDB, in a database of its own. Service logs go to a file named in failures.
  */
-export async function startTestSystem(env: Record<string, string> = {}): Promise<RunningSystem & { logFile: string }> {
+export async function startTestSystem(
+  env: Record<string, string> = {},
+  { without = [] }: { without?: string[] } = {},
+): Promise<RunningSystem & { logFile: string }> {
   const dir = join(tmpdir(), 'happyride-e2e');
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${randomUUID().slice(0, 8)}.log`);
@@ -17,6 +20,7 @@ export async function startTestSystem(env: Record<string, string> = {}): Promise
     natsUrl: inject('natsUrl'),
     mongoUrl: inject('mongoUrl'),
     ports: 'free',
+    without,
     env: {
       MONGODB_DATABASE: `e2e_${randomUUID().slice(0, 8)}`,
       LOG_LEVEL: 'debug',
