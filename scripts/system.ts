@@ -29,7 +29,7 @@ export const allServices: readonly ServiceDefinition[] = [
     portEnv: `${entry.envPrefix}_PORT`,
     defaultPort: entry.defaultPort,
   })),
-  { name: 'projector', entry: 'projections/src/main.ts', readyMessage: 'projector started' },
+  { name: 'projector', entry: 'projections/src/main.ts', portEnv: 'PROJECTOR_METRICS_PORT', defaultPort: 9464 },
   { name: 'saga-worker', entry: 'sagas/src/main.ts', portEnv: 'SAGA_WORKER_METRICS_PORT', defaultPort: 9465 },
   { name: 'gateway', entry: 'gateway/src/main.ts', portEnv: 'GATEWAY_PORT', defaultPort: 4000 },
 ];

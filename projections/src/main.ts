@@ -1,7 +1,11 @@
 import { connectNats, consumerDefinitions } from '@happyride/eventstore';
-import { connectMongo, createLogger, readCommonConfig, runMain } from '@happyride/platform';
+import { connectMongo, createLogger, createMetricsRegistry, envPort, readCommonConfig, runMain, startMetricsServer } from '@happyride/platform';
+import { registerConsumerMetrics } from './consumer-metrics.ts';
+import { driversProjection } from './drivers/driver-view.ts';
 import { passengersProjection } from './passengers/passenger-view.ts';
-import { runAggregateViewProjector } from './projector.ts';
+import { runAggregateViewProjector, runProjector } from './projector.ts';
+import { tripHistoryProjector } from './trips/trip-history-projector.ts';
+import { publishTripNotices } from './trips/trip-notices.ts';
 
 const logger = createLogger('projector');
 
@@ -10,14 +14,36 @@ runMain(logger, async () => {
   const nats = await connectNats(config.natsUrl, 'projector');
   const mongo = await connectMongo(config.mongoUrl, config.mongoDatabase, 'projector');
   const stop = new AbortController();
+  const signal = stop.signal;
+  // Each projector has its own durable consumer; the process is ready once all have started.
+  let started = 0;
+  const onStarted = () => void started++;
   const running = [
-    runAggregateViewProjector(nats, mongo.db, passengersProjection, logger, {
-      consumerName: consumerDefinitions.passengersProjection.name,
-      signal: stop.signal,
+    runAggregateViewProjector(nats, mongo.db, passengersProjection, logger, { consumerName: consumerDefinitions.passengersProjection.name, signal, onStarted }),
+    runAggregateViewProjector(nats, mongo.db, driversProjection, logger, { consumerName: consumerDefinitions.driversProjection.name, signal, onStarted }),
+    runProjector(nats, mongo.db, tripHistoryProjector, logger, {
+      consumerName: consumerDefinitions.tripHistoryProjection.name,
+      signal,
+      onStarted,
+      onApplied: (batch) => publishTripNotices(nats, mongo.db, batch),
     }),
   ];
+  const metrics = createMetricsRegistry('projector');
+  registerConsumerMetrics(
+    metrics,
+    nats,
+    [consumerDefinitions.passengersProjection, consumerDefinitions.driversProjection, consumerDefinitions.tripHistoryProjection].map((c) => c.name),
+  );
+  const metricsServer = await startMetricsServer(metrics, envPort(process.env, 'PROJECTOR_METRICS_PORT', 9464), {
+    host: config.host,
+    readiness: async () => {
+      if (started < running.length) return `${started} of ${running.length} projectors started`;
+      return nats.connection.isClosed() ? 'NATS connection closed' : null;
+    },
+  });
   return [
     () => mongo.close(),
+    () => new Promise<void>((resolve) => metricsServer.close(() => resolve())),
     () => nats.close(),
     async () => {
       stop.abort();

@@ -1,0 +1,237 @@
+import type { Delivery, EventEnvelope } from '@happyride/eventstore';
+import type { AnyBulkWriteOperation, Document } from 'mongodb';
+import { VersionGapError } from '../aggregate-view.ts';
+import {
+  addTransition,
+  DRIVER_NAMES,
+  evolveTrip,
+  PASSENGER_NAMES,
+  TRIP_STATS,
+  TRIPS,
+  type NameLookupDocument,
+  type PersonName,
+  type TripHistoryDocument,
+  type TripStatsDocument,
+} from './trip-history.ts';
+
+/** What a batch needs loaded before it can be planned. */
+export interface TripHistoryKeys {
+  /** Trips with events in the batch. */
+  tripIds: string[];
+  /** Name lookups to read: people with name events, passengers of created trips. */
+  passengerIds: string[];
+  driverIds: string[];
+  /** People with name events in the batch: every stored trip of theirs is loaded too. */
+  renamedPassengerIds: string[];
+  renamedDriverIds: string[];
+}
+
+/**
+ * The stored state a batch is planned from. `trips` must hold every stored trip whose `_id` is
+ * in `tripIds`, whose `passengerId` is in `renamedPassengerIds` or whose `driverId` is in
+ * `renamedDriverIds` (the runner reads them with one `$or` find).
+ */
+export interface TripHistoryState {
+  trips: readonly TripHistoryDocument[];
+  passengerNames: readonly NameLookupDocument[];
+  driverNames: readonly NameLookupDocument[];
+  stats: TripStatsDocument;
+}
+
+/** Every document here is keyed by a string id. */
+export type KeyedDocument = Document & { _id: string };
+
+/** One step of writes: one `bulkWrite` on one collection. */
+export interface WriteStep {
+  collection: string;
+  ops: AnyBulkWriteOperation<KeyedDocument>[];
+}
+
+export interface TripHistoryPlan {
+  /**
+   * To run in this order, each step only once the previous one completed:
+   * 1. `trip_stats` (at most one conditional `$inc`), 2. `trips` (trip documents, then the
+   * renames' `updateMany`), 3. the passenger name lookups, 4. the driver name lookups.
+   * Empty steps are left out.
+   */
+  steps: WriteStep[];
+  /** Trip events applied (new versions). */
+  applied: number;
+  /** Trip events whose transitions this plan counts in the statistics. */
+  counted: number;
+}
+
+const nameOf = (event: EventEnvelope): string | null => {
+  switch (event.type) {
+    case 'PassengerRegistered':
+    case 'PassengerDetailsUpdated':
+    case 'DriverRegistered':
+    case 'DriverDetailsUpdated':
+      return event.data.name;
+    default:
+      return null;
+  }
+};
+
+/** The ids a batch touches, to load before planning it. */
+export function tripHistoryKeys(batch: readonly Delivery[]): TripHistoryKeys {
+  const trips = new Set<string>();
+  const passengers = new Set<string>();
+  const drivers = new Set<string>();
+  const renamedPassengers = new Set<string>();
+  const renamedDrivers = new Set<string>();
+  for (const { commit } of batch) {
+    for (const event of commit.events) {
+      if (event.aggregateType === 'trip') {
+        trips.add(event.aggregateId);
+        if (event.type === 'TripCreated') passengers.add(event.data.passengerId);
+        if (event.type === 'TripDriverAssigned') drivers.add(event.data.driverId);
+      } else if (nameOf(event) !== null) {
+        (event.aggregateType === 'passenger' ? passengers : drivers).add(event.aggregateId);
+        (event.aggregateType === 'passenger' ? renamedPassengers : renamedDrivers).add(event.aggregateId);
+      }
+    }
+  }
+  return {
+    tripIds: [...trips],
+    passengerIds: [...passengers],
+    driverIds: [...drivers],
+    renamedPassengerIds: [...renamedPassengers],
+    renamedDriverIds: [...renamedDrivers],
+  };
+}
+
+export const isEmptyKeys = (keys: TripHistoryKeys) =>
+  keys.tripIds.length === 0 && keys.passengerIds.length === 0 && keys.driverIds.length === 0;
+
+/** The `find` filter of each collection for a batch's keys (null: nothing to read there). */
+export function tripHistoryFilters(keys: TripHistoryKeys): { trips: Document | null; passengerNames: Document | null; driverNames: Document | null } {
+  const trips = [
+    ...(keys.tripIds.length ? [{ _id: { $in: keys.tripIds } }] : []),
+    ...(keys.renamedPassengerIds.length ? [{ passengerId: { $in: keys.renamedPassengerIds } }] : []),
+    ...(keys.renamedDriverIds.length ? [{ driverId: { $in: keys.renamedDriverIds } }] : []),
+  ];
+  const byIds = (ids: string[]) => (ids.length ? { _id: { $in: ids } } : null);
+  return {
+    trips: trips.length === 0 ? null : trips.length === 1 ? trips[0]! : { $or: trips },
+    passengerNames: byIds(keys.passengerIds),
+    driverNames: byIds(keys.driverIds),
+  };
+}
+
+/** The two parties of a trip, as the name logic sees them. */
+const parties = [
+  { kind: 'passenger', idField: 'passengerId', nameField: 'passengerName', versionField: 'passengerNameVersion', collection: PASSENGER_NAMES },
+  { kind: 'driver', idField: 'driverId', nameField: 'driverName', versionField: 'driverNameVersion', collection: DRIVER_NAMES },
+] as const;
+
+/**
+ * Plans the writes for one batch of deliveries, in stream order, from the stored state: pure.
+ *
+ * - Trip events are applied when they are the next version of their trip (a redelivered one is
+ *   skipped; one arriving before its predecessor throws `VersionGapError`, so the batch is
+ *   retried). A trip copies its passenger's and driver's current name and name version.
+ * - A name event raises the lookup to its version (the highest version wins), renames the trips
+ *   in memory and, when a stored trip of that person holds an older name, plans
+ *   `updateMany({ <party>Id, <party>NameVersion: { $lt: v } }, { $set: name, version })`.
+ * - An applied trip event is counted in the statistics only if its stream sequence is after the
+ *   stored `position`: counting goes by position, applying by version (see the runner for why
+ *   the two together are crash-safe).
+ */
+export function planTripHistoryBatch(state: TripHistoryState, batch: readonly Delivery[]): TripHistoryPlan {
+  const stored = new Map(state.trips.map((trip) => [trip._id, trip]));
+  const trips = new Map<string, TripHistoryDocument>(stored);
+  const known = {
+    passenger: new Map<string, PersonName>(state.passengerNames.map(({ _id, name, version }) => [_id, { name, version }])),
+    driver: new Map<string, PersonName>(state.driverNames.map(({ _id, name, version }) => [_id, { name, version }])),
+  };
+  const storedNames = { passenger: new Map(known.passenger), driver: new Map(known.driver) };
+  const names = { passengers: known.passenger, drivers: known.driver };
+  const increments = new Map<string, number>();
+  const position = state.stats.position;
+  let lastSequence = 0;
+  let applied = 0;
+  let counted = 0;
+
+  for (const { commit, streamSequence } of batch) {
+    lastSequence = Math.max(lastSequence, streamSequence);
+    for (const event of commit.events) {
+      if (event.aggregateType !== 'trip') {
+        const name = nameOf(event);
+        if (name === null) continue;
+        const party = event.aggregateType === 'passenger' ? parties[0] : parties[1];
+        const current = known[party.kind].get(event.aggregateId);
+        if (current && current.version >= event.version) continue;
+        known[party.kind].set(event.aggregateId, { name, version: event.version });
+        for (const [id, trip] of trips) {
+          if (trip[party.idField] === event.aggregateId && trip[party.versionField] < event.version) {
+            trips.set(id, { ...trip, [party.nameField]: name, [party.versionField]: event.version });
+          }
+        }
+        continue;
+      }
+      const before = trips.get(event.aggregateId) ?? null;
+      const version = before?.version ?? 0;
+      if (event.version <= version) continue;
+      if (event.version !== version + 1) {
+        throw new VersionGapError(`trip-history: trip ${event.aggregateId} event ${event.version} arrived before ${version + 1}.`);
+      }
+      const after = evolveTrip(before, event, names);
+      if (after === null) continue;
+      trips.set(event.aggregateId, after);
+      applied++;
+      if (streamSequence > position) {
+        addTransition(increments, before?.state ?? null, after.state);
+        counted++;
+      }
+    }
+  }
+
+  const steps: WriteStep[] = [];
+  const inc = Object.fromEntries([...increments].filter(([, n]) => n !== 0));
+  if (Object.keys(inc).length > 0) {
+    steps.push({
+      collection: TRIP_STATS,
+      ops: [{ updateOne: { filter: { _id: 'all', position: { $lt: lastSequence } }, update: { $inc: inc, $set: { position: lastSequence } } } }],
+    });
+  }
+
+  const tripOps: AnyBulkWriteOperation<KeyedDocument>[] = [];
+  for (const [id, after] of trips) {
+    const before = stored.get(id);
+    if (before?.version === after.version) continue;
+    tripOps.push(
+      before
+        ? { replaceOne: { filter: { _id: id, version: before.version }, replacement: after } }
+        : { insertOne: { document: after } },
+    );
+  }
+  const nameSteps: WriteStep[] = [];
+  for (const party of parties) {
+    const lookupOps: AnyBulkWriteOperation<KeyedDocument>[] = [];
+    for (const [id, { name, version }] of known[party.kind]) {
+      const before = storedNames[party.kind].get(id);
+      if (before?.version === version) continue;
+      lookupOps.push(
+        before
+          ? { updateOne: { filter: { _id: id, version: { $lt: version } }, update: { $set: { name, version } } } }
+          : { insertOne: { document: { _id: id, name, version } } },
+      );
+      // Only when a stored trip still shows an older name: a registration before any trip
+      // (the common case) costs no write on `trips`.
+      const stale = state.trips.some((trip) => trip[party.idField] === id && trip[party.versionField] < version);
+      if (stale) {
+        tripOps.push({
+          updateMany: {
+            filter: { [party.idField]: id, [party.versionField]: { $lt: version } },
+            update: { $set: { [party.nameField]: name, [party.versionField]: version } },
+          },
+        });
+      }
+    }
+    if (lookupOps.length > 0) nameSteps.push({ collection: party.collection, ops: lookupOps });
+  }
+  if (tripOps.length > 0) steps.push({ collection: TRIPS, ops: tripOps });
+  steps.push(...nameSteps);
+  return { steps, applied, counted };
+}

@@ -1,0 +1,120 @@
+import type { EventEnvelope } from '@happyride/eventstore';
+import { describe, expect, it } from 'vitest';
+import { VersionGapError } from '../aggregate-view.ts';
+import { planTripHistoryBatch } from './trip-history-plan.ts';
+import { applyInMemory, deliveriesOf, envelope, InMemoryStore, prepareInMemory, snapshot } from './trip-history.testing.ts';
+import { emptyTripStats } from './trip-history.ts';
+
+const created = (tripId: string, passengerId: string, version = 1) =>
+  envelope('trip', tripId, version, {
+    type: 'TripCreated',
+    data: { tripId, passengerId, start: { lng: 0, lat: 0 }, end: { lng: 0.1, lat: 0 }, distanceKm: 11.1, fare: 30.2, requestedAt: 'r' },
+  });
+const confirmed = (tripId: string, version = 2) => envelope('trip', tripId, version, { type: 'TripConfirmed', data: { tripId } });
+const passenger = (id: string, name: string, version: number) =>
+  version === 1
+    ? envelope('passenger', id, 1, { type: 'PassengerRegistered', data: { passengerId: id, name } })
+    : envelope('passenger', id, version, { type: 'PassengerDetailsUpdated', data: { passengerId: id, name } });
+const driver = (id: string, name: string, version: number) =>
+  envelope('driver', id, version, {
+    type: version === 1 ? 'DriverRegistered' : 'DriverDetailsUpdated',
+    data: { driverId: id, name, vehicle: { plate: 'AB-1', model: 'Zoe' } },
+  } as never) as EventEnvelope<'driver'>;
+const assign = (tripId: string, driverId: string): EventEnvelope<'trip'>[] => [
+  envelope('trip', tripId, 3, { type: 'TripDispatchStarted', data: { tripId, candidateDriverIds: [driverId] } }),
+  envelope('trip', tripId, 4, { type: 'DriverAcceptedTrip', data: { tripId, driverId, position: { lng: 0, lat: 0 }, acceptedAt: 'a' } }),
+  envelope('trip', tripId, 5, { type: 'TripDriverAssigned', data: { tripId, driverId } }),
+];
+
+/** Applies each list of events as one batch, numbering stream sequences on. */
+function run(...batches: EventEnvelope[][]) {
+  const store = new InMemoryStore();
+  prepareInMemory(store);
+  let sequence = 1;
+  for (const events of batches) {
+    applyInMemory(store, deliveriesOf(events, sequence));
+    sequence += events.length;
+  }
+  return snapshot(store);
+}
+
+describe('trip history batches', () => {
+  it('given a trip projected before its passenger registers, when the registration arrives in a later batch, then the trip gets the name', () => {
+    const { trips, passengerNames } = run([created('t1', 'p1'), confirmed('t1')], [passenger('p1', 'Ada', 1)]);
+    expect(trips[0]).toMatchObject({ passengerName: 'Ada', passengerNameVersion: 1, state: 'CONFIRMED' });
+    expect(passengerNames).toEqual([{ _id: 'p1', name: 'Ada', version: 1 }]);
+  });
+
+  it('given the trip and the registration in one batch, trip first, then the trip gets the name from the same batch', () => {
+    expect(run([created('t1', 'p1'), passenger('p1', 'Ada', 1)]).trips[0]).toMatchObject({ passengerName: 'Ada', passengerNameVersion: 1 });
+  });
+
+  it('given a rename, then every trip of that passenger shows the new name and the others do not change', () => {
+    const { trips } = run([passenger('p1', 'Ada', 1), passenger('p2', 'Bob', 1), created('t1', 'p1'), created('t2', 'p1'), created('t3', 'p2')], [passenger('p1', 'Ada L.', 2)]);
+    expect(trips.map((trip) => [trip._id, trip.passengerName, trip.passengerNameVersion])).toEqual([
+      ['t1', 'Ada L.', 2],
+      ['t2', 'Ada L.', 2],
+      ['t3', 'Bob', 1],
+    ]);
+  });
+
+  it('given a driver renamed after the assignment, then the trip shows the new driver name', () => {
+    const { trips } = run([driver('d1', 'Ayrton', 1), created('t1', 'p1'), confirmed('t1'), ...assign('t1', 'd1')], [driver('d1', 'Ayrton S.', 2)]);
+    expect(trips[0]).toMatchObject({ driverId: 'd1', driverName: 'Ayrton S.', driverNameVersion: 2 });
+  });
+
+  it('given a registration with no trip stored yet, then the plan writes nothing on trips', () => {
+    const plan = planTripHistoryBatch({ trips: [], passengerNames: [], driverNames: [], stats: emptyTripStats() }, deliveriesOf([passenger('p1', 'Ada', 1)]));
+    expect(plan.steps.map((step) => step.collection)).toEqual(['trip_history_passenger_names']);
+  });
+
+  it('given an older name delivered after a newer one, then the newer name stays', () => {
+    const { passengerNames, trips } = run([passenger('p1', 'Ada', 1), passenger('p1', 'Ada L.', 2), created('t1', 'p1')], [passenger('p1', 'Ada', 1)]);
+    expect(passengerNames[0]).toMatchObject({ name: 'Ada L.', version: 2 });
+    expect(trips[0]).toMatchObject({ passengerName: 'Ada L.', passengerNameVersion: 2 });
+  });
+
+  it('given a batch delivered twice, then the second delivery changes nothing', () => {
+    const events = [passenger('p1', 'Ada', 1), created('t1', 'p1'), confirmed('t1')];
+    const store = new InMemoryStore();
+    prepareInMemory(store);
+    applyInMemory(store, deliveriesOf(events));
+    const first = snapshot(store);
+    expect(applyInMemory(store, deliveriesOf(events))).toBe(0);
+    expect(snapshot(store)).toEqual(first);
+  });
+
+  it('given a trip event whose predecessor is missing, then the batch is refused with a version gap', () => {
+    const state = { trips: [], passengerNames: [], driverNames: [], stats: emptyTripStats() };
+    expect(() => planTripHistoryBatch(state, deliveriesOf([confirmed('t1')]))).toThrow(VersionGapError);
+  });
+});
+
+describe('trip statistics', () => {
+  it('given trips created and moved on, then the counts follow each trip to its current state', () => {
+    const { stats } = run(
+      [created('t1', 'p1'), created('t2', 'p1'), confirmed('t1')],
+      [envelope('trip', 't2', 2, { type: 'TripRejected', data: { tripId: 't2', reason: 'too far' } }), created('t3', 'p1')],
+    );
+    expect(stats).toMatchObject({ total: 3, byState: { CREATED: 1, CONFIRMED: 1, REJECTED: 1, CANCELLED: 0 }, position: 5 });
+  });
+
+  it('given stats written but the trips not (a crash between them), when the batch is delivered again, then nothing is counted twice', () => {
+    const events = [created('t1', 'p1'), confirmed('t1')];
+    const store = new InMemoryStore();
+    prepareInMemory(store);
+    store.crashBudget = 1; // the stats write succeeds, the next write crashes
+    expect(() => applyInMemory(store, deliveriesOf(events))).toThrow(/crashed/);
+    expect(snapshot(store).trips).toEqual([]);
+    store.crashBudget = Infinity;
+    applyInMemory(store, deliveriesOf(events));
+    expect(snapshot(store)).toMatchObject({ stats: { total: 1, byState: { CONFIRMED: 1, CREATED: 0 } }, trips: [{ state: 'CONFIRMED' }] });
+  });
+
+  it('given a batch already counted, then the plan has no stats write', () => {
+    const stats = { ...emptyTripStats(), position: 10 };
+    const plan = planTripHistoryBatch({ trips: [], passengerNames: [], driverNames: [], stats }, deliveriesOf([created('t1', 'p1')], 3));
+    expect(plan.steps.map((step) => step.collection)).toEqual(['trips']);
+    expect(plan).toMatchObject({ applied: 1, counted: 0 });
+  });
+});

@@ -1,0 +1,101 @@
+import type { Delivery } from '@happyride/eventstore';
+import type { Db, Document, IndexDescription } from 'mongodb';
+import { createIndexesOneByOne, type BatchProjector } from '../projector.ts';
+import { isEmptyKeys, planTripHistoryBatch, tripHistoryFilters, tripHistoryKeys, type KeyedDocument, type TripHistoryKeys, type TripHistoryState } from './trip-history-plan.ts';
+import {
+  DRIVER_NAMES,
+  emptyTripStats,
+  PASSENGER_NAMES,
+  TRIP_STATS,
+  TRIPS,
+  type NameLookupDocument,
+  type TripHistoryDocument,
+  type TripStatsDocument,
+} from './trip-history.ts';
+
+/** The pages the trip queries read: a person's trips, trips by state, all trips; newest first. */
+export const tripIndexes: IndexDescription[] = [
+  { key: { passengerId: 1, createdAt: -1, _id: -1 } },
+  { key: { driverId: 1, createdAt: -1, _id: -1 } },
+  { key: { state: 1, createdAt: -1, _id: -1 } },
+  { key: { createdAt: -1, _id: -1 } },
+];
+
+/** Creates the `trips` indexes and the zeroed statistics document; idempotent. */
+export async function prepareTripHistory(db: Db): Promise<void> {
+  await createIndexesOneByOne(db, TRIPS, tripIndexes);
+  const { _id, ...zeros } = emptyTripStats();
+  await db.collection<TripStatsDocument>(TRIP_STATS).updateOne({ _id }, { $setOnInsert: zeros }, { upsert: true });
+}
+
+/** Reads what a batch needs: one `find` per collection, in parallel. */
+export async function loadTripHistoryState(db: Db, keys: TripHistoryKeys): Promise<TripHistoryState> {
+  const filters = tripHistoryFilters(keys);
+  const find = async <T extends KeyedDocument>(collection: string, filter: Document | null): Promise<T[]> =>
+    filter === null ? [] : ((await db.collection(collection).find(filter).toArray()) as unknown as T[]);
+  const [trips, passengerNames, driverNames, stats] = await Promise.all([
+    find<TripHistoryDocument>(TRIPS, filters.trips),
+    find<NameLookupDocument>(PASSENGER_NAMES, filters.passengerNames),
+    find<NameLookupDocument>(DRIVER_NAMES, filters.driverNames),
+    db.collection<TripStatsDocument>(TRIP_STATS).findOne({ _id: 'all' }),
+  ]);
+  if (stats === null) throw new Error(`trip-history: ${TRIP_STATS} has no 'all' document; run prepareTripHistory first.`);
+  return { trips, passengerNames, driverNames, stats };
+}
+
+export interface ApplyHooks {
+  /** Called after each stage (`load`, `plan`, then each written collection) with its duration. */
+  afterStep?: (step: string, ms: number) => void | Promise<void>;
+}
+
+/**
+ * Applies a batch of deliveries to the trip history: one `find` per collection, the pure plan,
+ * then one `bulkWrite` per collection, in this order, each after the previous one completed:
+ *
+ * 1. `trip_stats`, conditional on `position < last sequence of the batch`;
+ * 2. `trips` (documents conditional on their version, then the renames' `updateMany`);
+ * 3. the name lookups.
+ *
+ * Why this order survives a crash anywhere without transactions (the batch is then delivered
+ * again, whole or cut differently, in stream order):
+ * - after 1, before 2: the statistics already count the batch; the redelivery finds
+ *   `position` at or past its sequences, so it counts nothing again, while the trips, still at
+ *   their old versions, are applied by version;
+ * - after 2, before 3: the trips are applied and counted; the redelivery skips them by
+ *   version, while the lookups, still at their old versions, raise again and plan the renames
+ *   again (`updateMany` guarded by `$lt` is idempotent);
+ * - a name is thus never lost: a lookup is written only after the trips were renamed.
+ * The statistics must come first: written after the trips, a crash between the two would
+ * leave transitions that the redelivery skips by version and never counts.
+ *
+ * @returns how many trip events were applied.
+ */
+export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], { afterStep }: ApplyHooks = {}): Promise<number> {
+  const keys = tripHistoryKeys(batch);
+  if (isEmptyKeys(keys)) return 0;
+  let t0 = performance.now();
+  const lap = async (step: string) => {
+    const t1 = performance.now();
+    await afterStep?.(step, t1 - t0);
+    t0 = performance.now();
+  };
+  const state = await loadTripHistoryState(db, keys);
+  await lap('load');
+  const plan = planTripHistoryBatch(state, batch);
+  await lap('plan');
+  for (const { collection, ops } of plan.steps) {
+    const result = await db.collection<KeyedDocument>(collection).bulkWrite(ops, { ordered: false });
+    if (collection === TRIP_STATS && result.matchedCount !== 1) {
+      // Someone moved the statistics on since they were read: plan again from what is stored.
+      throw new Error(`trip-history: ${TRIP_STATS} changed concurrently; retrying the batch.`);
+    }
+    await lap(collection);
+  }
+  return plan.applied;
+}
+
+export const tripHistoryProjector: BatchProjector = {
+  name: 'trip-history',
+  prepare: prepareTripHistory,
+  apply: (db, batch) => applyTripHistoryBatch(db, batch),
+};

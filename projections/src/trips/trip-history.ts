@@ -1,0 +1,159 @@
+import { tripStatuses, UnreachableCaseError, type Position, type TripStatus } from '@happyride/domain';
+import type { EventEnvelope } from '@happyride/eventstore';
+
+/** Collection names: the trip query subgraph reads `trips` and `trip_stats` as they are. */
+export const TRIPS = 'trips';
+export const TRIP_STATS = 'trip_stats';
+export const PASSENGER_NAMES = 'trip_history_passenger_names';
+export const DRIVER_NAMES = 'trip_history_driver_names';
+
+/** One trip as the trip queries serve it, with the passenger's and driver's names denormalized. */
+export interface TripHistoryDocument {
+  _id: string;
+  /** The trip aggregate version this document reflects. */
+  version: number;
+  passengerId: string;
+  passengerName: string | null;
+  /** The passenger aggregate version the name came from; 0 while the name is not known yet. */
+  passengerNameVersion: number;
+  driverId: string | null;
+  driverName: string | null;
+  driverNameVersion: number;
+  start: Position;
+  end: Position;
+  distanceKm: number;
+  fare: number;
+  state: TripStatus;
+  paymentStatus: 'NONE';
+  candidateDriverIds: string[];
+  rejectionReason: string | null;
+  dispatchFailureReason: string | null;
+  /** The reason of the open cancellation request, then of the cancellation. */
+  cancellationReason: string | null;
+  cancelledBy: string | null;
+  /** Who asked to cancel, while the request is open and once it led to the cancellation. */
+  cancellationRequestedBy: string | null;
+  createdAt: string;
+  /** When the last trip event occurred (a rename of a party does not change it). */
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** This projector's own record of a person's latest name: `{ _id: personId, name, version }`. */
+export interface NameLookupDocument {
+  _id: string;
+  name: string;
+  /** The person's aggregate version the name came from: the highest one wins. */
+  version: number;
+}
+
+export type StateCounts = Record<TripStatus, number>;
+
+/** The single statistics document, `_id: 'all'`. */
+export interface TripStatsDocument {
+  _id: 'all';
+  total: number;
+  byState: StateCounts;
+  /** The last stream sequence whose transitions are counted: the idempotence guard. */
+  position: number;
+}
+
+export interface PersonName {
+  name: string;
+  version: number;
+}
+
+/** The names known so far, by person id. */
+export interface KnownNames {
+  passengers: ReadonlyMap<string, PersonName>;
+  drivers: ReadonlyMap<string, PersonName>;
+}
+
+export const emptyStateCounts = (): StateCounts =>
+  Object.fromEntries(tripStatuses.map((state) => [state, 0])) as StateCounts;
+
+export const emptyTripStats = (): TripStatsDocument => ({ _id: 'all', total: 0, byState: emptyStateCounts(), position: 0 });
+
+/**
+ * The trip document after one trip event: a pure function of the document before (null before
+ * `TripCreated`), the event and the names known at that point of the stream. Timestamps are the
+ * envelope's `occurredAt`, except `createdAt`, `startedAt`, `finishedAt` which the events carry.
+ * Returns null for an event on a trip that does not exist (never throws on a recorded event).
+ */
+export function evolveTrip(doc: TripHistoryDocument | null, event: EventEnvelope<'trip'>, names: KnownNames): TripHistoryDocument | null {
+  if (event.type === 'TripCreated') {
+    const { tripId, passengerId, start, end, distanceKm, fare, requestedAt } = event.data;
+    const passenger = names.passengers.get(passengerId);
+    return {
+      _id: tripId,
+      version: event.version,
+      passengerId,
+      passengerName: passenger?.name ?? null,
+      passengerNameVersion: passenger?.version ?? 0,
+      driverId: null,
+      driverName: null,
+      driverNameVersion: 0,
+      start: { lng: start.lng, lat: start.lat },
+      end: { lng: end.lng, lat: end.lat },
+      distanceKm,
+      fare,
+      state: 'CREATED',
+      paymentStatus: 'NONE',
+      candidateDriverIds: [],
+      rejectionReason: null,
+      dispatchFailureReason: null,
+      cancellationReason: null,
+      cancelledBy: null,
+      cancellationRequestedBy: null,
+      createdAt: requestedAt,
+      updatedAt: event.occurredAt,
+      startedAt: null,
+      finishedAt: null,
+    };
+  }
+  if (doc === null) return null;
+  const next: TripHistoryDocument = { ...doc, version: event.version, updatedAt: event.occurredAt };
+  switch (event.type) {
+    case 'TripConfirmed':
+      return { ...next, state: 'CONFIRMED' };
+    case 'TripRejected':
+      return { ...next, state: 'REJECTED', rejectionReason: event.data.reason };
+    case 'TripDispatchStarted':
+      return { ...next, state: 'DISPATCHING', candidateDriverIds: [...event.data.candidateDriverIds] };
+    case 'DriverAcceptedTrip':
+      return next;
+    case 'TripDriverAssigned': {
+      const { driverId } = event.data;
+      const driver = names.drivers.get(driverId);
+      return { ...next, state: 'DRIVER_ASSIGNED', driverId, driverName: driver?.name ?? null, driverNameVersion: driver?.version ?? 0 };
+    }
+    case 'TripDispatchFailed':
+      return { ...next, state: 'DISPATCH_FAILED', dispatchFailureReason: event.data.reason };
+    case 'TripStarted':
+      return { ...next, state: 'STARTED', startedAt: event.data.startedAt };
+    case 'TripFinished':
+      return { ...next, state: 'FINISHED', finishedAt: event.data.finishedAt };
+    case 'TripCancellationRequested':
+      return { ...next, state: 'CANCELLATION_REQUESTED', cancellationRequestedBy: event.data.requestedBy, cancellationReason: event.data.reason };
+    case 'TripCancelled':
+      return { ...next, state: 'CANCELLED', cancelledBy: event.data.cancelledBy, cancellationReason: event.data.reason };
+    case 'TripCancellationResolutionRequired':
+      // The other party disagreed: the request is withdrawn, the trip goes on with its driver.
+      return { ...next, state: 'DRIVER_ASSIGNED', cancellationRequestedBy: null, cancellationReason: null };
+    default:
+      throw new UnreachableCaseError(event);
+  }
+}
+
+/**
+ * What one trip's change of state does to the counts: a new trip adds to the total and to its
+ * state; a transition moves one from the old state to the new. Adds into `into` (`$inc` keys).
+ */
+export function addTransition(into: Map<string, number>, before: TripStatus | null, after: TripStatus): void {
+  if (before === after) return;
+  const add = (key: string, n: number) => into.set(key, (into.get(key) ?? 0) + n);
+  if (before === null) add('total', 1);
+  else add(`byState.${before}`, -1);
+  add(`byState.${after}`, 1);
+}
