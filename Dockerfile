@@ -7,6 +7,7 @@ COPY eventstore/package.json eventstore/
 COPY platform/package.json platform/
 COPY local-servers/package.json local-servers/
 COPY projections/package.json projections/
+COPY sagas/package.json sagas/
 COPY gateway/package.json gateway/
 COPY subgraphs/passenger-commands/package.json subgraphs/passenger-commands/
 COPY subgraphs/profile-queries/package.json subgraphs/profile-queries/

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { services } from '../scripts/system.ts';
@@ -17,6 +17,18 @@ describe('docker-compose.yml', () => {
   it.each(services.map((s) => [s.name, s.entry]))('given the service %s that npm start runs, then compose runs it too', (name, entry) => {
     expect(compose.services[name]?.command).toEqual(['node', '--import', 'tsx', entry]);
     expect(compose.services[name]?.environment).toMatchObject({ NATS_URL: 'nats://nats:4222', MONGODB_URL: 'mongodb://mongodb:27017' });
+  });
+
+  it('given every npm workspace, then the Dockerfile copies its package.json before npm ci', () => {
+    const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8');
+    const beforeInstall = dockerfile.slice(0, dockerfile.indexOf('RUN npm ci'));
+    const rootPackage = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { workspaces: string[] };
+    const workspaces = rootPackage.workspaces.flatMap((pattern) =>
+      pattern.endsWith('/*')
+        ? readdirSync(new URL(`../${pattern.slice(0, -2)}`, import.meta.url)).map((name) => `${pattern.slice(0, -2)}/${name}`)
+        : [pattern],
+    );
+    for (const workspace of workspaces) expect(beforeInstall).toContain(`COPY ${workspace}/package.json ${workspace}/`);
   });
 
   it('points the gateway at every subgraph', () => {
