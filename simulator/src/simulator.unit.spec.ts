@@ -1,0 +1,87 @@
+import { haversineKm } from '@happyride/domain';
+import { describe, expect, it } from 'vitest';
+import { exponentialWait, moveToward, randomPointNear, seededRandom } from './movement.ts';
+import { OptionsError, parseSimulationOptions } from './options.ts';
+import { progressLine, ratePerSecond } from './progress.ts';
+
+const beijing = { lng: 116.3975, lat: 39.9087 };
+const parse = (...args: string[]) => parseSimulationOptions(args, () => 'run1');
+
+describe('simulator options', () => {
+  it('given no options, then the defaults make a 200-driver, 50-passenger city around Beijing', () => {
+    expect(parse()).toMatchObject({ drivers: 200, passengers: 50, center: beijing, acceptRate: 0.7, durationSeconds: 0, runId: 'run1' });
+  });
+
+  it('given options, then they are read', () => {
+    expect(parse('--drivers', '5', '--passengers', '2', '--center', '2.35,48.85', '--accept-rate', '1', '--duration', '30')).toMatchObject({
+      drivers: 5,
+      passengers: 2,
+      center: { lng: 2.35, lat: 48.85 },
+      acceptRate: 1,
+      durationSeconds: 30,
+    });
+  });
+
+  it.each([
+    [['--drivers=-1'], /--drivers must be an integer at least 0/],
+    [['--drivers', '1.5'], /--drivers must be an integer/],
+    [['--accept-rate', '2'], /--accept-rate must be a number between 0 and 1/],
+    [['--center', '200,10'], /--center must be a number between -180 and 180/],
+    [['--center', '1,2,3'], /--center must be LNG,LAT/],
+    [['--gateway', 'ftp://x'], /--gateway must be an http\(s\) URL/],
+    [['--run-id', 'a b'], /--run-id must be/],
+    [['--dirvers', '3'], /Unknown option '--dirvers'/],
+  ])('given %j, then the error names the option', (args, message) => {
+    expect(() => parse(...args)).toThrow(OptionsError);
+    expect(() => parse(...args)).toThrow(message);
+  });
+});
+
+describe('movement', () => {
+  it('given a seed, then the same points come out', () => {
+    const a = seededRandom(7);
+    const b = seededRandom(7);
+    expect([a(), a(), a()]).toEqual([b(), b(), b()]);
+  });
+
+  it('given random points near a centre, then all lie within the radius', () => {
+    const random = seededRandom(1);
+    for (let i = 0; i < 1000; i++) expect(haversineKm(beijing, randomPointNear(beijing, 5, random))).toBeLessThanOrEqual(5.01);
+  });
+
+  it('given 40 km/h for 90 s, then the driver covers 1 km toward the target', () => {
+    const target = randomPointNear(beijing, 5, seededRandom(3));
+    const { position, arrived } = moveToward(beijing, target, 40, 90_000);
+    expect(arrived).toBe(false);
+    expect(haversineKm(beijing, position)).toBeCloseTo(1, 2);
+    expect(haversineKm(position, target)).toBeCloseTo(haversineKm(beijing, target) - 1, 2);
+  });
+
+  it('given a step longer than what remains, then the driver lands on the target and has arrived', () => {
+    const target = { lng: 116.4, lat: 39.91 };
+    expect(moveToward(beijing, target, 40, 3_600_000)).toEqual({ position: target, arrived: true });
+  });
+
+  it('given exponential waits, then their mean is near the asked mean', () => {
+    const random = seededRandom(11);
+    const waits = Array.from({ length: 20_000 }, () => exponentialWait(1000, random));
+    expect(waits.every((w) => w >= 0)).toBe(true);
+    expect(waits.reduce((a, b) => a + b, 0) / waits.length).toBeGreaterThan(950);
+    expect(waits.reduce((a, b) => a + b, 0) / waits.length).toBeLessThan(1050);
+  });
+});
+
+describe('progress line', () => {
+  it('given counters, then the line shows drivers, trips in lifecycle order, offers/s, accepts and errors', () => {
+    const line = progressLine(12_345, 200, { onlineDrivers: 198, tripsByState: { FINISHED: 40, STARTED: 5, DISPATCHING: 3, CANCELLED: 0 }, offersReceived: 90, accepted: 30, errors: 0 }, 12.5);
+    expect(line).toBe('12s · 198/200 drivers online · trips: 3 dispatching, 5 riding, 40 finished · offers 12.5/s · accepted 30 · errors 0');
+  });
+
+  it('given no trips yet, then it says so', () => {
+    expect(progressLine(0, 5, { onlineDrivers: 0, tripsByState: {}, offersReceived: 0, accepted: 0, errors: 2 }, 0)).toContain('trips: none yet');
+  });
+
+  it('given arrivals, then the rate counts those within the window only', () => {
+    expect(ratePerSecond([1_000, 9_000, 9_500, 10_000], 10_000, 5_000)).toBe(0.6);
+  });
+});
