@@ -23,7 +23,7 @@ describe('simulator options', () => {
   });
 
   it.each([
-    [['--drivers=-1'], /--drivers must be an integer at least 0/],
+    [['--drivers=-1'], /--drivers must be an integer between 0 and 100000, got "-1"/],
     [['--drivers', '1.5'], /--drivers must be an integer/],
     [['--accept-rate', '2'], /--accept-rate must be a number between 0 and 1/],
     [['--center', '200,10'], /--center must be a number between -180 and 180/],
