@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphqlClient, tokenFor } from '../support/graphql-client.ts';
 import { startTestSystem } from '../support/system.ts';
-import { newId, registeredPassenger, requestTrip, settled, tripWhen } from '../support/trips.ts';
+import { cancelTrip, newId, registeredPassenger, requestTrip, settled, tripWhen } from '../support/trips.ts';
 
 let system: Awaited<ReturnType<typeof startTestSystem>>;
 let gql: ReturnType<typeof graphqlClient>;
@@ -89,5 +89,29 @@ describe('requestTrip through the trip creation saga', () => {
     const trip = await tripWhen(gql, passenger.token, id, settled);
     expect(trip).toMatchObject({ state: 'REJECTED', paymentStatus: 'CANCELLED' });
     expect(trip?.rejectionReason).toMatch(/card was declined/);
+  });
+});
+
+describe('cancellation choreography: the payment', () => {
+  it('given a confirmed, paid trip, when the passenger cancels it, then the trip is CANCELLED and the payment REFUNDED', async () => {
+    const passenger = await registeredPassenger(gql);
+    const { id } = await requestTrip(gql, passenger, 3.2);
+    await tripWhen(gql, passenger.token, id, (t) => t.state === 'CONFIRMED' && t.paymentStatus === 'PAID');
+
+    expect((await cancelTrip(gql, passenger, id, 'Plans changed.')).errors).toBeUndefined();
+
+    const trip = await tripWhen(gql, passenger.token, id, (t) => t.paymentStatus !== 'PAID');
+    expect(trip).toMatchObject({ state: 'CANCELLED', paymentStatus: 'REFUNDED', cancellationReason: 'Plans changed.' });
+  });
+
+  it('given a confirmed trip that was not charged, when the passenger cancels it, then nothing is refunded', async () => {
+    const passenger = await registeredPassenger(gql);
+    const { id } = await requestTrip(gql, passenger, 1);
+    await tripWhen(gql, passenger.token, id, (t) => t.state === 'CONFIRMED');
+
+    expect((await cancelTrip(gql, passenger, id)).errors).toBeUndefined();
+
+    const trip = await tripWhen(gql, passenger.token, id, (t) => t.state === 'CANCELLED');
+    expect(trip).toMatchObject({ state: 'CANCELLED', paymentStatus: 'CREATED' });
   });
 });
