@@ -35,7 +35,7 @@ runMain(logger, async () => {
   });
 
   // On TripCancelled, a paid payment of a confirmed trip is refunded: same events, same consumer.
-  const refunds = createTripCancellationRunner({ events: new JetStreamEventStore(nats.js, nats.jsm), sagas, provider, pollIntervalMs, logger });
+  const refunds = createTripCancellationRunner({ events: new JetStreamEventStore(nats.js, nats.jsm), sagas, provider, pollIntervalMs, stepDelayMs, logger });
 
   const stop = new AbortController();
   const running = runSagas(nats, [runner, refunds], { consumerName: consumerDefinitions.tripCreationSaga.name, signal: stop.signal, pollIntervalMs, logger });

@@ -94,11 +94,12 @@ async function expectCleanEnd(tripId: string, expected: { state: string; charged
   expect(count(paymentTypes, 'PaymentCreated')).toBe(1);
   expect(count(paymentTypes, 'PaymentPaid', 'PaymentDeclined')).toBe(1);
   expect(await mongo.db.collection(SIMULATED_CHARGES).countDocuments({ paymentId: tripId })).toBe(expected.charged ? 1 : 0);
-  const saga = (await eventually(() => instanceOf(tripId), (doc) => doc?.ended === true && doc.pending.length === 0)) as SagaInstanceDocument | null;
+  // Up to the ack wait (30 s): an event fetched by the killed worker is redelivered only then.
+  const saga = (await eventually(() => instanceOf(tripId), (doc) => doc?.ended === true && doc.pending.length === 0, 45_000)) as SagaInstanceDocument | null;
   expect(saga).toMatchObject({ ended: true, pending: [], pendingDeadlines: [] });
 }
 
-describe('trip creation saga, saga worker killed with SIGKILL between steps', () => {
+describe('trip creation saga, saga worker killed with SIGKILL between steps', { timeout: 120_000 }, () => {
   const paid = ['check-passenger', 'create-payment', 'pay-payment', 'confirm-trip'];
   const declined = ['check-passenger', 'create-payment', 'pay-payment', 'cancel-payment', 'reject-trip'];
 
@@ -130,7 +131,7 @@ describe('trip creation saga, saga worker killed with SIGKILL between steps', ()
   });
 });
 
-describe('refund on cancellation, saga worker killed with SIGKILL', () => {
+describe('refund on cancellation, saga worker killed with SIGKILL', { timeout: 120_000 }, () => {
   it('given a confirmed, paid trip, when the worker is killed once the refund is persisted and restarted, then the payment is refunded exactly once', async () => {
     const passenger = await registeredPassenger(gql);
     const { id } = await requestTrip(gql, passenger, 3.2);
@@ -143,12 +144,13 @@ describe('refund on cancellation, saga worker killed with SIGKILL', () => {
     const trip = await tripWhen(gql, passenger.token, id, (t) => t.paymentStatus === 'REFUNDED');
     expect(trip).toMatchObject({ state: 'CANCELLED', paymentStatus: 'REFUNDED' });
     expect(count(await typesIn('payment', id), 'PaymentRefunded')).toBe(1);
-    const saga = await eventually(() => sagas.load(tripCancellationSagaId(id)), (doc) => doc?.ended === true);
+    // The refund's event may have been fetched by the killed worker: redelivered after the ack wait (30 s).
+    const saga = await eventually(() => sagas.load(tripCancellationSagaId(id)), (doc) => doc?.ended === true, 45_000);
     expect(saga).toMatchObject({ ended: true, pending: [], state: { outcome: 'REFUNDED' } });
   });
 });
 
-describe('deadlines and isolation with the real saga worker', () => {
+describe('deadlines and isolation with the real saga worker', { timeout: 120_000 }, () => {
   it('given a provider that never answers, when the worker is killed with the payment deadline pending and restarted, then the deadline fires and the trip is REJECTED for the timeout', async () => {
     const passenger = await registeredPassenger(gql, hangingPassengerId);
     const { id } = await requestTrip(gql, passenger, 3.2);

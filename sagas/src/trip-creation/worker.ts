@@ -6,6 +6,7 @@ import type { SagaCommand } from '../runtime/commands.ts';
 import type { MongoSagaStore } from '../runtime/mongo-saga-store.ts';
 import { createOutputHandler } from '../runtime/output-handler.ts';
 import { SagaRunner, type CommandExecutor } from '../runtime/runner.ts';
+import type { SagaInputBase } from '../runtime/saga.ts';
 import { createTripCancellationSaga, type TripCancellationInput, type TripCancellationState } from '../trip-cancellation/refund-on-cancellation-saga.ts';
 import { createTripCreationSaga, defaultTripCreationConfig, type TripCreationConfig, type TripCreationInput, type TripCreationState } from './trip-creation-saga.ts';
 
@@ -35,6 +36,15 @@ export interface TripCreationWorkerOptions {
   logger?: Logger;
 }
 
+/** Waits `stepDelayMs` before each command (see `stepDelayMs`); 0 leaves `execute` as it is. */
+function inSlowMotion<I extends SagaInputBase>(execute: CommandExecutor<I, SagaCommand>, stepDelayMs: number): CommandExecutor<I, SagaCommand> {
+  if (stepDelayMs <= 0) return execute;
+  return async (command, context) => {
+    await new Promise((resolve) => setTimeout(resolve, stepDelayMs));
+    return execute(command, context);
+  };
+}
+
 /** The trip creation saga wired to its runner and output handler. */
 export function createTripCreationRunner({ config, events, sagas, provider, clock, workerId, pollIntervalMs, chargeTimeoutMs, stepDelayMs = 0, logger }: TripCreationWorkerOptions) {
   const handler = createOutputHandler({
@@ -44,11 +54,7 @@ export function createTripCreationRunner({ config, events, sagas, provider, cloc
     ...(chargeTimeoutMs ? { chargeTimeoutMs } : {}),
     ...(logger ? { logger } : {}),
   });
-  const slowMotion: typeof handler = async (command, context) => {
-    await new Promise((resolve) => setTimeout(resolve, stepDelayMs));
-    return handler(command, context);
-  };
-  const execute = stepDelayMs > 0 ? slowMotion : handler;
+  const execute = inSlowMotion(handler, stepDelayMs);
   return new SagaRunner<TripCreationState, TripCreationInput, SagaCommand>({
     saga: createTripCreationSaga(config),
     store: sagas,
@@ -61,9 +67,10 @@ export function createTripCreationRunner({ config, events, sagas, provider, cloc
 }
 
 /** The refund-on-cancellation saga (the payment's part of the cancellation choreography), wired alike. */
-export function createTripCancellationRunner({ events, sagas, provider, clock, workerId, pollIntervalMs, logger }: Omit<TripCreationWorkerOptions, 'config'>) {
+export function createTripCancellationRunner({ events, sagas, provider, clock, workerId, pollIntervalMs, stepDelayMs = 0, logger }: Omit<TripCreationWorkerOptions, 'config'>) {
   // It sends only RefundPaidPayment, answered by a recorded event or a CommandRejected.
-  const execute = createOutputHandler({ store: events, provider, ...(clock ? { clock } : {}), ...(logger ? { logger } : {}) }) as CommandExecutor<TripCancellationInput, SagaCommand>;
+  const handler = createOutputHandler({ store: events, provider, ...(clock ? { clock } : {}), ...(logger ? { logger } : {}) }) as CommandExecutor<TripCancellationInput, SagaCommand>;
+  const execute = inSlowMotion(handler, stepDelayMs);
   return new SagaRunner<TripCancellationState, TripCancellationInput, SagaCommand>({
     saga: createTripCancellationSaga(),
     store: sagas,
