@@ -31,11 +31,12 @@ export const consumerDefinitions = {
     aggregateTypes: ['driver'],
   },
   tripHistoryProjection: {
-    // One ordered consumer over all three types: the trip history keeps its own passenger and
-    // driver name lookups, consistent with the trip events it has seen.
+    // One ordered consumer over all four types: the trip history keeps its own passenger and
+    // driver name lookups and payment statuses, consistent with the trip events it has seen.
+    // Adding a type to an existing durable consumer: bootstrap updates its filter subjects.
     name: 'projection-trip-history',
-    description: 'trip history with passenger and driver names, and trip statistics',
-    aggregateTypes: ['trip', 'passenger', 'driver'],
+    description: 'trip history with passenger and driver names, payment status, and trip statistics',
+    aggregateTypes: ['trip', 'passenger', 'driver', 'payment'],
   },
   tripCreationSaga: {
     name: 'saga-trip-creation',

@@ -7,3 +7,5 @@ export * from './runtime/output-handler.ts';
 export * from './payments/simulated-provider.ts';
 export * from './trip-creation/trip-creation-saga.ts';
 export * from './trip-creation/worker.ts';
+export * from './runtime/run-sagas.ts';
+export * from './trip-cancellation/refund-on-cancellation-saga.ts';

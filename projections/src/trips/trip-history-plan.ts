@@ -6,17 +6,21 @@ import {
   DRIVER_NAMES,
   evolveTrip,
   PASSENGER_NAMES,
+  PAYMENTS,
+  paymentStatusAfter,
   TRIP_STATS,
   TRIPS,
   type NameLookupDocument,
+  type PaymentLookupDocument,
   type PersonName,
+  type TripPayment,
   type TripHistoryDocument,
   type TripStatsDocument,
 } from './trip-history.ts';
 
 /** What a batch needs loaded before it can be planned. */
 export interface TripHistoryKeys {
-  /** Trips with events in the batch. */
+  /** Trips with events in the batch, or whose payment has events in it: their payment lookups are read too. */
   tripIds: string[];
   /** Name lookups to read: people with name events, passengers of created trips. */
   passengerIds: string[];
@@ -35,6 +39,8 @@ export interface TripHistoryState {
   trips: readonly TripHistoryDocument[];
   passengerNames: readonly NameLookupDocument[];
   driverNames: readonly NameLookupDocument[];
+  /** The payment lookups of the batch's `tripIds`. */
+  payments: readonly PaymentLookupDocument[];
   stats: TripStatsDocument;
 }
 
@@ -51,7 +57,8 @@ export interface TripHistoryPlan {
   /**
    * To run in this order, each step only once the previous one completed:
    * 1. `trip_stats` (at most one conditional `$inc`), 2. `trips` (trip documents, then the
-   * renames' `updateMany`), 3. the passenger name lookups, 4. the driver name lookups.
+   * renames' and payments' `updateMany`), 3. the passenger name lookups, 4. the driver name
+   * lookups, 5. the payment lookups.
    * Empty steps are left out.
    */
   steps: WriteStep[];
@@ -86,6 +93,8 @@ export function tripHistoryKeys(batch: readonly Delivery[]): TripHistoryKeys {
         trips.add(event.aggregateId);
         if (event.type === 'TripCreated') passengers.add(event.data.passengerId);
         if (event.type === 'TripDriverAssigned') drivers.add(event.data.driverId);
+      } else if (event.aggregateType === 'payment') {
+        trips.add(event.data.tripId);
       } else if (nameOf(event) !== null) {
         (event.aggregateType === 'passenger' ? passengers : drivers).add(event.aggregateId);
         (event.aggregateType === 'passenger' ? renamedPassengers : renamedDrivers).add(event.aggregateId);
@@ -105,7 +114,7 @@ export const isEmptyKeys = (keys: TripHistoryKeys) =>
   keys.tripIds.length === 0 && keys.passengerIds.length === 0 && keys.driverIds.length === 0;
 
 /** The `find` filter of each collection for a batch's keys (null: nothing to read there). */
-export function tripHistoryFilters(keys: TripHistoryKeys): { trips: Document | null; passengerNames: Document | null; driverNames: Document | null } {
+export function tripHistoryFilters(keys: TripHistoryKeys): { trips: Document | null; passengerNames: Document | null; driverNames: Document | null; payments: Document | null } {
   const trips = [
     ...(keys.tripIds.length ? [{ _id: { $in: keys.tripIds } }] : []),
     ...(keys.renamedPassengerIds.length ? [{ passengerId: { $in: keys.renamedPassengerIds } }] : []),
@@ -116,6 +125,7 @@ export function tripHistoryFilters(keys: TripHistoryKeys): { trips: Document | n
     trips: trips.length === 0 ? null : trips.length === 1 ? trips[0]! : { $or: trips },
     passengerNames: byIds(keys.passengerIds),
     driverNames: byIds(keys.driverIds),
+    payments: byIds(keys.tripIds),
   };
 }
 
@@ -134,6 +144,10 @@ const parties = [
  * - A name event raises the lookup to its version (the highest version wins), renames the trips
  *   in memory and, when a stored trip of that person holds an older name, plans
  *   `updateMany({ <party>Id, <party>NameVersion: { $lt: v } }, { $set: name, version })`.
+ * - A payment event (it names its trip) does the same with the trip's payment status: the
+ *   highest payment version wins, kept in a lookup by trip id, so a trip created after its
+ *   payment's events were seen still gets the status, and a stored trip gets
+ *   `updateMany({ _id, paymentVersion: { $lt: v } }, { $set: status, version })`.
  * - An applied trip event is counted in the statistics only if its stream sequence is after the
  *   stored `position`: counting goes by position, applying by version (see the runner for why
  *   the two together are crash-safe).
@@ -147,6 +161,10 @@ export function planTripHistoryBatch(state: TripHistoryState, batch: readonly De
   };
   const storedNames = { passenger: new Map(known.passenger), driver: new Map(known.driver) };
   const names = { passengers: known.passenger, drivers: known.driver };
+  const storedPayments = new Map<string, PaymentLookupDocument>(state.payments.map((payment) => [payment._id, payment]));
+  const payments = new Map<string, TripPayment & { paymentId: string }>(
+    state.payments.map(({ _id, paymentId, status, version }) => [_id, { paymentId, status, version }]),
+  );
   const increments = new Map<string, number>();
   const position = state.stats.position;
   let lastSequence = 0;
@@ -156,6 +174,16 @@ export function planTripHistoryBatch(state: TripHistoryState, batch: readonly De
   for (const { commit, streamSequence } of batch) {
     lastSequence = Math.max(lastSequence, streamSequence);
     for (const event of commit.events) {
+      if (event.aggregateType === 'payment') {
+        const { tripId } = event.data;
+        const current = payments.get(tripId);
+        if (current && current.version >= event.version) continue;
+        const payment = { paymentId: event.aggregateId, status: paymentStatusAfter(event), version: event.version };
+        payments.set(tripId, payment);
+        const trip = trips.get(tripId);
+        if (trip && trip.paymentVersion < event.version) trips.set(tripId, { ...trip, paymentStatus: payment.status, paymentVersion: payment.version });
+        continue;
+      }
       if (event.aggregateType !== 'trip') {
         const name = nameOf(event);
         if (name === null) continue;
@@ -176,7 +204,7 @@ export function planTripHistoryBatch(state: TripHistoryState, batch: readonly De
       if (event.version !== version + 1) {
         throw new VersionGapError(`trip-history: trip ${event.aggregateId} event ${event.version} arrived before ${version + 1}.`);
       }
-      const after = evolveTrip(before, event, names);
+      const after = evolveTrip(before, event, names, payments);
       if (after === null) continue;
       trips.set(event.aggregateId, after);
       applied++;
@@ -199,7 +227,7 @@ export function planTripHistoryBatch(state: TripHistoryState, batch: readonly De
   const tripOps: AnyBulkWriteOperation<KeyedDocument>[] = [];
   for (const [id, after] of trips) {
     const before = stored.get(id);
-    if (before?.version === after.version) continue;
+    if (before?.version === after.version) continue; // unchanged, or changed only by a rename or a payment (below)
     tripOps.push(
       before
         ? { replaceOne: { filter: { _id: id, version: before.version }, replacement: after } }
@@ -231,7 +259,27 @@ export function planTripHistoryBatch(state: TripHistoryState, batch: readonly De
     }
     if (lookupOps.length > 0) nameSteps.push({ collection: party.collection, ops: lookupOps });
   }
+  const paymentOps: AnyBulkWriteOperation<KeyedDocument>[] = [];
+  for (const [tripId, { paymentId, status, version }] of payments) {
+    const before = storedPayments.get(tripId);
+    if (before?.version === version) continue;
+    paymentOps.push(
+      before
+        ? { updateOne: { filter: { _id: tripId, version: { $lt: version } }, update: { $set: { paymentId, status, version } } } }
+        : { insertOne: { document: { _id: tripId, paymentId, status, version } } },
+    );
+    const stored = state.trips.find((trip) => trip._id === tripId);
+    if (stored && stored.paymentVersion < version) {
+      tripOps.push({
+        updateMany: {
+          filter: { _id: tripId, paymentVersion: { $lt: version } },
+          update: { $set: { paymentStatus: status, paymentVersion: version } },
+        },
+      });
+    }
+  }
   if (tripOps.length > 0) steps.push({ collection: TRIPS, ops: tripOps });
   steps.push(...nameSteps);
+  if (paymentOps.length > 0) steps.push({ collection: PAYMENTS, ops: paymentOps });
   return { steps, applied, counted };
 }

@@ -26,6 +26,15 @@ const assign = (tripId: string, driverId: string): EventEnvelope<'trip'>[] => [
   envelope('trip', tripId, 5, { type: 'TripDriverAssigned', data: { tripId, driverId } }),
 ];
 
+const payment = (tripId: string, version: number, type: 'PaymentCreated' | 'PaymentPaid' | 'PaymentRefunded') =>
+  envelope('payment', tripId, version, (
+    type === 'PaymentCreated'
+      ? { type, data: { paymentId: tripId, tripId, passengerId: 'p1', amount: 120 } }
+      : type === 'PaymentPaid'
+        ? { type, data: { paymentId: tripId, tripId, amount: 120 } }
+        : { type, data: { paymentId: tripId, tripId, amount: 120, reason: 'Trip cancelled.' } }
+  ) as never) as EventEnvelope<'payment'>;
+
 /** Applies each list of events as one batch, numbering stream sequences on. */
 function run(...batches: EventEnvelope[][]) {
   const store = new InMemoryStore();
@@ -39,6 +48,26 @@ function run(...batches: EventEnvelope[][]) {
 }
 
 describe('trip history batches', () => {
+  it('given a created trip, when its payment is created then paid in later batches, then the trip shows PAID at the payment version and its own version is unchanged', () => {
+    const { trips, payments } = run([created('t1', 'p1')], [payment('t1', 1, 'PaymentCreated')], [payment('t1', 2, 'PaymentPaid'), confirmed('t1')]);
+    expect(trips[0]).toMatchObject({ paymentStatus: 'PAID', paymentVersion: 2, version: 2, state: 'CONFIRMED' });
+    expect(payments).toEqual([{ _id: 't1', paymentId: 't1', status: 'PAID', version: 2 }]);
+  });
+
+  it('given a trip without payment events, then its payment status is NONE', () => {
+    expect(run([created('t1', 'p1'), confirmed('t1')]).trips[0]).toMatchObject({ paymentStatus: 'NONE', paymentVersion: 0 });
+  });
+
+  it('given payment events seen before their trip, when the trip is created later, then it shows the latest status', () => {
+    const { trips } = run([payment('t1', 1, 'PaymentCreated'), payment('t1', 2, 'PaymentPaid')], [payment('t1', 3, 'PaymentRefunded'), created('t1', 'p1')]);
+    expect(trips[0]).toMatchObject({ paymentStatus: 'REFUNDED', paymentVersion: 3 });
+  });
+
+  it('given a paid trip, when an older payment event is redelivered, then the status does not go back', () => {
+    const paid = [created('t1', 'p1'), payment('t1', 1, 'PaymentCreated'), payment('t1', 2, 'PaymentPaid')];
+    expect(run(paid, [payment('t1', 1, 'PaymentCreated')]).trips[0]).toMatchObject({ paymentStatus: 'PAID', paymentVersion: 2 });
+  });
+
   it('given a trip projected before its passenger registers, when the registration arrives in a later batch, then the trip gets the name', () => {
     const { trips, passengerNames } = run([created('t1', 'p1'), confirmed('t1')], [passenger('p1', 'Ada', 1)]);
     expect(trips[0]).toMatchObject({ passengerName: 'Ada', passengerNameVersion: 1, state: 'CONFIRMED' });
@@ -64,7 +93,7 @@ describe('trip history batches', () => {
   });
 
   it('given a registration with no trip stored yet, then the plan writes nothing on trips', () => {
-    const plan = planTripHistoryBatch({ trips: [], passengerNames: [], driverNames: [], stats: emptyTripStats() }, deliveriesOf([passenger('p1', 'Ada', 1)]));
+    const plan = planTripHistoryBatch({ trips: [], passengerNames: [], driverNames: [], payments: [], stats: emptyTripStats() }, deliveriesOf([passenger('p1', 'Ada', 1)]));
     expect(plan.steps.map((step) => step.collection)).toEqual(['trip_history_passenger_names']);
   });
 
@@ -85,7 +114,7 @@ describe('trip history batches', () => {
   });
 
   it('given a trip event whose predecessor is missing, then the batch is refused with a version gap', () => {
-    const state = { trips: [], passengerNames: [], driverNames: [], stats: emptyTripStats() };
+    const state = { trips: [], passengerNames: [], driverNames: [], payments: [], stats: emptyTripStats() };
     expect(() => planTripHistoryBatch(state, deliveriesOf([confirmed('t1')]))).toThrow(VersionGapError);
   });
 });
@@ -113,7 +142,7 @@ describe('trip statistics', () => {
 
   it('given a batch already counted, then the plan has no stats write', () => {
     const stats = { ...emptyTripStats(), position: 10 };
-    const plan = planTripHistoryBatch({ trips: [], passengerNames: [], driverNames: [], stats }, deliveriesOf([created('t1', 'p1')], 3));
+    const plan = planTripHistoryBatch({ trips: [], passengerNames: [], driverNames: [], payments: [], stats }, deliveriesOf([created('t1', 'p1')], 3));
     expect(plan.steps.map((step) => step.collection)).toEqual(['trips']);
     expect(plan).toMatchObject({ applied: 1, counted: 0 });
   });

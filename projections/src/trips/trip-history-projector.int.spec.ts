@@ -69,10 +69,10 @@ const assignDriver = (tripId: string, driverId: string): TripEvent[] => [
   { type: 'TripDriverAssigned', data: { tripId, driverId } },
 ];
 
-/** A fresh durable consumer over trip, passenger and driver events, as the bootstrap step would create. */
+/** A fresh durable consumer over trip, passenger, driver and payment events, as the bootstrap step would create. */
 async function freshConsumer(): Promise<string> {
   const name = `test-trip-history-${randomUUID().slice(0, 8)}`;
-  await ensureConsumer(nats.jsm, { name, description: 'test', aggregateTypes: ['trip', 'passenger', 'driver'] });
+  await ensureConsumer(nats.jsm, { name, description: 'test', aggregateTypes: ['trip', 'passenger', 'driver', 'payment'] });
   return name;
 }
 
@@ -121,6 +121,20 @@ async function countsByState() {
 }
 
 describe('trip history projector on JetStream and the MongoDB-wire server', () => {
+  it('given a trip projected, when its payment is created then paid, then the trip shows PAID (the stored trip updated in place)', async () => {
+    const tripId = newId('t');
+    await createTrip(tripId, newId('p'));
+    const consumer = await freshConsumer();
+    start(consumer);
+    await until(() => tripsOf([tripId]), ([doc]) => doc !== undefined);
+
+    await store.append('payment', tripId, [{ type: 'PaymentCreated', data: { paymentId: tripId, tripId, passengerId: 'p', amount: 120 } }], 0, meta());
+    await store.append('payment', tripId, [{ type: 'PaymentPaid', data: { paymentId: tripId, tripId, amount: 120 } }], 1, meta());
+
+    const [trip] = await until(() => tripsOf([tripId]), ([doc]) => doc?.paymentStatus === 'PAID');
+    expect(trip).toMatchObject({ paymentStatus: 'PAID', paymentVersion: 2, version: 1 });
+  });
+
   it('given a trip created before its passenger registers, when the projector runs, then the trip ends with the passenger name', async () => {
     const passengerId = newId('p');
     const tripId = newId('t');

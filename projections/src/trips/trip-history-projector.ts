@@ -6,9 +6,11 @@ import {
   DRIVER_NAMES,
   emptyTripStats,
   PASSENGER_NAMES,
+  PAYMENTS,
   TRIP_STATS,
   TRIPS,
   type NameLookupDocument,
+  type PaymentLookupDocument,
   type TripHistoryDocument,
   type TripStatsDocument,
 } from './trip-history.ts';
@@ -33,14 +35,15 @@ export async function loadTripHistoryState(db: Db, keys: TripHistoryKeys): Promi
   const filters = tripHistoryFilters(keys);
   const find = async <T extends KeyedDocument>(collection: string, filter: Document | null): Promise<T[]> =>
     filter === null ? [] : ((await db.collection(collection).find(filter).toArray()) as unknown as T[]);
-  const [trips, passengerNames, driverNames, stats] = await Promise.all([
+  const [trips, passengerNames, driverNames, payments, stats] = await Promise.all([
     find<TripHistoryDocument>(TRIPS, filters.trips),
     find<NameLookupDocument>(PASSENGER_NAMES, filters.passengerNames),
     find<NameLookupDocument>(DRIVER_NAMES, filters.driverNames),
+    find<PaymentLookupDocument>(PAYMENTS, filters.payments),
     db.collection<TripStatsDocument>(TRIP_STATS).findOne({ _id: 'all' }),
   ]);
   if (stats === null) throw new Error(`trip-history: ${TRIP_STATS} has no 'all' document; run prepareTripHistory first.`);
-  return { trips, passengerNames, driverNames, stats };
+  return { trips, passengerNames, driverNames, payments, stats };
 }
 
 export interface ApplyHooks {
@@ -53,8 +56,8 @@ export interface ApplyHooks {
  * then one `bulkWrite` per collection, in this order, each after the previous one completed:
  *
  * 1. `trip_stats`, conditional on `position < last sequence of the batch`;
- * 2. `trips` (documents conditional on their version, then the renames' `updateMany`);
- * 3. the name lookups.
+ * 2. `trips` (documents conditional on their version, then the renames' and payments' `updateMany`);
+ * 3. the name lookups, then the payment lookups.
  *
  * Why this order survives a crash anywhere without transactions (the batch is then delivered
  * again, whole or cut differently, in stream order):
@@ -64,7 +67,8 @@ export interface ApplyHooks {
  * - after 2, before 3: the trips are applied and counted; the redelivery skips them by
  *   version, while the lookups, still at their old versions, raise again and plan the renames
  *   again (`updateMany` guarded by `$lt` is idempotent);
- * - a name is thus never lost: a lookup is written only after the trips were renamed.
+ * - a name is thus never lost: a lookup is written only after the trips were renamed; the
+ *   same goes for a payment status (its lookup is written after the trip's `updateMany`).
  * The statistics must come first: written after the trips, a crash between the two would
  * leave transitions that the redelivery skips by version and never counts.
  *

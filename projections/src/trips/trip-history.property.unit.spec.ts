@@ -1,16 +1,17 @@
 /**
  * Convergence of the trip history, property-based: random histories (passengers and drivers
- * renamed while trips are in flight, trips walking legal paths), laid out in the stream in a
+ * renamed while trips are in flight, trips walking legal paths, their payments walking theirs
+ * in logs of their own), laid out in the stream in a
  * random interleaving that keeps each aggregate's order, then delivered in random batches with
  * duplicates, late redeliveries, rewinds and crashes part-way through a batch's writes. The end
  * state must equal that of one in-order pass, and of a pass where every name is known first.
  */
-import type { DriverEvent, PassengerEvent, TripEvent, TripStatus } from '@happyride/domain';
+import type { DriverEvent, PassengerEvent, PaymentEvent, TripEvent, TripStatus } from '@happyride/domain';
 import type { Delivery, EventEnvelope } from '@happyride/eventstore';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyInMemory, commitOf, CrashError, envelope, InMemoryStore, prepareInMemory, snapshot } from './trip-history.testing.ts';
-import { emptyStateCounts } from './trip-history.ts';
+import { emptyStateCounts, paymentStatusAfter } from './trip-history.ts';
 
 type Step = (state: WalkState) => TripEvent | 'stop';
 interface WalkState {
@@ -96,11 +97,34 @@ function walkTrip(tripId: string, passengerId: string, candidates: string[], cho
   return events;
 }
 
+/** A payment's legal path, by choices: created, then paid or declined, then refunded or cancelled. */
+function walkPayment(tripId: string, passengerId: string, choices: number[]): PaymentEvent[] {
+  if (choices.length === 0) return [];
+  const paymentId = tripId; // the trip creation saga derives the payment id from the trip id
+  const events: PaymentEvent[] = [{ type: 'PaymentCreated', data: { paymentId, tripId, passengerId, amount: 120 } }];
+  const [settle, close] = choices.slice(1);
+  if (settle === undefined) return events;
+  if (settle % 3 === 0) events.push({ type: 'PaymentCancelled', data: { paymentId, tripId, reason: 'rejected' } });
+  else if (settle % 3 === 1) {
+    events.push({ type: 'PaymentPaid', data: { paymentId, tripId, amount: 120 } });
+    if (close !== undefined && close % 2 === 0) events.push({ type: 'PaymentRefunded', data: { paymentId, tripId, amount: 120, reason: 'cancelled' } });
+  } else {
+    events.push({ type: 'PaymentDeclined', data: { paymentId, tripId, reason: 'declined' } });
+    if (close !== undefined && close % 2 === 0) events.push({ type: 'PaymentCancelled', data: { paymentId, tripId, reason: 'rejected' } });
+  }
+  return events;
+}
+
 const historyArbitrary = fc.record({
   passengers: fc.array(fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 4 }), { minLength: 5, maxLength: 7 }),
   drivers: fc.array(fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 4 }), { minLength: 3, maxLength: 5 }),
   trips: fc.array(
-    fc.record({ passenger: fc.nat(), candidates: fc.uniqueArray(fc.nat(4), { minLength: 1, maxLength: 3 }), walk: fc.array(fc.nat(), { minLength: 3, maxLength: 10 }) }),
+    fc.record({
+      passenger: fc.nat(),
+      candidates: fc.uniqueArray(fc.nat(4), { minLength: 1, maxLength: 3 }),
+      walk: fc.array(fc.nat(), { minLength: 3, maxLength: 10 }),
+      payment: fc.array(fc.nat(), { maxLength: 3 }),
+    }),
     { minLength: 10, maxLength: 14 },
   ),
   commitSizes: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 40 }),
@@ -151,8 +175,11 @@ function aggregateLogs(history: History): Delivery['commit'][][] {
   history.trips.forEach((trip, t) => {
     const id = `t${t}`;
     const candidates = trip.candidates.map((c) => `d${c % history.drivers.length}`).filter((c, i, all) => all.indexOf(c) === i);
-    const events = walkTrip(id, `p${trip.passenger % (history.passengers.length + 1)}`, candidates, trip.walk); // one passenger never registers
+    const passengerId = `p${trip.passenger % (history.passengers.length + 1)}`; // one passenger never registers
+    const events = walkTrip(id, passengerId, candidates, trip.walk);
     add(events.map((event, i) => envelope('trip', id, i + 1, event, at(logs.length, i + 1))));
+    const payment = walkPayment(id, passengerId, trip.payment);
+    if (payment.length > 0) add(payment.map((event, i) => envelope('payment', id, i + 1, event, at(logs.length, i + 1))));
   });
   return logs;
 }
@@ -229,6 +256,15 @@ describe('trip history convergence (property)', () => {
         for (const trip of actual.trips) {
           expect([trip.passengerName, trip.passengerNameVersion]).toEqual([lastName.get(trip.passengerId)?.name ?? null, lastName.get(trip.passengerId)?.version ?? 0]);
           if (trip.driverId) expect([trip.driverName, trip.driverNameVersion]).toEqual([lastName.get(trip.driverId)!.name, lastName.get(trip.driverId)!.version]);
+        }
+        const lastPayment = new Map<string, { status: string; version: number }>();
+        for (const { commit } of stream) {
+          for (const event of commit.events) {
+            if (event.aggregateType === 'payment') lastPayment.set(event.data.tripId, { status: paymentStatusAfter(event), version: event.version });
+          }
+        }
+        for (const trip of actual.trips) {
+          expect([trip.paymentStatus, trip.paymentVersion]).toEqual([lastPayment.get(trip._id)?.status ?? 'NONE', lastPayment.get(trip._id)?.version ?? 0]);
         }
         const counts = emptyStateCounts();
         for (const trip of actual.trips) counts[trip.state]++;

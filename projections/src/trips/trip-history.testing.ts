@@ -8,7 +8,18 @@ import type { AggregateType, EventsByAggregate } from '@happyride/domain';
 import type { Commit, Delivery, EventEnvelope } from '@happyride/eventstore';
 import type { AnyBulkWriteOperation, Document } from 'mongodb';
 import { isEmptyKeys, planTripHistoryBatch, tripHistoryFilters, tripHistoryKeys, type KeyedDocument, type TripHistoryState } from './trip-history-plan.ts';
-import { DRIVER_NAMES, emptyTripStats, PASSENGER_NAMES, TRIP_STATS, TRIPS, type NameLookupDocument, type TripHistoryDocument, type TripStatsDocument } from './trip-history.ts';
+import {
+  DRIVER_NAMES,
+  emptyTripStats,
+  PASSENGER_NAMES,
+  PAYMENTS,
+  TRIP_STATS,
+  TRIPS,
+  type NameLookupDocument,
+  type PaymentLookupDocument,
+  type TripHistoryDocument,
+  type TripStatsDocument,
+} from './trip-history.ts';
 
 export function envelope<A extends AggregateType>(
   aggregateType: A,
@@ -160,6 +171,7 @@ export function applyInMemory(store: InMemoryStore, batch: readonly Delivery[]):
     trips: filters.trips ? (store.find(TRIPS, filters.trips) as TripHistoryDocument[]) : [],
     passengerNames: filters.passengerNames ? (store.find(PASSENGER_NAMES, filters.passengerNames) as NameLookupDocument[]) : [],
     driverNames: filters.driverNames ? (store.find(DRIVER_NAMES, filters.driverNames) as NameLookupDocument[]) : [],
+    payments: filters.payments ? (store.find(PAYMENTS, filters.payments) as PaymentLookupDocument[]) : [],
     stats: store.find(TRIP_STATS, { _id: 'all' })[0] as TripStatsDocument,
   };
   const plan = planTripHistoryBatch(state, batch);
@@ -176,6 +188,7 @@ export function snapshot(store: InMemoryStore) {
     trips: store.all<TripHistoryDocument>(TRIPS),
     passengerNames: store.all<NameLookupDocument>(PASSENGER_NAMES),
     driverNames: store.all<NameLookupDocument>(DRIVER_NAMES),
+    payments: store.all<PaymentLookupDocument>(PAYMENTS),
     stats: store.all<TripStatsDocument>(TRIP_STATS)[0]!,
   };
 }

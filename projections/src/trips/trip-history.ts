@@ -1,4 +1,4 @@
-import { tripStatuses, UnreachableCaseError, type Position, type TripStatus } from '@happyride/domain';
+import { tripStatuses, UnreachableCaseError, type PaymentEvent, type PaymentStatus, type Position, type TripStatus } from '@happyride/domain';
 import type { EventEnvelope } from '@happyride/eventstore';
 
 /** Collection names: the trip query subgraph reads `trips` and `trip_stats` as they are. */
@@ -6,6 +6,10 @@ export const TRIPS = 'trips';
 export const TRIP_STATS = 'trip_stats';
 export const PASSENGER_NAMES = 'trip_history_passenger_names';
 export const DRIVER_NAMES = 'trip_history_driver_names';
+export const PAYMENTS = 'trip_history_payments';
+
+/** A trip's payment status as the trip queries serve it: the domain's, or `NONE` before any payment. */
+export type TripPaymentStatus = 'NONE' | PaymentStatus;
 
 /** One trip as the trip queries serve it, with the passenger's and driver's names denormalized. */
 export interface TripHistoryDocument {
@@ -24,7 +28,10 @@ export interface TripHistoryDocument {
   distanceKm: number;
   fare: number;
   state: TripStatus;
-  paymentStatus: 'NONE';
+  /** The status of the trip's payment (the payment event carries the trip id). */
+  paymentStatus: TripPaymentStatus;
+  /** The payment aggregate version the status came from; 0 while there is no payment. */
+  paymentVersion: number;
   candidateDriverIds: string[];
   rejectionReason: string | null;
   dispatchFailureReason: string | null;
@@ -46,6 +53,38 @@ export interface NameLookupDocument {
   name: string;
   /** The person's aggregate version the name came from: the highest one wins. */
   version: number;
+}
+
+/** This projector's own record of a trip's payment: `{ _id: tripId, paymentId, status, version }`. */
+export interface PaymentLookupDocument {
+  _id: string;
+  paymentId: string;
+  status: PaymentStatus;
+  /** The payment's aggregate version the status came from: the highest one wins. */
+  version: number;
+}
+
+export interface TripPayment {
+  status: PaymentStatus;
+  version: number;
+}
+
+/** The status a payment is in right after one of its events: each event names it alone. */
+export function paymentStatusAfter(event: PaymentEvent): PaymentStatus {
+  switch (event.type) {
+    case 'PaymentCreated':
+      return 'CREATED';
+    case 'PaymentPaid':
+      return 'PAID';
+    case 'PaymentDeclined':
+      return 'DECLINED';
+    case 'PaymentRefunded':
+      return 'REFUNDED';
+    case 'PaymentCancelled':
+      return 'CANCELLED';
+    default:
+      throw new UnreachableCaseError(event);
+  }
 }
 
 export type StateCounts = Record<TripStatus, number>;
@@ -77,14 +116,20 @@ export const emptyTripStats = (): TripStatsDocument => ({ _id: 'all', total: 0, 
 
 /**
  * The trip document after one trip event: a pure function of the document before (null before
- * `TripCreated`), the event and the names known at that point of the stream. Timestamps are the
+ * `TripCreated`), the event and the names and payments (by trip id) known at that point of the stream. Timestamps are the
  * envelope's `occurredAt`, except `createdAt`, `startedAt`, `finishedAt` which the events carry.
  * Returns null for an event on a trip that does not exist (never throws on a recorded event).
  */
-export function evolveTrip(doc: TripHistoryDocument | null, event: EventEnvelope<'trip'>, names: KnownNames): TripHistoryDocument | null {
+export function evolveTrip(
+  doc: TripHistoryDocument | null,
+  event: EventEnvelope<'trip'>,
+  names: KnownNames,
+  payments: ReadonlyMap<string, TripPayment> = new Map(),
+): TripHistoryDocument | null {
   if (event.type === 'TripCreated') {
     const { tripId, passengerId, start, end, distanceKm, fare, requestedAt } = event.data;
     const passenger = names.passengers.get(passengerId);
+    const payment = payments.get(tripId);
     return {
       _id: tripId,
       version: event.version,
@@ -99,7 +144,8 @@ export function evolveTrip(doc: TripHistoryDocument | null, event: EventEnvelope
       distanceKm,
       fare,
       state: 'CREATED',
-      paymentStatus: 'NONE',
+      paymentStatus: payment?.status ?? 'NONE',
+      paymentVersion: payment?.version ?? 0,
       candidateDriverIds: [],
       rejectionReason: null,
       dispatchFailureReason: null,

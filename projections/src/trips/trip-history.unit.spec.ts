@@ -1,6 +1,6 @@
 import type { TripEvent } from '@happyride/domain';
 import { describe, expect, it } from 'vitest';
-import { addTransition, evolveTrip, type KnownNames, type TripHistoryDocument } from './trip-history.ts';
+import { addTransition, evolveTrip, paymentStatusAfter, type KnownNames, type TripHistoryDocument } from './trip-history.ts';
 import { envelope } from './trip-history.testing.ts';
 
 const noNames: KnownNames = { passengers: new Map(), drivers: new Map() };
@@ -42,6 +42,7 @@ describe('evolveTrip', () => {
       fare: 16.4,
       state: 'CREATED',
       paymentStatus: 'NONE',
+      paymentVersion: 0,
       candidateDriverIds: [],
       rejectionReason: null,
       dispatchFailureReason: null,
@@ -53,6 +54,11 @@ describe('evolveTrip', () => {
       startedAt: null,
       finishedAt: null,
     });
+  });
+
+  it('given TripCreated after its payment was seen, then the trip takes the payment status and version', () => {
+    const payments = new Map([['t1', { status: 'PAID' as const, version: 2 }]]);
+    expect(evolveTrip(null, envelope('trip', 't1', 1, created), names, payments)).toMatchObject({ paymentStatus: 'PAID', paymentVersion: 2 });
   });
 
   it('given TripCreated before the passenger is known, then the name is null at name version 0', () => {
@@ -165,5 +171,17 @@ describe('addTransition', () => {
 
   it('given no change of state, then nothing moves', () => {
     expect(run(['DISPATCHING', 'DISPATCHING'])).toEqual({});
+  });
+});
+
+describe('paymentStatusAfter', () => {
+  it.each([
+    [{ type: 'PaymentCreated', data: { paymentId: 't1', tripId: 't1', passengerId: 'p1', amount: 120 } }, 'CREATED'],
+    [{ type: 'PaymentPaid', data: { paymentId: 't1', tripId: 't1', amount: 120 } }, 'PAID'],
+    [{ type: 'PaymentDeclined', data: { paymentId: 't1', tripId: 't1', reason: 'r' } }, 'DECLINED'],
+    [{ type: 'PaymentRefunded', data: { paymentId: 't1', tripId: 't1', amount: 120, reason: 'r' } }, 'REFUNDED'],
+    [{ type: 'PaymentCancelled', data: { paymentId: 't1', tripId: 't1', reason: 'r' } }, 'CANCELLED'],
+  ] as const)('given %o, then the payment is %s (the domain status names)', (event, status) => {
+    expect(paymentStatusAfter(event)).toBe(status);
   });
 });

@@ -4,12 +4,14 @@ import { TRIPS } from './trip-history.ts';
 
 const NAME_EVENTS = new Set(['PassengerRegistered', 'PassengerDetailsUpdated', 'DriverRegistered', 'DriverDetailsUpdated']);
 
-/** Which trips a batch may have changed: its trips, and every trip of a person it (re)named. */
+/** Which trips a batch may have changed: its trips, the trips of its payments, and every trip of a person it (re)named. */
 export function touchedBy(batch: readonly Delivery[]): { tripIds: Set<string>; passengerIds: Set<string>; driverIds: Set<string> } {
   const touched = { tripIds: new Set<string>(), passengerIds: new Set<string>(), driverIds: new Set<string>() };
   for (const { commit } of batch) {
     if (commit.aggregateType === 'trip') touched.tripIds.add(commit.aggregateId);
-    else if (commit.events.some((event) => NAME_EVENTS.has(event.type))) {
+    else if (commit.aggregateType === 'payment') {
+      for (const event of commit.events) if (event.aggregateType === 'payment') touched.tripIds.add(event.data.tripId); // its paymentStatus
+    } else if (commit.events.some((event) => NAME_EVENTS.has(event.type))) {
       (commit.aggregateType === 'passenger' ? touched.passengerIds : touched.driverIds).add(commit.aggregateId);
     }
   }

@@ -17,4 +17,13 @@ describe('which trips a batch touches', () => {
     ]);
     expect(touched).toEqual({ tripIds: new Set(['t1']), passengerIds: new Set(['p1']), driverIds: new Set(['d1']) });
   });
+
+  it('given a payment event, then the trip it names is touched (its paymentStatus changed)', () => {
+    const payment = {
+      commit: { aggregateType: 'payment', aggregateId: 'pay1', commandId: 'c', version: 1, events: [{ type: 'PaymentPaid', aggregateType: 'payment', data: { paymentId: 'pay1', tripId: 't9', amount: 120 } }] },
+      streamSequence: 2,
+      deliveryCount: 1,
+    } as unknown as Delivery;
+    expect(touchedBy([payment]).tripIds).toEqual(new Set(['t9']));
+  });
 });

@@ -15,7 +15,13 @@ export type SagaCommand =
   /** Charge at the provider, then record the outcome (RecordPaymentResult) with this command id. */
   | { type: 'PayPayment'; sagaId: string; commandId: string; paymentId: string; passengerId: string; amount: number }
   | { type: 'CancelPayment'; sagaId: string; commandId: string; paymentId: string; reason: string }
-  | { type: 'RefundPayment'; sagaId: string; commandId: string; paymentId: string; reason: string };
+  | { type: 'RefundPayment'; sagaId: string; commandId: string; paymentId: string; reason: string }
+  /**
+   * Refund the trip's payment if it is PAID and the trip had been confirmed before it was
+   * cancelled (before confirmation the trip creation saga compensates itself); otherwise
+   * answered with a `CommandRejected`: nothing to refund.
+   */
+  | { type: 'RefundPaidPayment'; sagaId: string; commandId: string; tripId: string; paymentId: string; reason: string };
 
 export type SagaCommandType = SagaCommand['type'];
 

@@ -90,6 +90,8 @@ export function createOutputHandler({
           await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'RefundPayment', data: { paymentId, reason }, metadata: metadata(commandId) }, context);
           return null;
         }
+        case 'RefundPaidPayment':
+          return await refundPaid(command, context);
         default:
           throw new UnreachableCaseError(command);
       }
@@ -125,6 +127,24 @@ export function createOutputHandler({
       if (error instanceof DomainError && result.outcome === 'PAID') await provider.refund(commandId);
       throw error;
     }
+  }
+
+  /**
+   * The cancellation saga's refund: only a PAID payment of a trip that was confirmed before its
+   * cancellation (earlier, the trip creation saga compensates). Read from the logs as they are now.
+   */
+  async function refundPaid(command: Extract<SagaCommand, { type: 'RefundPaidPayment' }>, context: { correlationId: string; causationId: string }): Promise<SagaOutcomeInput | null> {
+    const { tripId, paymentId, reason, commandId } = command;
+    const trip = await store.read('trip', tripId);
+    if (!trip.events.some((event) => event.type === 'TripConfirmed')) {
+      return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', `Trip ${tripId} was cancelled before it was confirmed: the trip creation saga settles its payment.`);
+    }
+    const history = await store.read('payment', paymentId);
+    if (history.commits.has(commandId)) return null; // refunded before a crash: the event is in the log
+    const payment = fold(paymentDecider, history.events);
+    if (payment.status !== 'PAID') return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', `Payment ${paymentId} is ${payment.status}: nothing to refund.`);
+    await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'RefundPayment', data: { paymentId, reason }, metadata: metadata(commandId) }, context);
+    return null;
   }
 }
 

@@ -175,6 +175,8 @@ function learnRefusal(run: TripCreationRun, { command, reason }: CommandRejected
       return { ...run, payment: 'STUCK', problems: [...run.problems, `Refund refused: ${reason}`] };
     case 'CheckPassenger':
       return fail(run, `The passenger could not be checked: ${reason}`);
+    case 'RefundPaidPayment':
+      return run; // the cancellation saga's command, never this one's
     default:
       throw new UnreachableCaseError(command);
   }

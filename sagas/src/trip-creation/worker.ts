@@ -5,7 +5,9 @@ import type { Clock } from '../runtime/clock.ts';
 import type { SagaCommand } from '../runtime/commands.ts';
 import type { MongoSagaStore } from '../runtime/mongo-saga-store.ts';
 import { createOutputHandler } from '../runtime/output-handler.ts';
-import { SagaRunner } from '../runtime/runner.ts';
+import { SagaRunner, type CommandExecutor } from '../runtime/runner.ts';
+import type { SagaInputBase } from '../runtime/saga.ts';
+import { createTripCancellationSaga, type TripCancellationInput, type TripCancellationState } from '../trip-cancellation/refund-on-cancellation-saga.ts';
 import { createTripCreationSaga, defaultTripCreationConfig, type TripCreationConfig, type TripCreationInput, type TripCreationState } from './trip-creation-saga.ts';
 
 /** `TRIP_MAX_DISTANCE_KM` (100), `PAYMENT_REQUIRED_ABOVE` (100), `PAYMENT_TIMEOUT_MS` (30000). */
@@ -26,20 +28,51 @@ export interface TripCreationWorkerOptions {
   workerId?: string;
   pollIntervalMs?: number;
   chargeTimeoutMs?: number;
+  /**
+   * Waits this long before carrying out each command, once it is persisted in the outbox: slow
+   * motion for the crash tests, which kill the process in that window after every step (0: off).
+   */
+  stepDelayMs?: number;
   logger?: Logger;
 }
 
+/** Waits `stepDelayMs` before each command (see `stepDelayMs`); 0 leaves `execute` as it is. */
+function inSlowMotion<I extends SagaInputBase>(execute: CommandExecutor<I, SagaCommand>, stepDelayMs: number): CommandExecutor<I, SagaCommand> {
+  if (stepDelayMs <= 0) return execute;
+  return async (command, context) => {
+    await new Promise((resolve) => setTimeout(resolve, stepDelayMs));
+    return execute(command, context);
+  };
+}
+
 /** The trip creation saga wired to its runner and output handler. */
-export function createTripCreationRunner({ config, events, sagas, provider, clock, workerId, pollIntervalMs, chargeTimeoutMs, logger }: TripCreationWorkerOptions) {
-  const execute = createOutputHandler({
+export function createTripCreationRunner({ config, events, sagas, provider, clock, workerId, pollIntervalMs, chargeTimeoutMs, stepDelayMs = 0, logger }: TripCreationWorkerOptions) {
+  const handler = createOutputHandler({
     store: events,
     provider,
     ...(clock ? { clock } : {}),
     ...(chargeTimeoutMs ? { chargeTimeoutMs } : {}),
     ...(logger ? { logger } : {}),
   });
+  const execute = inSlowMotion(handler, stepDelayMs);
   return new SagaRunner<TripCreationState, TripCreationInput, SagaCommand>({
     saga: createTripCreationSaga(config),
+    store: sagas,
+    execute,
+    ...(clock ? { clock } : {}),
+    ...(workerId ? { workerId } : {}),
+    ...(pollIntervalMs ? { pollIntervalMs } : {}),
+    ...(logger ? { logger } : {}),
+  });
+}
+
+/** The refund-on-cancellation saga (the payment's part of the cancellation choreography), wired alike. */
+export function createTripCancellationRunner({ events, sagas, provider, clock, workerId, pollIntervalMs, stepDelayMs = 0, logger }: Omit<TripCreationWorkerOptions, 'config'>) {
+  // It sends only RefundPaidPayment, answered by a recorded event or a CommandRejected.
+  const handler = createOutputHandler({ store: events, provider, ...(clock ? { clock } : {}), ...(logger ? { logger } : {}) }) as CommandExecutor<TripCancellationInput, SagaCommand>;
+  const execute = inSlowMotion(handler, stepDelayMs);
+  return new SagaRunner<TripCancellationState, TripCancellationInput, SagaCommand>({
+    saga: createTripCancellationSaga(),
     store: sagas,
     execute,
     ...(clock ? { clock } : {}),

@@ -1,0 +1,72 @@
+import type { EventsByAggregate } from '@happyride/domain';
+import type { EventEnvelope } from '@happyride/eventstore';
+import { describe, expect, it } from 'vitest';
+import type { SagaCommand } from '../runtime/commands.ts';
+import { commandRejected } from '../runtime/saga.ts';
+import { sagaSpecification } from '../runtime/saga-specification.ts';
+import { createTripCancellationSaga, type TripCancellationInput } from './refund-on-cancellation-saga.ts';
+
+const saga = createTripCancellationSaga();
+const spec = sagaSpecification(saga);
+const sagaId = 'trip-cancellation-t1';
+
+let counter = 0;
+function envelope<A extends 'trip' | 'payment'>(aggregateType: A, event: EventsByAggregate[A]): TripCancellationInput {
+  counter++;
+  return {
+    ...event,
+    eventId: `cmd-${counter}:0`,
+    aggregateType,
+    aggregateId: 't1',
+    version: counter,
+    occurredAt: '2026-11-23T10:00:00.000Z',
+    commandId: `cmd-${counter}`,
+    correlationId: 'corr-1',
+    causationId: `cmd-${counter}`,
+    schemaVersion: 1,
+  } as EventEnvelope<A> as TripCancellationInput;
+}
+
+const tripCancelled = envelope('trip', { type: 'TripCancelled', data: { tripId: 't1', reason: 'Changed my mind.', cancelledBy: 'passenger' } });
+const tripConfirmed = envelope('trip', { type: 'TripConfirmed', data: { tripId: 't1' } });
+const paymentRefunded = envelope('payment', { type: 'PaymentRefunded', data: { paymentId: 't1', tripId: 't1', amount: 130.5, reason: 'x' } });
+const refund: SagaCommand = {
+  type: 'RefundPaidPayment',
+  sagaId,
+  commandId: `${sagaId}:refund-paid-payment`,
+  tripId: 't1',
+  paymentId: 't1',
+  reason: 'The trip was cancelled: Changed my mind.',
+};
+const nothingToRefund = commandRejected(refund, 'ILLEGAL_STATE', 'Payment t1 is CREATED: nothing to refund.');
+
+describe('refund on cancellation saga', () => {
+  it('given nothing, when a trip is cancelled, then it starts for the trip, associated with its payment', () => {
+    expect(saga.startedBy(tripCancelled)).toEqual({ sagaId, associations: ['payment:t1'] });
+    expect(saga.startedBy(tripConfirmed)).toBeNull();
+  });
+
+  it('given nothing, when a trip is cancelled, then it asks to refund a paid payment, with an id derived from the trip', () =>
+    spec.given([]).when(tripCancelled).thenSends([refund]));
+
+  it('given the refund asked, when the payment is refunded, then the saga ends REFUNDED', () => {
+    const { state, ended } = spec.given([tripCancelled]).when(paymentRefunded).thenSendsNothing();
+    expect([state, ended]).toEqual([expect.objectContaining({ status: 'ENDED', outcome: 'REFUNDED' }), true]);
+  });
+
+  it('given the refund asked, when there is nothing to refund (not paid, or not confirmed yet), then the saga ends with the reason', () => {
+    const { state, ended } = spec.given([tripCancelled]).when(nothingToRefund).thenSendsNothing();
+    expect([state, ended]).toEqual([expect.objectContaining({ status: 'ENDED', outcome: 'NOTHING_TO_REFUND', note: nothingToRefund.reason }), true]);
+  });
+
+  it('given the refund asked, when the cancellation is redelivered, then nothing is sent again', () =>
+    spec.given([tripCancelled]).when(tripCancelled).thenSendsNothing());
+
+  it('given an ended saga, when anything arrives, then it is ignored', () => {
+    spec.given([tripCancelled, paymentRefunded]).when(tripCancelled).thenSendsNothing();
+    spec.given([tripCancelled, paymentRefunded]).when(nothingToRefund).thenSendsNothing();
+  });
+
+  it('given nothing, when an event other than TripCancelled arrives, then nothing starts', () =>
+    spec.given([]).when(tripConfirmed).thenSendsNothing());
+});
