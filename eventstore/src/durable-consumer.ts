@@ -1,3 +1,4 @@
+import { DeadLetterGuard, type DeadLetterPolicy } from './dead-letters.ts';
 import type { Commit } from './envelope.ts';
 import type { JetStreamClient, JsMsg } from './nats.ts';
 import { EVENTS_STREAM } from './streams.ts';
@@ -16,6 +17,8 @@ export interface ConsumeOptions {
   retryDelayMs?: number;
   onError?: (error: unknown, batch: readonly Delivery[]) => void;
   signal?: AbortSignal;
+  /** Park poison commits instead of retrying them forever (see dead-letters.ts). */
+  deadLetters?: DeadLetterPolicy;
 }
 
 /**
@@ -30,8 +33,13 @@ export async function consumeCommits(
   js: JetStreamClient,
   consumerName: string,
   handle: (batch: readonly Delivery[]) => Promise<void>,
-  { maxBatch = 500, retryDelayMs = 1000, onError = () => {}, signal }: ConsumeOptions = {},
+  { maxBatch = 500, retryDelayMs = 1000, onError = () => {}, signal, deadLetters }: ConsumeOptions = {},
 ): Promise<void> {
+  if (deadLetters) {
+    const guard = new DeadLetterGuard(consumerName, handle, deadLetters);
+    handle = (batch) => guard.handleBatch(batch);
+    void pollRetries(guard, deadLetters.retryPollMs ?? 2_000, onError, signal);
+  }
   while (!signal?.aborted) {
     try {
       const consumer = await js.consumers.get(EVENTS_STREAM, consumerName);
@@ -85,11 +93,26 @@ async function deliver(
   }
 }
 
+async function pollRetries(
+  guard: DeadLetterGuard,
+  intervalMs: number,
+  onError: (error: unknown, batch: readonly Delivery[]) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  while (!signal?.aborted) {
+    await sleep(intervalMs, signal);
+    if (signal?.aborted) break;
+    await guard.processRetries().catch((error: unknown) => onError(error, []));
+  }
+}
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });

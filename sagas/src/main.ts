@@ -1,5 +1,5 @@
 import { connectNats, consumerDefinitions, JetStreamEventStore } from '@happyride/eventstore';
-import { connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, readCommonConfig, runMain, startMetricsServer } from '@happyride/platform';
+import { connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, MongoDeadLetterStore, readCommonConfig, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer } from '@happyride/platform';
 import { readSimulatedProviderConfig, SimulatedPaymentProvider } from './payments/simulated-provider.ts';
 import { MongoSagaStore } from './runtime/mongo-saga-store.ts';
 import { createTripCreationRunner, readTripCreationConfig } from './trip-creation/worker.ts';
@@ -27,10 +27,17 @@ runMain(logger, async () => {
     logger,
   });
 
+  const deadLetterStore = new MongoDeadLetterStore(mongo.db);
+  await deadLetterStore.ensureIndexes();
+  const consumerName = consumerDefinitions.tripCreationSaga.name;
+  const deadLetters = { store: deadLetterStore, maxDeliveries: readMaxDeliveries(env) };
+
   const stop = new AbortController();
-  const running = runner.run(nats, { consumerName: consumerDefinitions.tripCreationSaga.name, signal: stop.signal });
+  const running = runner.run(nats, { consumerName, signal: stop.signal, deadLetters });
   running.catch((error: unknown) => logger.error({ err: error }, 'saga worker failed'));
-  const metrics = await startMetricsServer(createMetricsRegistry('saga-worker'), metricsPort, { host: common.host });
+  const registry = createMetricsRegistry('saga-worker');
+  registerDeadLetterMetrics(registry, deadLetterStore, [consumerName]);
+  const metrics = await startMetricsServer(registry, metricsPort, { host: common.host });
   logger.info({ workerId: runner.workerId, metricsPort, ...config }, 'saga worker started');
   return [
     () => new Promise<void>((resolve) => metrics.close(() => resolve())),

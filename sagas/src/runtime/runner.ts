@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { consumeCommits, type Delivery, type EventEnvelope, type Nats } from '@happyride/eventstore';
-import type { Logger } from '@happyride/platform';
+import { consumeCommits, type DeadLetterPolicy, type Delivery, type EventEnvelope, type Nats } from '@happyride/eventstore';
+import { logDeadLetters, type Logger } from '@happyride/platform';
 import { systemClock, type Clock } from './clock.ts';
 import type { MongoSagaStore, PendingCommand, PendingDeadline, SagaInstanceDocument } from './mongo-saga-store.ts';
 import { deadlineReached, inputIdOf, isDirectInput, type Saga, type SagaCommandBase, type SagaInputBase } from './saga.ts';
@@ -112,7 +112,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
    * The worker: sweeps once, then reads the durable consumer and, beside it, polls deadlines
    * and unfinished outboxes every `pollIntervalMs`, until `signal` aborts.
    */
-  async run(nats: Nats, { consumerName, signal }: { consumerName: string; signal: AbortSignal }): Promise<void> {
+  async run(nats: Nats, { consumerName, signal, deadLetters }: { consumerName: string; signal: AbortSignal; deadLetters?: DeadLetterPolicy }): Promise<void> {
     await this.sweep();
     const poller = (async () => {
       while (!signal.aborted) {
@@ -129,6 +129,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
     await consumeCommits(nats.js, consumerName, (batch) => this.handleBatch(batch), {
       signal,
       maxBatch: 50,
+      ...(deadLetters ? { deadLetters: this.#log ? logDeadLetters(deadLetters, this.#log) : deadLetters } : {}),
       onError: (error, batch) => this.#log?.warn({ err: error, commits: batch.length, firstSequence: batch[0]?.streamSequence }, 'saga batch failed; retrying'),
     });
     await poller;
