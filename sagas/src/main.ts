@@ -2,6 +2,8 @@ import { connectNats, consumerDefinitions, JetStreamEventStore } from '@happyrid
 import { connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, MongoDeadLetterStore, readCommonConfig, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer } from '@happyride/platform';
 import { readSimulatedProviderConfig, SimulatedPaymentProvider } from './payments/simulated-provider.ts';
 import { MongoSagaStore } from './runtime/mongo-saga-store.ts';
+import { registerSagaMetrics } from './runtime/saga-metrics.ts';
+import { TRIP_CREATION_SAGA } from './trip-creation/trip-creation-saga.ts';
 import { createTripCreationRunner, readTripCreationConfig } from './trip-creation/worker.ts';
 
 const logger = createLogger('saga-worker');
@@ -37,6 +39,7 @@ runMain(logger, async () => {
   running.catch((error: unknown) => logger.error({ err: error }, 'saga worker failed'));
   const registry = createMetricsRegistry('saga-worker');
   registerDeadLetterMetrics(registry, deadLetterStore, [consumerName]);
+  registerSagaMetrics(registry, sagas, [TRIP_CREATION_SAGA]);
   const metrics = await startMetricsServer(registry, metricsPort, { host: common.host });
   logger.info({ workerId: runner.workerId, metricsPort, ...config }, 'saga worker started');
   return [

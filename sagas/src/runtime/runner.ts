@@ -77,7 +77,10 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
   handleBatch(batch: readonly Delivery[]): Promise<void> {
     return this.#exclusive(async () => {
       for (const { commit } of batch) {
-        for (const event of commit.events) await this.#handle(event as EventEnvelope as I);
+        for (const event of commit.events) {
+          this.#log?.debug({ correlationId: event.correlationId, eventId: event.eventId, type: event.type }, 'saga input');
+          await this.#handle(event as EventEnvelope as I);
+        }
       }
     });
   }
@@ -254,7 +257,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
         failed.add(command.commandId);
         continue;
       }
-      this.#log?.debug({ sagaId, commandId: command.commandId, outcome: outcome?.type ?? 'recorded' }, 'saga command carried out');
+      this.#log?.debug({ sagaId, correlationId: doc.correlationId, commandId: command.commandId, outcome: outcome?.type ?? 'recorded' }, 'saga command carried out');
       await this.#apply(sagaId, outcome, { executed: command.commandId });
     }
   }
