@@ -1,13 +1,15 @@
 import { DeadLetterGuard, type DeadLetterPolicy } from './dead-letters.ts';
 import type { Commit } from './envelope.ts';
 import type { JetStreamClient, JsMsg } from './nats.ts';
-import { EVENTS_STREAM } from './streams.ts';
+import { EVENTS_STREAM, HEADER } from './streams.ts';
 
 /** One delivered commit and where it sits in the stream. */
 export interface Delivery {
   commit: Commit;
   streamSequence: number;
   deliveryCount: number;
+  /** W3C trace context of the append (NATS header), when it was traced. */
+  traceparent?: string;
 }
 
 export interface ConsumeOptions {
@@ -77,6 +79,7 @@ async function deliver(
     commit: msg.json<Commit>(),
     streamSequence: msg.seq,
     deliveryCount: msg.info.deliveryCount,
+    ...traceOf(msg),
   }));
   // A failed batch is retried here, in order, before anything after it: later events of the
   // same aggregate never overtake it. `working()` keeps JetStream from redelivering meanwhile.
@@ -91,6 +94,11 @@ async function deliver(
       await sleep(Math.min(retryDelayMs * 2 ** attempt, 15_000), signal);
     }
   }
+}
+
+function traceOf(msg: JsMsg): { traceparent?: string } {
+  const traceparent = msg.headers?.get(HEADER.traceparent);
+  return traceparent ? { traceparent } : {};
 }
 
 async function pollRetries(

@@ -12,3 +12,4 @@ export * from './query-subgraph.ts';
 export * from './metrics.ts';
 export * from './command-subgraph.ts';
 export * from './dead-letter-store.ts';
+export * from './tracing.ts';

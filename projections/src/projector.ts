@@ -1,6 +1,6 @@
 import type { AggregateType } from '@happyride/domain';
 import { consumeCommits, type DeadLetterPolicy, type Delivery, type Nats } from '@happyride/eventstore';
-import { logDeadLetters, type Logger } from '@happyride/platform';
+import { logDeadLetters, recordConsumerSpans, type Logger } from '@happyride/platform';
 import type { Db, IndexDescription } from 'mongodb';
 import { applyToAggregateViews, type AggregateViewDocument, type AggregateViewProjection } from './aggregate-view.ts';
 
@@ -44,15 +44,17 @@ export async function runProjector(
     nats.js,
     consumerName,
     async (batch) => {
+      const startedAt = new Date();
       const applied = await projector.apply(db, batch);
       await onApplied?.(batch);
-      for (const { commit } of batch) {
+      for (const { commit, traceparent } of batch) {
         log.debug(
-          { correlationId: commit.events[0]?.correlationId, aggregateId: commit.aggregateId, version: commit.version },
+          { correlationId: commit.events[0]?.correlationId, aggregateId: commit.aggregateId, version: commit.version, traceparent },
           'commit projected',
         );
       }
       log.trace({ commits: batch.length, applied }, 'batch projected');
+      recordConsumerSpans(`project ${projector.name}`, batch, startedAt);
     },
     {
       signal,

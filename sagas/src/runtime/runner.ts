@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { consumeCommits, type DeadLetterPolicy, type Delivery, type EventEnvelope, type Nats } from '@happyride/eventstore';
-import { logDeadLetters, type Logger } from '@happyride/platform';
+import { logDeadLetters, recordConsumerSpans, type Logger } from '@happyride/platform';
 import { systemClock, type Clock } from './clock.ts';
 import type { MongoSagaStore, PendingCommand, PendingDeadline, SagaInstanceDocument } from './mongo-saga-store.ts';
 import { deadlineReached, inputIdOf, isDirectInput, type Saga, type SagaCommandBase, type SagaInputBase } from './saga.ts';
@@ -76,12 +76,14 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
   /** A consumer batch, in order: the events of its commits that this saga reads. */
   handleBatch(batch: readonly Delivery[]): Promise<void> {
     return this.#exclusive(async () => {
+      const startedAt = new Date();
       for (const { commit } of batch) {
         for (const event of commit.events) {
           this.#log?.debug({ correlationId: event.correlationId, eventId: event.eventId, type: event.type }, 'saga input');
           await this.#handle(event as EventEnvelope as I);
         }
       }
+      recordConsumerSpans(`saga ${this.#saga.name}`, batch, startedAt);
     });
   }
 
@@ -282,9 +284,12 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    // The listener is removed when the timer fires: a poll loop must not pile them up on the signal.
+    const done = () => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
