@@ -1,12 +1,15 @@
+import { DeadLetterGuard, type DeadLetterPolicy } from './dead-letters.ts';
 import type { Commit } from './envelope.ts';
 import type { JetStreamClient, JsMsg } from './nats.ts';
-import { EVENTS_STREAM } from './streams.ts';
+import { EVENTS_STREAM, HEADER } from './streams.ts';
 
 /** One delivered commit and where it sits in the stream. */
 export interface Delivery {
   commit: Commit;
   streamSequence: number;
   deliveryCount: number;
+  /** W3C trace context of the append (NATS header), when it was traced. */
+  traceparent?: string;
 }
 
 export interface ConsumeOptions {
@@ -16,6 +19,8 @@ export interface ConsumeOptions {
   retryDelayMs?: number;
   onError?: (error: unknown, batch: readonly Delivery[]) => void;
   signal?: AbortSignal;
+  /** Park poison commits instead of retrying them forever (see dead-letters.ts). */
+  deadLetters?: DeadLetterPolicy;
 }
 
 /**
@@ -30,8 +35,13 @@ export async function consumeCommits(
   js: JetStreamClient,
   consumerName: string,
   handle: (batch: readonly Delivery[]) => Promise<void>,
-  { maxBatch = 500, retryDelayMs = 1000, onError = () => {}, signal }: ConsumeOptions = {},
+  { maxBatch = 500, retryDelayMs = 1000, onError = () => {}, signal, deadLetters }: ConsumeOptions = {},
 ): Promise<void> {
+  if (deadLetters) {
+    const guard = new DeadLetterGuard(consumerName, handle, deadLetters);
+    handle = (batch) => guard.handleBatch(batch);
+    void pollRetries(guard, deadLetters.retryPollMs ?? 2_000, onError, signal);
+  }
   while (!signal?.aborted) {
     try {
       const consumer = await js.consumers.get(EVENTS_STREAM, consumerName);
@@ -69,6 +79,7 @@ async function deliver(
     commit: msg.json<Commit>(),
     streamSequence: msg.seq,
     deliveryCount: msg.info.deliveryCount,
+    ...traceOf(msg),
   }));
   // A failed batch is retried here, in order, before anything after it: later events of the
   // same aggregate never overtake it. `working()` keeps JetStream from redelivering meanwhile.
@@ -85,11 +96,31 @@ async function deliver(
   }
 }
 
+function traceOf(msg: JsMsg): { traceparent?: string } {
+  const traceparent = msg.headers?.get(HEADER.traceparent);
+  return traceparent ? { traceparent } : {};
+}
+
+async function pollRetries(
+  guard: DeadLetterGuard,
+  intervalMs: number,
+  onError: (error: unknown, batch: readonly Delivery[]) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  while (!signal?.aborted) {
+    await sleep(intervalMs, signal);
+    if (signal?.aborted) break;
+    await guard.processRetries().catch((error: unknown) => onError(error, []));
+  }
+}
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });

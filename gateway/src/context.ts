@@ -6,4 +6,6 @@ export interface GatewayContext {
   /** The caller's `Authorization` header, forwarded to the subgraphs. */
   authorization?: string;
   correlationId: string;
+  /** W3C trace context of this operation's span (set by the tracing plugin), sent to the subgraphs. */
+  traceparent?: string;
 }

@@ -1,11 +1,12 @@
 import { ApolloGateway } from '@apollo/gateway';
 import type { Nats } from '@happyride/eventstore';
-import { identify, startGraphQLService, type Logger, type RunningService, type TokenVerifier } from '@happyride/platform';
+import { createMetricsRegistry, identify, startGraphQLService, type Logger, type RunningService, type TokenVerifier } from '@happyride/platform';
 import type { GatewayContext } from './context.ts';
 import { explorerRoutes } from './explorer/routes.ts';
 import { operationLimitsRule, type OperationLimits } from './plugins/operation-limits.ts';
 import { rateLimitedError, rateLimiter, type RateLimitOptions } from './plugins/rate-limit.ts';
 import { SubgraphDataSource } from './subgraph-data-source.ts';
+import { registerSubscriptionMetrics } from './subscription-metrics.ts';
 import { startSubscriptionServer } from './subscriptions/websocket-server.ts';
 import type { GraphQLSchema } from 'graphql';
 
@@ -52,9 +53,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     loaded = true;
   });
   const validationRules = [operationLimitsRule(options.limits)];
+  const metrics = createMetricsRegistry('gateway');
 
   const service = await startGraphQLService<GatewayContext>({
     name: 'gateway',
+    metrics,
     port: options.port,
     ...(options.host ? { host: options.host } : {}),
     logger,
@@ -99,6 +102,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     },
     connectionInitWaitTimeoutMs: options.connectionInitWaitTimeoutMs ?? 3_000,
   });
+  registerSubscriptionMetrics(metrics, subscriptions.stats);
   return {
     ...service,
     async stop() {

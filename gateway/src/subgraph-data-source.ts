@@ -11,5 +11,6 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     if (!('correlationId' in context)) return;
     if (context.authorization) request.http?.headers.set('authorization', context.authorization);
     request.http?.headers.set(CORRELATION_HEADER, context.correlationId);
+    if (context.traceparent) request.http?.headers.set('traceparent', context.traceparent);
   }
 }

@@ -13,6 +13,8 @@ import { subgraphSchema } from './subgraph-schema.ts';
 export type CommandContext<D = object> = D & {
   actor: Actor | null;
   correlationId: string;
+  /** W3C trace context of this operation's span, set by the tracing plugin. */
+  traceContext?: { traceparent?: string };
   store: EventStore;
   now: () => Date;
 };
@@ -54,8 +56,23 @@ export function runCommandSubgraph<D extends object>(definition: CommandSubgraph
       exposeInternalErrors: config.environment === 'development',
       readiness: async () => (nats.connection.isClosed() ? 'NATS connection closed' : null),
       apollo: { schema: subgraphSchema(definition.typeDefs, definition.resolvers) },
-      context: async ({ req, correlationId }) => ({ ...dependencies, actor: await identify(req.headers, verify), correlationId, store, now }),
+      context: async ({ req, correlationId }) => {
+        const traceContext: { traceparent?: string } = {};
+        const traced = withTraceparent(store, () => traceContext.traceparent);
+        return { ...dependencies, actor: await identify(req.headers, verify), correlationId, store: traced, now, traceContext };
+      },
     });
     return [() => nats.close(), () => service.stop()];
   });
+}
+
+/** The store, with this operation's trace context on every append that has none (→ the event's NATS header). */
+function withTraceparent(store: EventStore, traceparent: () => string | undefined): EventStore {
+  return {
+    read: (aggregateType, aggregateId) => store.read(aggregateType, aggregateId),
+    append: (aggregateType, aggregateId, events, expectedVersion, meta) => {
+      const current = meta.traceparent ?? traceparent();
+      return store.append(aggregateType, aggregateId, events, expectedVersion, current ? { ...meta, traceparent: current } : meta);
+    },
+  };
 }

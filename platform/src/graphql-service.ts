@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { formatErrorFor } from './graphql-errors.ts';
 import type { Logger } from './logger.ts';
 import { createMetricsRegistry, operationMetricsPlugin, type Registry } from './metrics.ts';
+import { tracingPlugin } from './tracing.ts';
 
 export const CORRELATION_HEADER = 'x-correlation-id';
 
@@ -68,6 +69,7 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       operationMetricsPlugin<C>(metrics),
+      tracingPlugin<C>(options.name),
       ...(options.landingPage === false ? [ApolloServerPluginLandingPageDisabled()] : []),
       ...(options.apollo.plugins ?? []),
     ],

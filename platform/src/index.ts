@@ -11,3 +11,5 @@ export * from './scalars.ts';
 export * from './query-subgraph.ts';
 export * from './metrics.ts';
 export * from './command-subgraph.ts';
+export * from './dead-letter-store.ts';
+export * from './tracing.ts';

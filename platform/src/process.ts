@@ -1,11 +1,13 @@
 import type { Logger } from './logger.ts';
+import { startTracing } from './tracing.ts';
 
 /**
  * Runs a process's `main`: logs a start-up failure (a configuration error names its
  * variable) and exits 1; on SIGINT/SIGTERM runs the stop hooks once, in reverse order.
  */
 export function runMain(logger: Logger, main: () => Promise<Array<() => Promise<unknown>>>): void {
-  let stops: Array<() => Promise<unknown>> = [];
+  const tracing = startTracing(String(logger.bindings()['service'] ?? 'happyride'), process.env);
+  let stops: Array<() => Promise<unknown>> = [tracing.shutdown];
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

@@ -1,6 +1,6 @@
 import type { AggregateType } from '@happyride/domain';
-import { consumeCommits, type Delivery, type Nats } from '@happyride/eventstore';
-import type { Logger } from '@happyride/platform';
+import { consumeCommits, type DeadLetterPolicy, type Delivery, type Nats } from '@happyride/eventstore';
+import { logDeadLetters, recordConsumerSpans, type Logger } from '@happyride/platform';
 import type { Db, IndexDescription } from 'mongodb';
 import { applyToAggregateViews, type AggregateViewDocument, type AggregateViewProjection } from './aggregate-view.ts';
 
@@ -12,6 +12,8 @@ export interface ProjectorOptions {
   onApplied?: (batch: readonly Delivery[]) => Promise<void>;
   /** Once prepared (indexes, initial documents) and consuming. */
   onStarted?: () => void;
+  /** Park commits that keep failing (poison events) instead of retrying them forever. */
+  deadLetters?: DeadLetterPolicy;
 }
 
 /** A projection as the runner sees it: set up once, then apply batches of deliveries. */
@@ -32,7 +34,7 @@ export async function runProjector(
   db: Db,
   projector: BatchProjector,
   logger: Logger,
-  { consumerName, signal, maxBatch, onApplied, onStarted }: ProjectorOptions,
+  { consumerName, signal, maxBatch, onApplied, onStarted, deadLetters }: ProjectorOptions,
 ): Promise<void> {
   await projector.prepare?.(db);
   const log = logger.child({ projection: projector.name, consumer: consumerName });
@@ -42,19 +44,22 @@ export async function runProjector(
     nats.js,
     consumerName,
     async (batch) => {
+      const startedAt = new Date();
       const applied = await projector.apply(db, batch);
       await onApplied?.(batch);
-      for (const { commit } of batch) {
+      for (const { commit, traceparent } of batch) {
         log.debug(
-          { correlationId: commit.events[0]?.correlationId, aggregateId: commit.aggregateId, version: commit.version },
+          { correlationId: commit.events[0]?.correlationId, aggregateId: commit.aggregateId, version: commit.version, traceparent },
           'commit projected',
         );
       }
       log.trace({ commits: batch.length, applied }, 'batch projected');
+      recordConsumerSpans(`project ${projector.name}`, batch, startedAt);
     },
     {
       signal,
       ...(maxBatch ? { maxBatch } : {}),
+      ...(deadLetters ? { deadLetters: logDeadLetters(deadLetters, log) } : {}),
       onError: (error, batch) =>
         log.warn({ err: error, commits: batch.length, firstSequence: batch[0]?.streamSequence }, 'projection batch failed; retrying'),
     },

@@ -1,8 +1,11 @@
 import { connectNats, consumerDefinitions, JetStreamEventStore } from '@happyride/eventstore';
-import { connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, readCommonConfig, runMain, startMetricsServer } from '@happyride/platform';
+import { connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, MongoDeadLetterStore, readCommonConfig, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer } from '@happyride/platform';
 import { MongoChargeLedger, readSimulatedProviderConfig, SimulatedPaymentProvider } from './payments/simulated-provider.ts';
-import { MongoSagaStore } from './runtime/mongo-saga-store.ts';
 import { runSagas } from './runtime/run-sagas.ts';
+import { MongoSagaStore } from './runtime/mongo-saga-store.ts';
+import { registerSagaMetrics } from './runtime/saga-metrics.ts';
+import { TRIP_CANCELLATION_SAGA } from './trip-cancellation/refund-on-cancellation-saga.ts';
+import { TRIP_CREATION_SAGA } from './trip-creation/trip-creation-saga.ts';
 import { createTripCancellationRunner, createTripCreationRunner, readTripCreationConfig } from './trip-creation/worker.ts';
 
 const logger = createLogger('saga-worker');
@@ -34,13 +37,21 @@ runMain(logger, async () => {
     logger,
   });
 
+  const deadLetterStore = new MongoDeadLetterStore(mongo.db);
+  await deadLetterStore.ensureIndexes();
+  const consumerName = consumerDefinitions.tripCreationSaga.name;
+  const deadLetters = { store: deadLetterStore, maxDeliveries: readMaxDeliveries(env) };
+
   // On TripCancelled, a paid payment of a confirmed trip is refunded: same events, same consumer.
   const refunds = createTripCancellationRunner({ events: new JetStreamEventStore(nats.js, nats.jsm), sagas, provider, pollIntervalMs, stepDelayMs, logger });
 
   const stop = new AbortController();
-  const running = runSagas(nats, [runner, refunds], { consumerName: consumerDefinitions.tripCreationSaga.name, signal: stop.signal, pollIntervalMs, logger });
+  const running = runSagas(nats, [runner, refunds], { consumerName, signal: stop.signal, pollIntervalMs, logger, deadLetters });
   running.catch((error: unknown) => logger.error({ err: error }, 'saga worker failed'));
-  const metrics = await startMetricsServer(createMetricsRegistry('saga-worker'), metricsPort, { host: common.host });
+  const registry = createMetricsRegistry('saga-worker');
+  registerDeadLetterMetrics(registry, deadLetterStore, [consumerName]);
+  registerSagaMetrics(registry, sagas, [TRIP_CREATION_SAGA, TRIP_CANCELLATION_SAGA]);
+  const metrics = await startMetricsServer(registry, metricsPort, { host: common.host });
   logger.info({ workerId: runner.workerId, metricsPort, ...config }, 'saga worker started');
   return [
     () => new Promise<void>((resolve) => metrics.close(() => resolve())),

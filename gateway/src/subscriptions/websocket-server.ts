@@ -68,6 +68,7 @@ interface SubscriptionContext {
 export function startSubscriptionServer(options: SubscriptionServerOptions) {
   const { logger } = options;
   const connections = new WeakMap<object, Connection>();
+  let active = 0;
   let cached: { api: GraphQLSchema; schema: GraphQLSchema } | undefined;
   const schema = (): GraphQLSchema => {
     const api = options.apiSchema();
@@ -143,6 +144,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
 
   async function* follow(context: SubscriptionContext): AsyncGenerator<ExecutionResult> {
     const notices = listen<{ version: number }>(options.nats, context.subject);
+    active++;
     try {
       let last = JSON.stringify(context.first);
       yield context.first;
@@ -154,12 +156,15 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         yield next;
       }
     } finally {
+      active--;
       await notices.return?.();
       logger.debug({ subject: context.subject }, 'subscription ended');
     }
   }
 
   return {
+    /** Open sockets and the subscriptions being followed now (for `/metrics`). */
+    stats: () => ({ connections: webSocketServer.clients.size, subscriptions: active }),
     /** Closes every socket (1001, going away) and the WebSocket server. */
     async stop() {
       await server.dispose();

@@ -1,5 +1,6 @@
-import { consumeCommits, type Delivery, type Nats } from '@happyride/eventstore';
-import type { Logger } from '@happyride/platform';
+import { consumeCommits, type DeadLetterPolicy, type Delivery, type Nats } from '@happyride/eventstore';
+import { logDeadLetters, type Logger } from '@happyride/platform';
+import { sleep } from './sleep.ts';
 
 /** What `runSagas` needs of a runner (a `SagaRunner` of any saga). */
 export interface RunnableSaga {
@@ -17,22 +18,18 @@ export interface RunnableSaga {
 export async function runSagas(
   nats: Nats,
   runners: readonly RunnableSaga[],
-  { consumerName, signal, pollIntervalMs = 1_000, logger }: { consumerName: string; signal: AbortSignal; pollIntervalMs?: number; logger?: Logger },
+  {
+    consumerName,
+    signal,
+    pollIntervalMs = 1_000,
+    logger,
+    deadLetters,
+  }: { consumerName: string; signal: AbortSignal; pollIntervalMs?: number; logger?: Logger; deadLetters?: DeadLetterPolicy },
 ): Promise<void> {
   for (const runner of runners) await runner.sweep();
   const poller = (async () => {
     while (!signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollIntervalMs);
-        signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          { once: true },
-        );
-      });
+      await sleep(pollIntervalMs, signal);
       for (const runner of runners) {
         if (signal.aborted) break;
         try {
@@ -53,6 +50,7 @@ export async function runSagas(
     {
       signal,
       maxBatch: 50,
+      ...(deadLetters ? { deadLetters: logger ? logDeadLetters(deadLetters, logger) : deadLetters } : {}),
       onError: (error, batch) => logger?.warn({ err: error, commits: batch.length, firstSequence: batch[0]?.streamSequence }, 'saga batch failed; retrying'),
     },
   );

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { consumeCommits, type Delivery, type EventEnvelope, type Nats } from '@happyride/eventstore';
-import type { Logger } from '@happyride/platform';
+import { consumeCommits, type DeadLetterPolicy, type Delivery, type EventEnvelope, type Nats } from '@happyride/eventstore';
+import { logDeadLetters, recordConsumerSpans, type Logger } from '@happyride/platform';
 import { systemClock, type Clock } from './clock.ts';
+import { sleep } from './sleep.ts';
 import type { MongoSagaStore, PendingCommand, PendingDeadline, SagaInstanceDocument } from './mongo-saga-store.ts';
 import { deadlineReached, inputIdOf, isDirectInput, type Saga, type SagaCommandBase, type SagaInputBase } from './saga.ts';
 
@@ -76,9 +77,14 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
   /** A consumer batch, in order: the events of its commits that this saga reads. */
   handleBatch(batch: readonly Delivery[]): Promise<void> {
     return this.#exclusive(async () => {
+      const startedAt = new Date();
       for (const { commit } of batch) {
-        for (const event of commit.events) await this.#handle(event as EventEnvelope as I);
+        for (const event of commit.events) {
+          this.#log?.debug({ correlationId: event.correlationId, eventId: event.eventId, type: event.type }, 'saga input');
+          await this.#handle(event as EventEnvelope as I);
+        }
       }
+      recordConsumerSpans(`saga ${this.#saga.name}`, batch, startedAt);
     });
   }
 
@@ -112,7 +118,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
    * The worker: sweeps once, then reads the durable consumer and, beside it, polls deadlines
    * and unfinished outboxes every `pollIntervalMs`, until `signal` aborts.
    */
-  async run(nats: Nats, { consumerName, signal }: { consumerName: string; signal: AbortSignal }): Promise<void> {
+  async run(nats: Nats, { consumerName, signal, deadLetters }: { consumerName: string; signal: AbortSignal; deadLetters?: DeadLetterPolicy }): Promise<void> {
     await this.sweep();
     const poller = (async () => {
       while (!signal.aborted) {
@@ -129,6 +135,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
     await consumeCommits(nats.js, consumerName, (batch) => this.handleBatch(batch), {
       signal,
       maxBatch: 50,
+      ...(deadLetters ? { deadLetters: this.#log ? logDeadLetters(deadLetters, this.#log) : deadLetters } : {}),
       onError: (error, batch) => this.#log?.warn({ err: error, commits: batch.length, firstSequence: batch[0]?.streamSequence }, 'saga batch failed; retrying'),
     });
     await poller;
@@ -253,7 +260,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
         failed.add(command.commandId);
         continue;
       }
-      this.#log?.debug({ sagaId, commandId: command.commandId, outcome: outcome?.type ?? 'recorded' }, 'saga command carried out');
+      this.#log?.debug({ sagaId, correlationId: doc.correlationId, commandId: command.commandId, outcome: outcome?.type ?? 'recorded' }, 'saga command carried out');
       await this.#apply(sagaId, outcome, { executed: command.commandId });
     }
   }
@@ -275,12 +282,3 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
     throw new SagaConflictError(`${this.#saga.name} ${doc._id} kept changing concurrently while its deadlines were armed.`);
   }
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });

@@ -1,4 +1,5 @@
 import { loadTypeDefs, type QuerySubgraphDefinition } from '@happyride/platform';
+import { deadLetterResolvers } from './dead-letters.ts';
 import { resolvers } from './resolvers.ts';
 
 export const SUBGRAPH_NAME = 'profile-queries';
@@ -6,5 +7,5 @@ export const SUBGRAPH_NAME = 'profile-queries';
 export const definition: QuerySubgraphDefinition = {
   name: SUBGRAPH_NAME,
   typeDefs: loadTypeDefs(new URL('../schema.graphql', import.meta.url)),
-  resolvers,
+  resolvers: { ...resolvers, Query: { ...resolvers.Query, ...deadLetterResolvers } },
 };

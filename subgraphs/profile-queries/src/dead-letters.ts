@@ -1,0 +1,32 @@
+import { forbidden } from '@happyride/domain';
+import type { DeadLetter } from '@happyride/eventstore';
+import { MongoDeadLetterStore, requireActor, type QueryContext } from '@happyride/platform';
+
+const MAX_FIRST = 500;
+
+const toGraphQL = (letter: DeadLetter) => ({
+  id: letter._id,
+  consumer: letter.consumer,
+  aggregateType: letter.commit.aggregateType,
+  aggregateId: letter.commit.aggregateId,
+  version: letter.commit.version,
+  streamSequence: letter.streamSequence,
+  eventTypes: letter.commit.events.map((event) => event.type),
+  correlationId: letter.commit.events[0]?.correlationId ?? null,
+  reason: letter.reason === 'failed' ? 'FAILED' : 'HELD',
+  error: letter.error,
+  attempts: letter.attempts,
+  parkedAt: letter.parkedAt,
+  retryRequested: letter.retryRequestedAt !== null,
+});
+
+/** `deadLetters`: the parked commits, for admins only. */
+export const deadLetterResolvers = {
+  deadLetters: async (_: unknown, { consumer, first }: { consumer?: string | null; first?: number | null }, ctx: QueryContext) => {
+    const actor = requireActor(ctx.actor);
+    if (actor.role !== 'admin') throw forbidden('Dead letters are visible to admins only.');
+    const size = Math.min(Math.max(first ?? 50, 1), MAX_FIRST);
+    const letters = await new MongoDeadLetterStore(ctx.db).list(consumer ?? undefined, size);
+    return letters.map(toGraphQL);
+  },
+};
