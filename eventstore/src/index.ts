@@ -10,3 +10,4 @@ export * from './command-handler.ts';
 export * from './driver-locations.ts';
 export { connectNats, type Nats } from './nats.ts';
 export * from './live-updates.ts';
+export * from './replay.ts';

@@ -11,3 +11,4 @@ export * from './scalars.ts';
 export * from './query-subgraph.ts';
 export * from './metrics.ts';
 export * from './command-subgraph.ts';
+export * from './read-model-generations.ts';
