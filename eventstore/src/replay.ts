@@ -8,13 +8,18 @@ export interface ReplayOptions {
   maxBatch?: number;
   /** How long one pull waits for more commits (ms). */
   fetchWaitMs?: number;
+  /**
+   * Stops early once this says so after a batch (given its last sequence and what is still
+   * pending): a reader that need not chase a stream being appended to without pause.
+   */
+  enough?: (lastSequence: number, pending: number) => boolean;
   signal?: AbortSignal;
 }
 
 /**
  * Reads the event stream from its start through an ordered consumer (ephemeral, no acks, in
  * stream order) over `subjects`, handing over batches with how many matching commits are
- * still pending after the last one. Resolves once caught up (nothing pending), with the
+ * still pending after the last one. Resolves once caught up (nothing pending) or `enough`, with the
  * stream sequence of the last commit handed over (0 if none). A failing handler stops the
  * replay (the error is thrown); nothing is acknowledged, so nothing is lost for anyone else.
  */
@@ -22,7 +27,7 @@ export async function replayCommits(
   js: JetStreamClient,
   subjects: readonly string[],
   handle: (batch: readonly Delivery[], pending: number) => Promise<void>,
-  { maxBatch = 500, fetchWaitMs = 1000, signal }: ReplayOptions = {},
+  { maxBatch = 500, fetchWaitMs = 1000, enough = () => false, signal }: ReplayOptions = {},
 ): Promise<number> {
   const consumer = await js.consumers.get(EVENTS_STREAM, { filter_subjects: [...subjects] });
   let last = 0;
@@ -40,7 +45,7 @@ export async function replayCommits(
         await handle(batch, pending);
         last = batch.at(-1)!.streamSequence;
       }
-      if (pending === 0) return last;
+      if (pending === 0 || (batch.length > 0 && enough(last, pending))) return last;
     }
     return last;
   } finally {

@@ -80,7 +80,7 @@ export interface RebuildResult {
  * 2. clears what a crashed earlier attempt may have left of generation n+1, prepares it;
  * 3. replays the stream from its start into generation n+1 (an ordered, ephemeral consumer,
  *    the projector's own `apply`) up to the stream's head as it was at start, then catches up
- *    with what was appended meanwhile, until nothing is pending;
+ *    with what was appended meanwhile, until nothing or at most one batch is pending;
  * 4. creates generation n+1's durable consumer starting right after the last event applied;
  * 5. swaps the pointer to n+1: one single-document write, so readers see n or n+1, never a mix;
  * 6. waits until the running projector (which polls the pointer) has taken n+1 over and
@@ -117,14 +117,17 @@ export async function rebuildProjection(nats: Nats, db: Db, projection: ReadMode
         done += batch.length;
         progress(batch.at(-1)!.streamSequence < head ? 'replaying' : 'catching up', done, done + pending);
       },
-      { maxBatch, ...(signal ? { signal } : {}) },
+      // Past the head as it was at start, what is left when it fits in one batch is the
+      // projector's: chasing a busy stream to exactly nothing pending could take forever.
+      { maxBatch, enough: (last, pending) => last >= head && pending <= maxBatch, ...(signal ? { signal } : {}) },
     );
     if (signal?.aborted) throw new RebuildError(`Rebuild of ${projection} stopped; generation ${from} is still served.`);
 
     await createConsumerFrom(nats.jsm, { ...definition, description: `${definition.description} (generation ${to})` }, newConsumer, lastSequence + 1);
     await swapGeneration(db, projection, to);
+    const headAtSwap = (await nats.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
 
-    const takenOver = await waitForTakeover(nats, newConsumer, takeoverTimeoutMs, (pending) => progress('waiting for the projector', done, done + pending), signal);
+    const takenOver = await waitForTakeover(nats, newConsumer, headAtSwap, takeoverTimeoutMs, (pending) => progress('waiting for the projector', done, done + pending), signal);
     return { projection, from, to, events: done, lastSequence, takenOver, elapsedMs: now() - started };
   } finally {
     await db.collection<{ _id: string }>(REBUILDS_COLLECTION).deleteOne({ _id: projection });
@@ -145,17 +148,25 @@ async function lock(db: Db, projection: ReadModelName, force: boolean): Promise<
 }
 
 /**
- * Waits until someone reads the new consumer (the projector switched to it) and it has
- * nothing pending or unacknowledged; false on timeout.
+ * Waits until someone reads the new consumer (the projector switched to it) and has applied
+ * everything up to the stream's head at the swap (or has nothing pending); false on timeout.
  */
-async function waitForTakeover(nats: Nats, consumer: string, timeoutMs: number, onPending: (pending: number) => void, signal?: AbortSignal): Promise<boolean> {
+async function waitForTakeover(
+  nats: Nats,
+  consumer: string,
+  headAtSwap: number,
+  timeoutMs: number,
+  onPending: (pending: number) => void,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let reading = false;
   while (!signal?.aborted && Date.now() < deadline) {
     const info = await nats.jsm.consumers.info(EVENTS_STREAM, consumer);
     reading ||= info.num_waiting > 0 || info.delivered.consumer_seq > 0;
     onPending(info.num_pending + info.num_ack_pending);
-    if (reading && info.num_pending === 0 && info.num_ack_pending === 0) return true;
+    const idle = info.num_pending === 0 && info.num_ack_pending === 0;
+    if (reading && (idle || info.ack_floor.stream_seq >= headAtSwap)) return true;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return false;
