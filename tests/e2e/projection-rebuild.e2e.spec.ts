@@ -31,7 +31,7 @@ const start = { lng: 116.3975, lat: 39.9087 };
 const end = { lng: 116.4066, lat: 39.8822 };
 
 describe('projections:rebuild, through the gateway', () => {
-  it('given a projected trip, when the trip history is rebuilt, then trip(id) answers throughout and new trips show up afterwards', { timeout: 120_000 }, async () => {
+  it('given a projected trip, when the trip history is rebuilt, then trip(id) answers throughout and new trips show up afterwards', { timeout: 180_000 }, async () => {
     // Given: a passenger's trip, visible through the gateway.
     const passengerId = `p-${randomUUID().slice(0, 8)}`;
     const token = await tokenFor('passenger', passengerId);

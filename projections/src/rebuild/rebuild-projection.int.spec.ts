@@ -70,7 +70,7 @@ async function createTrip(passengerId: string): Promise<string> {
   return tripId;
 }
 
-async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -82,7 +82,7 @@ const tripsIn = (db: Db, collection: string, ids: string[]) =>
   db.collection<TripHistoryDocument>(collection).find({ _id: { $in: ids } }).sort({ _id: 1 }).toArray();
 
 describe('projections:rebuild', () => {
-  it('given a trip history served by generation 0, when it is rebuilt while events keep coming, then readers switch at the swap to a projection equal to a fresh one and nothing appended is lost', { timeout: 90_000 }, async () => {
+  it('given a trip history served by generation 0, when it is rebuilt while events keep coming, then readers switch at the swap to a projection equal to a fresh one and nothing appended is lost', { timeout: 240_000 }, async () => {
     // Given: a passenger with trips, projected live into generation 0.
     const db = freshDb();
     const consumer = await freshConsumer();

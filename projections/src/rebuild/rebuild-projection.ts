@@ -80,7 +80,7 @@ export interface RebuildResult {
  * 2. clears what a crashed earlier attempt may have left of generation n+1, prepares it;
  * 3. replays the stream from its start into generation n+1 (an ordered, ephemeral consumer,
  *    the projector's own `apply`) up to the stream's head as it was at start, then catches up
- *    with what was appended meanwhile, until nothing or at most one batch is pending;
+ *    with what was appended meanwhile while that gains, until at most one batch is pending;
  * 4. creates generation n+1's durable consumer starting right after the last event applied;
  * 5. swaps the pointer to n+1: one single-document write, so readers see n or n+1, never a mix;
  * 6. waits until the running projector (which polls the pointer) has taken n+1 over and
@@ -108,7 +108,6 @@ export async function rebuildProjection(nats: Nats, db: Db, projection: ReadMode
 
     const head = (await nats.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
     let done = 0;
-    progress('replaying', 0, 0);
     const lastSequence = await replayCommits(
       nats.js,
       filterSubjects(definition),
@@ -117,9 +116,7 @@ export async function rebuildProjection(nats: Nats, db: Db, projection: ReadMode
         done += batch.length;
         progress(batch.at(-1)!.streamSequence < head ? 'replaying' : 'catching up', done, done + pending);
       },
-      // Past the head as it was at start, what is left when it fits in one batch is the
-      // projector's: chasing a busy stream to exactly nothing pending could take forever.
-      { maxBatch, enough: (last, pending) => last >= head && pending <= maxBatch, ...(signal ? { signal } : {}) },
+      { maxBatch, enough: catchUpEnough(head, maxBatch), ...(signal ? { signal } : {}) },
     );
     if (signal?.aborted) throw new RebuildError(`Rebuild of ${projection} stopped; generation ${from} is still served.`);
 
@@ -132,6 +129,22 @@ export async function rebuildProjection(nats: Nats, db: Db, projection: ReadMode
   } finally {
     await db.collection<{ _id: string }>(REBUILDS_COLLECTION).deleteOne({ _id: projection });
   }
+}
+
+/**
+ * When the replay may stop: past the stream's head as it was at start, once what is left fits
+ * in one batch, or as soon as catching up stops gaining (appends outpace the replay). The
+ * rest is the projector's, from the exact next sequence: chasing a busy stream to nothing
+ * pending could take forever.
+ */
+export function catchUpEnough(head: number, maxBatch: number): (last: number, pending: number) => boolean {
+  let before = Number.POSITIVE_INFINITY;
+  return (last, pending) => {
+    if (last < head) return false;
+    const enough = pending <= maxBatch || pending >= before;
+    before = pending;
+    return enough;
+  };
 }
 
 async function lock(db: Db, projection: ReadModelName, force: boolean): Promise<void> {
