@@ -1,4 +1,5 @@
-import { connectNats, type Nats } from '@happyride/eventstore';
+import { connectNats, consumerDefinitions, deleteConsumer, ensureConsumer, EVENTS_STREAM, type Nats } from '@happyride/eventstore';
+import { generationConsumer } from '@happyride/platform';
 import { connectMongo, readGeneration, type Mongo } from '@happyride/platform';
 import { rebuildProjection } from '@happyride/projections';
 import { randomUUID } from 'node:crypto';
@@ -19,9 +20,23 @@ beforeAll(async () => {
   mongo = await connectMongo(inject('mongoUrl'), database, 'e2e-rebuild');
 });
 afterAll(async () => {
+  await system?.stop();
+  if (nats) {
+    // The e2e systems share one NATS, each with a database of its own: put the catalogue's
+    // trip-history consumer (retired by this system's projector) back as bootstrap makes it,
+    // moved to the stream's head as a caught-up one would be, so the next test file's system
+    // does not replay the whole stream; drop this database's generation-1 consumer.
+    const definition = consumerDefinitions.tripHistoryProjection;
+    await deleteConsumer(nats.jsm, generationConsumer(definition.name, 1));
+    await ensureConsumer(nats.jsm, definition);
+    const consumer = await nats.js.consumers.get(EVENTS_STREAM, definition.name);
+    while ((await consumer.info()).num_pending > 0) {
+      for await (const msg of await consumer.fetch({ max_messages: 1000, expires: 1000 })) msg.ack();
+    }
+    await nats.connection.flush();
+  }
   await mongo?.close();
   await nats?.close();
-  await system?.stop();
 });
 
 const REGISTER_PASSENGER = 'mutation ($name: String!) { registerPassenger(input: { name: $name }) { id } }';
