@@ -14,7 +14,7 @@ let nats: Nats;
 let mongo: Mongo;
 
 beforeAll(async () => {
-  system = await startTestSystem({ MONGODB_DATABASE: database, READ_MODEL_GENERATION_POLL_MS: '200' }, { without: ['saga-worker'] });
+  system = await startTestSystem({ MONGODB_DATABASE: database, READ_MODEL_GENERATION_POLL_MS: '200' });
   gql = graphqlClient(system.gatewayUrl);
   nats = await connectNats(inject('natsUrl'), 'e2e-rebuild');
   mongo = await connectMongo(inject('mongoUrl'), database, 'e2e-rebuild');
