@@ -36,16 +36,18 @@ export async function bootstrapEventLog(
   await ensureDriverLocationsBucket(jsm);
 }
 
+const consumerConfig = (definition: ConsumerDefinition) => ({
+  durable_name: definition.name,
+  description: definition.description,
+  ack_policy: AckPolicy.Explicit,
+  deliver_policy: definition.startAt === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
+  filter_subjects: filterSubjects(definition),
+  ack_wait: ACK_WAIT_MS * NANOS_PER_MS,
+  max_ack_pending: 10_000,
+});
+
 export async function ensureConsumer(jsm: JetStreamManager, definition: ConsumerDefinition): Promise<void> {
-  const config = {
-    durable_name: definition.name,
-    description: definition.description,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: definition.startAt === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
-    filter_subjects: filterSubjects(definition),
-    ack_wait: ACK_WAIT_MS * NANOS_PER_MS,
-    max_ack_pending: 10_000,
-  };
+  const config = consumerConfig(definition);
   try {
     await jsm.consumers.info(EVENTS_STREAM, definition.name);
     await jsm.consumers.update(EVENTS_STREAM, definition.name, config);
@@ -53,4 +55,36 @@ export async function ensureConsumer(jsm: JetStreamManager, definition: Consumer
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
     await jsm.consumers.add(EVENTS_STREAM, config);
   }
+}
+
+/**
+ * Creates a durable consumer like `definition` (same subjects and settings) under `name`,
+ * delivering from stream sequence `startSequence` on: how a rebuilt projection's new
+ * generation continues exactly after the last event its rebuild applied. Replaces any
+ * consumer of that name.
+ */
+export async function createConsumerFrom(jsm: JetStreamManager, definition: ConsumerDefinition, name: string, startSequence: number): Promise<void> {
+  await deleteConsumer(jsm, name);
+  await jsm.consumers.add(EVENTS_STREAM, {
+    ...consumerConfig({ ...definition, name }),
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: Math.max(1, startSequence),
+  });
+}
+
+/** Deletes a durable consumer; false if there was none. */
+export async function deleteConsumer(jsm: JetStreamManager, name: string): Promise<boolean> {
+  try {
+    return await jsm.consumers.delete(EVENTS_STREAM, name);
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound) return false;
+    throw error;
+  }
+}
+
+/** The names of the durable consumers of the event stream. */
+export async function listConsumerNames(jsm: JetStreamManager): Promise<string[]> {
+  const names: string[] = [];
+  for await (const info of jsm.consumers.list(EVENTS_STREAM)) names.push(info.name);
+  return names;
 }

@@ -11,3 +11,4 @@ export * from './driver-locations.ts';
 export { connectNats, type Nats } from './nats.ts';
 export * from './live-updates.ts';
 export * from './dead-letters.ts';
+export * from './replay.ts';

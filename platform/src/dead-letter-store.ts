@@ -77,14 +77,15 @@ export class MongoDeadLetterStore implements DeadLetterStore {
 }
 
 /** `dead_lettered_events{consumer}`: commits parked now, read from the store when scraped. */
-export function registerDeadLetterMetrics(registry: Registry, store: MongoDeadLetterStore, consumers: readonly string[]): void {
+/** `consumers`: the names to report, or a function giving them now (they change when a projection's generation does). */
+export function registerDeadLetterMetrics(registry: Registry, store: MongoDeadLetterStore, consumers: readonly string[] | (() => readonly string[])): void {
   new Gauge({
     name: 'dead_lettered_events',
     help: 'Commits parked in the dead-letter collection (failed or held behind a failed one), by consumer.',
     labelNames: ['consumer'],
     registers: [registry],
     async collect() {
-      for (const consumer of consumers) {
+      for (const consumer of typeof consumers === 'function' ? consumers() : consumers) {
         const count = await store.count(consumer).catch(() => null);
         if (count !== null) this.set({ consumer }, count);
       }

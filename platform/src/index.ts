@@ -13,3 +13,4 @@ export * from './metrics.ts';
 export * from './command-subgraph.ts';
 export * from './dead-letter-store.ts';
 export * from './tracing.ts';
+export * from './read-model-generations.ts';

@@ -6,14 +6,20 @@ import { startGraphQLService } from './graphql-service.ts';
 import { tokenVerifier, type TokenVerifier } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { connectMongo } from './mongo.ts';
+import { DEFAULT_GENERATION_POLL_MS, generationResolver, readGenerationPollMs, type ReadModelResolver } from './read-model-generations.ts';
 import { runMain } from './process.ts';
 import { identify } from './request-identity.ts';
 import { subgraphSchema } from './subgraph-schema.ts';
 
-/** What every query subgraph's resolvers get: the caller and the read-model database. */
+/**
+ * What every query subgraph's resolvers get: the caller, the read-model database, and the
+ * names of the read-model collections served now (`readModels.collection('trips')`), which
+ * move when a projection is rebuilt.
+ */
 export interface QueryContext {
   actor: Actor | null;
   db: Db;
+  readModels: ReadModelResolver;
 }
 
 export interface QuerySubgraphDefinition {
@@ -26,6 +32,8 @@ export interface QuerySubgraphOptions {
   port: number;
   host?: string;
   db: Db;
+  /** Default: the generation pointers in `db`, cached for `DEFAULT_GENERATION_POLL_MS`. */
+  readModels?: ReadModelResolver;
   verify: TokenVerifier;
   logger: Logger;
   readiness?: () => Promise<string | null>;
@@ -33,13 +41,14 @@ export interface QuerySubgraphOptions {
 }
 
 /** Serves a query subgraph: its SDL and resolvers over the read models in `db`. */
-export function startQuerySubgraph(definition: QuerySubgraphDefinition, { db, verify, host, ...options }: QuerySubgraphOptions) {
+export function startQuerySubgraph(definition: QuerySubgraphDefinition, { db, verify, host, readModels, ...options }: QuerySubgraphOptions) {
+  const resolver = readModels ?? generationResolver(db, { ttlMs: DEFAULT_GENERATION_POLL_MS });
   return startGraphQLService<QueryContext>({
     ...options,
     ...(host ? { host } : {}),
     name: definition.name,
     apollo: { schema: subgraphSchema(definition.typeDefs, definition.resolvers) },
-    context: async ({ req }) => ({ actor: await identify(req.headers, verify), db }),
+    context: async ({ req }) => ({ actor: await identify(req.headers, verify), db, readModels: resolver }),
   });
 }
 
@@ -54,6 +63,7 @@ export function runQuerySubgraph(definition: QuerySubgraphDefinition, portVariab
       port,
       host: config.host,
       db: mongo.db,
+      readModels: generationResolver(mongo.db, { ttlMs: readGenerationPollMs(process.env) }),
       verify: tokenVerifier(config.auth),
       logger,
       exposeInternalErrors: config.environment === 'development',

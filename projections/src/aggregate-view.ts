@@ -1,5 +1,6 @@
 import type { AggregateType } from '@happyride/domain';
 import type { Delivery, EventEnvelope } from '@happyride/eventstore';
+import { generationCollection, type ReadModelName } from '@happyride/platform';
 import type { AnyBulkWriteOperation, Db, Document, IndexDescription } from 'mongodb';
 
 /** A read-model document that mirrors one aggregate: keyed by its id, stamped with its version. */
@@ -14,7 +15,8 @@ export interface AggregateViewDocument extends Document {
  * `evolve(doc | null, event) → doc | null` (null: no document, or delete it).
  */
 export interface AggregateViewProjection<A extends AggregateType, D extends AggregateViewDocument> {
-  name: string;
+  name: ReadModelName;
+  /** The base (generation-0) collection name. */
   collection: string;
   aggregateType: A;
   evolve: (doc: D | null, event: EventEnvelope<A>) => Omit<D, '_id' | 'version'> | null;
@@ -33,19 +35,21 @@ export class VersionGapError extends Error {
  * reflected) is skipped, so at-least-once delivery gives exactly-once effects. A write is
  * conditional on the version it was computed from, so a concurrent writer cannot be undone.
  *
+ * @param generation which generation of the projection's collection to write (0: the base name).
  * @returns how many events changed a document.
  */
 export async function applyToAggregateViews<A extends AggregateType, D extends AggregateViewDocument>(
   db: Db,
   projection: AggregateViewProjection<A, D>,
   batch: readonly Delivery[],
+  generation = 0,
 ): Promise<number> {
   const events = batch
     .flatMap((delivery): EventEnvelope[] => delivery.commit.events)
     .filter((event) => event.aggregateType === projection.aggregateType) as EventEnvelope<A>[];
   if (events.length === 0) return 0;
 
-  const collection = db.collection<AggregateViewDocument>(projection.collection);
+  const collection = db.collection<AggregateViewDocument>(generationCollection(projection.collection, generation));
   const ids = [...new Set(events.map((event) => event.aggregateId))];
   const stored = new Map<string, D>();
   for (const doc of await collection.find({ _id: { $in: ids } }).toArray()) stored.set(doc._id, doc as D);

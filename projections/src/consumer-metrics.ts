@@ -6,10 +6,12 @@ import { Gauge, type Registry } from '@happyride/platform';
  * `jetstream_consumer_pending` (not yet delivered), `jetstream_consumer_ack_pending`
  * (delivered, not yet acknowledged), `projection_position` (last stream sequence acknowledged)
  * and `event_stream_head` (the stream's last sequence): head − position is how far behind.
+ * `consumerNames` is asked at each scrape: a projector's consumer changes when its read model
+ * is rebuilt (generations).
  */
-export function registerConsumerMetrics(registry: Registry, nats: Nats, consumerNames: readonly string[]): void {
+export function registerConsumerMetrics(registry: Registry, nats: Nats, consumerNames: () => readonly string[]): void {
   const infos = async () =>
-    Promise.all(consumerNames.map(async (name) => ({ name, info: await nats.jsm.consumers.info(EVENTS_STREAM, name).catch(() => null) })));
+    Promise.all(consumerNames().map(async (name) => ({ name, info: await nats.jsm.consumers.info(EVENTS_STREAM, name).catch(() => null) })));
   new Gauge({
     name: 'jetstream_consumer_pending',
     help: 'Events in the stream not yet delivered to this consumer.',

@@ -5,3 +5,5 @@ export * from './drivers/driver-view.ts';
 export * from './trips/trip-history.ts';
 export * from './trips/trip-history-plan.ts';
 export * from './trips/trip-history-projector.ts';
+export * from './rebuild/progress.ts';
+export * from './rebuild/rebuild-projection.ts';

@@ -1,5 +1,17 @@
 import { connectNats, consumerDefinitions } from '@happyride/eventstore';
-import { connectMongo, createLogger, createMetricsRegistry, envPort, MongoDeadLetterStore, readCommonConfig, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer } from '@happyride/platform';
+import {
+  connectMongo,
+  createLogger,
+  createMetricsRegistry,
+  envPort,
+  MongoDeadLetterStore,
+  readCommonConfig,
+  readGenerationPollMs,
+  readMaxDeliveries,
+  registerDeadLetterMetrics,
+  runMain,
+  startMetricsServer,
+} from '@happyride/platform';
 import { registerConsumerMetrics } from './consumer-metrics.ts';
 import { driversProjection } from './drivers/driver-view.ts';
 import { passengersProjection } from './passengers/passenger-view.ts';
@@ -21,21 +33,27 @@ runMain(logger, async () => {
   // Each projector has its own durable consumer; the process is ready once all have started.
   let started = 0;
   const onStarted = () => void started++;
+  // The consumer each projector reads now: it changes when a rebuild swaps its generation.
+  const consumers = new Map<string, string>();
+  const common = (base: string) => ({
+    consumerName: base,
+    signal,
+    onStarted,
+    generationPollMs: readGenerationPollMs(process.env),
+    onGeneration: (_generation: number, consumer: string) => void consumers.set(base, consumer),
+    deadLetters,
+  });
   const running = [
-    runAggregateViewProjector(nats, mongo.db, passengersProjection, logger, { consumerName: consumerDefinitions.passengersProjection.name, signal, onStarted, deadLetters }),
-    runAggregateViewProjector(nats, mongo.db, driversProjection, logger, { consumerName: consumerDefinitions.driversProjection.name, signal, onStarted, deadLetters }),
+    runAggregateViewProjector(nats, mongo.db, passengersProjection, logger, common(consumerDefinitions.passengersProjection.name)),
+    runAggregateViewProjector(nats, mongo.db, driversProjection, logger, common(consumerDefinitions.driversProjection.name)),
     runProjector(nats, mongo.db, tripHistoryProjector, logger, {
-      consumerName: consumerDefinitions.tripHistoryProjection.name,
-      signal,
-      onStarted,
-      deadLetters,
-      onApplied: (batch) => publishTripNotices(nats, mongo.db, batch),
+      ...common(consumerDefinitions.tripHistoryProjection.name),
+      onApplied: (batch, generation) => publishTripNotices(nats, mongo.db, batch, generation),
     }),
   ];
   const metrics = createMetricsRegistry('projector');
-  const consumerNames = [consumerDefinitions.passengersProjection, consumerDefinitions.driversProjection, consumerDefinitions.tripHistoryProjection].map((c) => c.name);
-  registerConsumerMetrics(metrics, nats, consumerNames);
-  registerDeadLetterMetrics(metrics, deadLetterStore, consumerNames);
+  registerConsumerMetrics(metrics, nats, () => [...consumers.values()]);
+  registerDeadLetterMetrics(metrics, deadLetterStore, () => [...consumers.values()]);
   const metricsServer = await startMetricsServer(metrics, envPort(process.env, 'PROJECTOR_METRICS_PORT', 9464), {
     host: config.host,
     readiness: async () => {

@@ -1,70 +1,167 @@
 import type { AggregateType } from '@happyride/domain';
-import { consumeCommits, type DeadLetterPolicy, type Delivery, type Nats } from '@happyride/eventstore';
-import { logDeadLetters, recordConsumerSpans, type Logger } from '@happyride/platform';
+import { consumeCommits, deleteConsumer, listConsumerNames, type DeadLetterPolicy, type Delivery, type Nats } from '@happyride/eventstore';
+import {
+  DEFAULT_GENERATION_POLL_MS,
+  generationCollection,
+  generationConsumer,
+  logDeadLetters,
+  readGeneration,
+  recordConsumerSpans,
+  readModels,
+  type Logger,
+  type ReadModelName,
+} from '@happyride/platform';
 import type { Db, IndexDescription } from 'mongodb';
 import { applyToAggregateViews, type AggregateViewDocument, type AggregateViewProjection } from './aggregate-view.ts';
 
 export interface ProjectorOptions {
+  /** The generation-0 durable consumer (the catalogue's); generation n reads `<name>-g<n>`. */
   consumerName: string;
   signal: AbortSignal;
   maxBatch?: number;
   /** After a batch is written, before it is acknowledged (e.g. to notify live subscribers). */
-  onApplied?: (batch: readonly Delivery[]) => Promise<void>;
-  /** Once prepared (indexes, initial documents) and consuming. */
+  onApplied?: (batch: readonly Delivery[], generation: number) => Promise<void>;
+  /** Once prepared (indexes, initial documents) and consuming, the first time. */
   onStarted?: () => void;
   /** Park commits that keep failing (poison events) instead of retrying them forever. */
   deadLetters?: DeadLetterPolicy;
+  /** Each time the projector starts on a generation (at start, then after each swap). */
+  onGeneration?: (generation: number, consumerName: string) => void;
+  /** How often the generation pointer is read (ms); default `DEFAULT_GENERATION_POLL_MS`. */
+  generationPollMs?: number;
+  /**
+   * How long after starting on generation n the projector retires the older ones (deletes
+   * their consumers, drops their collections): long enough for every reader to have followed
+   * the pointer. Default 10 × `generationPollMs`, at least 5 s.
+   */
+  retireAfterMs?: number;
 }
 
 /** A projection as the runner sees it: set up once, then apply batches of deliveries. */
 export interface BatchProjector {
-  name: string;
-  /** Indexes and initial documents; idempotent, run before the first batch. */
-  prepare?: (db: Db) => Promise<void>;
-  /** Applies one batch (idempotently: a batch may be delivered again); returns how many events changed something. */
-  apply: (db: Db, batch: readonly Delivery[]) => Promise<number>;
+  name: ReadModelName;
+  /** Indexes and initial documents of a generation; idempotent, run before its first batch. */
+  prepare?: (db: Db, generation: number) => Promise<void>;
+  /** Applies one batch to a generation (idempotently: a batch may be delivered again); returns how many events changed something. */
+  apply: (db: Db, batch: readonly Delivery[], generation: number) => Promise<number>;
 }
 
 /**
- * Keeps one projection up to date from its durable consumer until `signal` aborts. Prepares
- * the projection first, then logs `projector started`. Resolves once stopped.
+ * Keeps one projection up to date from its durable consumer until `signal` aborts, on the
+ * generation its pointer names. Prepares the projection first, then logs `projector started`.
+ * When the pointer moves (a rebuild swapped it), stops consuming the old generation's
+ * consumer and goes on with the new one's, which the rebuild left exactly where its replay
+ * stopped; a while later, retires the older generations. Resolves once stopped.
  */
 export async function runProjector(
   nats: Nats,
   db: Db,
   projector: BatchProjector,
   logger: Logger,
-  { consumerName, signal, maxBatch, onApplied, onStarted, deadLetters }: ProjectorOptions,
+  { consumerName, signal, maxBatch, onApplied, onStarted, onGeneration, generationPollMs = DEFAULT_GENERATION_POLL_MS, retireAfterMs, deadLetters }: ProjectorOptions,
 ): Promise<void> {
-  await projector.prepare?.(db);
-  const log = logger.child({ projection: projector.name, consumer: consumerName });
-  log.info('projector started');
-  onStarted?.();
-  await consumeCommits(
-    nats.js,
-    consumerName,
-    async (batch) => {
-      const startedAt = new Date();
-      const applied = await projector.apply(db, batch);
-      await onApplied?.(batch);
-      for (const { commit, traceparent } of batch) {
-        log.debug(
-          { correlationId: commit.events[0]?.correlationId, aggregateId: commit.aggregateId, version: commit.version, traceparent },
-          'commit projected',
-        );
-      }
-      log.trace({ commits: batch.length, applied }, 'batch projected');
-      recordConsumerSpans(`project ${projector.name}`, batch, startedAt);
-    },
-    {
-      signal,
-      ...(maxBatch ? { maxBatch } : {}),
-      ...(deadLetters ? { deadLetters: logDeadLetters(deadLetters, log) } : {}),
-      onError: (error, batch) =>
-        log.warn({ err: error, commits: batch.length, firstSequence: batch[0]?.streamSequence }, 'projection batch failed; retrying'),
-    },
-  );
-  log.info('projector stopped');
+  let started = false;
+  const retireDelay = retireAfterMs ?? Math.max(5_000, 10 * generationPollMs);
+  while (!signal.aborted) {
+    const generation = await readGenerationPatiently(db, projector, logger, generationPollMs, signal);
+    if (generation === null) break;
+    const consumer = generationConsumer(consumerName, generation);
+    await projector.prepare?.(db, generation);
+    const log = logger.child({ projection: projector.name, consumer, generation });
+    log.info('projector started');
+    onGeneration?.(generation, consumer);
+    if (!started) {
+      started = true;
+      onStarted?.();
+    }
+    // This generation runs until the process stops or the pointer moves.
+    const thisGeneration = new AbortController();
+    const stopThis = () => thisGeneration.abort();
+    signal.addEventListener('abort', stopThis, { once: true });
+    const watch = setInterval(() => {
+      readGeneration(db, projector.name).then(
+        (now) => {
+          if (now !== generation) {
+            log.info({ to: now }, 'generation pointer moved; switching');
+            thisGeneration.abort();
+          }
+        },
+        (error: unknown) => log.warn({ err: error }, 'could not read the generation pointer'),
+      );
+    }, generationPollMs);
+    const retire = setTimeout(() => {
+      retireOlderGenerations(nats, db, projector.name, consumerName, generation).then(
+        (retired) => {
+          if (retired.consumers.length + retired.collections.length > 0) log.info(retired, 'older generations retired');
+        },
+        (error: unknown) => log.warn({ err: error }, 'could not retire older generations; will try at the next start'),
+      );
+    }, retireDelay);
+    try {
+      await consumeCommits(
+        nats.js,
+        consumer,
+        async (batch) => {
+          const startedAt = new Date();
+          const applied = await projector.apply(db, batch, generation);
+          await onApplied?.(batch, generation);
+          for (const { commit, traceparent } of batch) {
+            log.debug(
+              { correlationId: commit.events[0]?.correlationId, aggregateId: commit.aggregateId, version: commit.version, traceparent },
+              'commit projected',
+            );
+          }
+          log.trace({ commits: batch.length, applied }, 'batch projected');
+          recordConsumerSpans(`project ${projector.name}`, batch, startedAt);
+        },
+        {
+          signal: thisGeneration.signal,
+          ...(maxBatch ? { maxBatch } : {}),
+          ...(deadLetters ? { deadLetters: logDeadLetters(deadLetters, log) } : {}),
+          onError: (error, batch) =>
+            log.warn({ err: error, commits: batch.length, firstSequence: batch[0]?.streamSequence }, 'projection batch failed; retrying'),
+        },
+      );
+    } finally {
+      clearInterval(watch);
+      clearTimeout(retire);
+      signal.removeEventListener('abort', stopThis);
+    }
+  }
+  logger.child({ projection: projector.name }).info('projector stopped');
+}
+
+/** The generation pointer, read again every `pollMs` while the database does not answer; null once stopped. */
+async function readGenerationPatiently(db: Db, projector: BatchProjector, logger: Logger, pollMs: number, signal: AbortSignal): Promise<number | null> {
+  while (!signal.aborted) {
+    try {
+      return await readGeneration(db, projector.name);
+    } catch (error) {
+      logger.warn({ err: error, projection: projector.name }, 'could not read the generation pointer; retrying');
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+  return null;
+}
+
+/**
+ * Deletes the durable consumers and drops the collections of a projection's generations
+ * older than `current`. Idempotent; only ever touches generations below the one served.
+ */
+export async function retireOlderGenerations(
+  nats: Nats,
+  db: Db,
+  name: ReadModelName,
+  baseConsumer: string,
+  current: number,
+): Promise<{ consumers: string[]; collections: string[] }> {
+  const olderConsumers = new Set(Array.from({ length: current }, (_, g) => generationConsumer(baseConsumer, g)));
+  const consumers = (await listConsumerNames(nats.jsm)).filter((consumer) => olderConsumers.has(consumer));
+  for (const consumer of consumers) await deleteConsumer(nats.jsm, consumer);
+  const olderCollections = new Set(readModels[name].flatMap((base) => Array.from({ length: current }, (_, g) => generationCollection(base, g))));
+  const collections = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((c) => olderCollections.has(c));
+  for (const collection of collections) await db.dropCollection(collection);
+  return { consumers, collections };
 }
 
 /**
@@ -83,12 +180,16 @@ export function runAggregateViewProjector<A extends AggregateType, D extends Agg
   logger: Logger,
   options: ProjectorOptions,
 ): Promise<void> {
-  const projector: BatchProjector = {
+  return runProjector(nats, db, aggregateViewProjector(projection), logger, options);
+}
+
+/** An aggregate-view projection as a `BatchProjector`. */
+export function aggregateViewProjector<A extends AggregateType, D extends AggregateViewDocument>(projection: AggregateViewProjection<A, D>): BatchProjector {
+  return {
     name: projection.name,
-    prepare: async (db) => {
-      await createIndexesOneByOne(db, projection.collection, projection.indexes ?? []);
+    prepare: async (db, generation) => {
+      await createIndexesOneByOne(db, generationCollection(projection.collection, generation), projection.indexes ?? []);
     },
-    apply: (db, batch) => applyToAggregateViews(db, projection, batch),
+    apply: (db, batch, generation) => applyToAggregateViews(db, projection, batch, generation),
   };
-  return runProjector(nats, db, projector, logger, options);
 }

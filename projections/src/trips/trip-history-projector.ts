@@ -1,4 +1,5 @@
 import type { Delivery } from '@happyride/eventstore';
+import { generationCollection } from '@happyride/platform';
 import type { Db, Document, IndexDescription } from 'mongodb';
 import { createIndexesOneByOne, type BatchProjector } from '../projector.ts';
 import { isEmptyKeys, planTripHistoryBatch, tripHistoryFilters, tripHistoryKeys, type KeyedDocument, type TripHistoryKeys, type TripHistoryState } from './trip-history-plan.ts';
@@ -23,24 +24,24 @@ export const tripIndexes: IndexDescription[] = [
   { key: { createdAt: -1, _id: -1 } },
 ];
 
-/** Creates the `trips` indexes and the zeroed statistics document; idempotent. */
-export async function prepareTripHistory(db: Db): Promise<void> {
-  await createIndexesOneByOne(db, TRIPS, tripIndexes);
+/** Creates the `trips` indexes and the zeroed statistics document of a generation; idempotent. */
+export async function prepareTripHistory(db: Db, generation = 0): Promise<void> {
+  await createIndexesOneByOne(db, generationCollection(TRIPS, generation), tripIndexes);
   const { _id, ...zeros } = emptyTripStats();
-  await db.collection<TripStatsDocument>(TRIP_STATS).updateOne({ _id }, { $setOnInsert: zeros }, { upsert: true });
+  await db.collection<TripStatsDocument>(generationCollection(TRIP_STATS, generation)).updateOne({ _id }, { $setOnInsert: zeros }, { upsert: true });
 }
 
 /** Reads what a batch needs: one `find` per collection, in parallel. */
-export async function loadTripHistoryState(db: Db, keys: TripHistoryKeys): Promise<TripHistoryState> {
+export async function loadTripHistoryState(db: Db, keys: TripHistoryKeys, generation = 0): Promise<TripHistoryState> {
   const filters = tripHistoryFilters(keys);
   const find = async <T extends KeyedDocument>(collection: string, filter: Document | null): Promise<T[]> =>
-    filter === null ? [] : ((await db.collection(collection).find(filter).toArray()) as unknown as T[]);
+    filter === null ? [] : ((await db.collection(generationCollection(collection, generation)).find(filter).toArray()) as unknown as T[]);
   const [trips, passengerNames, driverNames, payments, stats] = await Promise.all([
     find<TripHistoryDocument>(TRIPS, filters.trips),
     find<NameLookupDocument>(PASSENGER_NAMES, filters.passengerNames),
     find<NameLookupDocument>(DRIVER_NAMES, filters.driverNames),
     find<PaymentLookupDocument>(PAYMENTS, filters.payments),
-    db.collection<TripStatsDocument>(TRIP_STATS).findOne({ _id: 'all' }),
+    db.collection<TripStatsDocument>(generationCollection(TRIP_STATS, generation)).findOne({ _id: 'all' }),
   ]);
   if (stats === null) throw new Error(`trip-history: ${TRIP_STATS} has no 'all' document; run prepareTripHistory first.`);
   return { trips, passengerNames, driverNames, payments, stats };
@@ -49,6 +50,8 @@ export async function loadTripHistoryState(db: Db, keys: TripHistoryKeys): Promi
 export interface ApplyHooks {
   /** Called after each stage (`load`, `plan`, then each written collection) with its duration. */
   afterStep?: (step: string, ms: number) => void | Promise<void>;
+  /** Which generation of the collections to read and write (default 0: the base names). */
+  generation?: number;
 }
 
 /**
@@ -74,7 +77,7 @@ export interface ApplyHooks {
  *
  * @returns how many trip events were applied.
  */
-export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], { afterStep }: ApplyHooks = {}): Promise<number> {
+export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], { afterStep, generation = 0 }: ApplyHooks = {}): Promise<number> {
   const keys = tripHistoryKeys(batch);
   if (isEmptyKeys(keys)) return 0;
   let t0 = performance.now();
@@ -83,12 +86,12 @@ export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], 
     await afterStep?.(step, t1 - t0);
     t0 = performance.now();
   };
-  const state = await loadTripHistoryState(db, keys);
+  const state = await loadTripHistoryState(db, keys, generation);
   await lap('load');
   const plan = planTripHistoryBatch(state, batch);
   await lap('plan');
   for (const { collection, ops } of plan.steps) {
-    const result = await db.collection<KeyedDocument>(collection).bulkWrite(ops, { ordered: false });
+    const result = await db.collection<KeyedDocument>(generationCollection(collection, generation)).bulkWrite(ops, { ordered: false });
     if (collection === TRIP_STATS && result.matchedCount !== 1) {
       // Someone moved the statistics on since they were read: plan again from what is stored.
       throw new Error(`trip-history: ${TRIP_STATS} changed concurrently; retrying the batch.`);
@@ -101,5 +104,5 @@ export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], 
 export const tripHistoryProjector: BatchProjector = {
   name: 'trip-history',
   prepare: prepareTripHistory,
-  apply: (db, batch) => applyTripHistoryBatch(db, batch),
+  apply: (db, batch, generation) => applyTripHistoryBatch(db, batch, { generation }),
 };

@@ -1,12 +1,17 @@
 import { tripStatuses, UnreachableCaseError, type PaymentEvent, type PaymentStatus, type Position, type TripStatus } from '@happyride/domain';
 import type { EventEnvelope } from '@happyride/eventstore';
+import type { ReadModelCollection } from '@happyride/platform';
 
-/** Collection names: the trip query subgraph reads `trips` and `trip_stats` as they are. */
-export const TRIPS = 'trips';
-export const TRIP_STATS = 'trip_stats';
-export const PASSENGER_NAMES = 'trip_history_passenger_names';
-export const DRIVER_NAMES = 'trip_history_driver_names';
-export const PAYMENTS = 'trip_history_payments';
+/**
+ * Collection names (generation 0; a rebuild's generation n adds `__g<n>`). Each must be listed
+ * in platform's `readModels['trip-history']`, so a rebuild moves it with the others: the
+ * `satisfies` fails the typecheck otherwise.
+ */
+export const TRIPS = 'trips' satisfies ReadModelCollection;
+export const TRIP_STATS = 'trip_stats' satisfies ReadModelCollection;
+export const PASSENGER_NAMES = 'trip_history_passenger_names' satisfies ReadModelCollection;
+export const DRIVER_NAMES = 'trip_history_driver_names' satisfies ReadModelCollection;
+export const PAYMENTS = 'trip_history_payments' satisfies ReadModelCollection;
 
 /** A trip's payment status as the trip queries serve it: the domain's, or `NONE` before any payment. */
 export type TripPaymentStatus = 'NONE' | PaymentStatus;

@@ -1,4 +1,5 @@
 import { publishTripUpdated, type Delivery, type Nats } from '@happyride/eventstore';
+import { generationCollection } from '@happyride/platform';
 import type { Db } from 'mongodb';
 import { TRIPS } from './trip-history.ts';
 
@@ -23,7 +24,7 @@ export function touchedBy(batch: readonly Delivery[]): { tripIds: Set<string>; p
  * may look different now, with their current version. Core NATS, fire and forget: a notice is
  * a hint to re-read; the read model is the truth.
  */
-export async function publishTripNotices(nats: Nats, db: Db, batch: readonly Delivery[]): Promise<void> {
+export async function publishTripNotices(nats: Nats, db: Db, batch: readonly Delivery[], generation = 0): Promise<void> {
   const { tripIds, passengerIds, driverIds } = touchedBy(batch);
   if (tripIds.size + passengerIds.size + driverIds.size === 0) return;
   const or = [
@@ -32,7 +33,7 @@ export async function publishTripNotices(nats: Nats, db: Db, batch: readonly Del
     ...(driverIds.size ? [{ driverId: { $in: [...driverIds] } }] : []),
   ];
   const trips = await db
-    .collection<{ _id: string; version: number }>(TRIPS)
+    .collection<{ _id: string; version: number }>(generationCollection(TRIPS, generation))
     .find({ $or: or }, { projection: { _id: 1, version: 1 } })
     .toArray();
   for (const trip of trips) publishTripUpdated(nats, { tripId: trip._id, version: trip.version });

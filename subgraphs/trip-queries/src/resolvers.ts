@@ -1,6 +1,6 @@
 import { forbidden, notFound, tripStatuses } from '@happyride/domain';
 import { DateTimeScalar, requireActor, type QueryContext } from '@happyride/platform';
-import type { Db, Filter } from 'mongodb';
+import type { Filter } from 'mongodb';
 import { mayReadTrip, myTripsFilter, scopeTripFilter, type TripFilter } from './access.ts';
 import { afterCursor, decodeCursor, encodeCursor, pageSize } from './pagination.ts';
 
@@ -31,15 +31,15 @@ interface TripStatsDoc {
   byState: Record<string, number>;
 }
 
-const trips = (db: Db) => db.collection<TripDoc>('trips');
+const trips = async ({ db, readModels }: TripQueriesContext) => db.collection<TripDoc>(await readModels.collection('trips'));
 const toTrip = ({ _id, ...rest }: TripDoc) => ({ id: _id, ...rest });
 
-async function page(db: Db, filter: TripFilter | null, first: number | null | undefined, after: string | null | undefined) {
+async function page(ctx: TripQueriesContext, filter: TripFilter | null, first: number | null | undefined, after: string | null | undefined) {
   const size = pageSize(first);
   const cursor = after ? decodeCursor(after) : null;
   if (!filter) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
   const query: Filter<TripDoc> = { ...filter, ...(cursor ? afterCursor(cursor) : {}) } as Filter<TripDoc>;
-  const docs = await trips(db).find(query).sort({ createdAt: -1, _id: -1 }).limit(size + 1).toArray();
+  const docs = await (await trips(ctx)).find(query).sort({ createdAt: -1, _id: -1 }).limit(size + 1).toArray();
   const edges = docs.slice(0, size).map((doc) => ({ cursor: encodeCursor({ createdAt: doc.createdAt, id: doc._id }), node: toTrip(doc) }));
   return { edges, pageInfo: { hasNextPage: docs.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
 }
@@ -52,24 +52,24 @@ export const resolvers = {
   Query: {
     trip: async (_: unknown, { id }: { id: string }, ctx: TripQueriesContext) => {
       const actor = requireActor(ctx.actor);
-      const doc = await trips(ctx.db).findOne({ _id: id });
+      const doc = await (await trips(ctx)).findOne({ _id: id });
       if (!doc) throw notFound(`Trip ${id} does not exist (or is not projected yet).`);
       if (!mayReadTrip(actor, doc)) throw forbidden('A trip is visible to its passenger, its assigned driver and admins only.');
       return toTrip(doc);
     },
     myTrips: (_: unknown, args: { first?: number; after?: string; state?: string }, ctx: TripQueriesContext) =>
-      page(ctx.db, myTripsFilter(requireActor(ctx.actor), args.state ?? undefined), args.first, args.after),
+      page(ctx, myTripsFilter(requireActor(ctx.actor), args.state ?? undefined), args.first, args.after),
     trips: (
       _: unknown,
       args: { passengerId?: string; driverId?: string; state?: string; first?: number; after?: string },
       ctx: TripQueriesContext,
     ) => {
       const filter = scopeTripFilter(requireActor(ctx.actor), definedOnly({ passengerId: args.passengerId, driverId: args.driverId, state: args.state }));
-      return page(ctx.db, filter, args.first, args.after);
+      return page(ctx, filter, args.first, args.after);
     },
     tripStats: async (_: unknown, __: unknown, ctx: TripQueriesContext) => {
       if (requireActor(ctx.actor).role !== 'admin') throw forbidden('Trip statistics are for admins.');
-      const stats = await ctx.db.collection<TripStatsDoc>('trip_stats').findOne({ _id: 'all' });
+      const stats = await ctx.db.collection<TripStatsDoc>(await ctx.readModels.collection('trip_stats')).findOne({ _id: 'all' });
       return {
         total: stats?.total ?? 0,
         byState: tripStatuses.map((state) => ({ state, count: stats?.byState?.[state] ?? 0 })),
@@ -79,7 +79,7 @@ export const resolvers = {
   Trip: {
     // Reached only through a parent the caller may already see: no extra check.
     __resolveReference: async ({ id }: { id: string }, ctx: TripQueriesContext) => {
-      const doc = await trips(ctx.db).findOne({ _id: id });
+      const doc = await (await trips(ctx)).findOne({ _id: id });
       return doc ? toTrip(doc) : null;
     },
     passenger: (trip: { passengerId: string }) => ({ id: trip.passengerId }),

@@ -1,0 +1,54 @@
+import type { Commit } from './envelope.ts';
+import type { Delivery } from './durable-consumer.ts';
+import type { JetStreamClient } from './nats.ts';
+import { EVENTS_STREAM } from './streams.ts';
+
+export interface ReplayOptions {
+  /** Most commits handed to the handler at once. */
+  maxBatch?: number;
+  /** How long one pull waits for more commits (ms). */
+  fetchWaitMs?: number;
+  /**
+   * Stops early once this says so after a batch (given its last sequence and what is still
+   * pending): a reader that need not chase a stream being appended to without pause.
+   */
+  enough?: (lastSequence: number, pending: number) => boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads the event stream from its start through an ordered consumer (ephemeral, no acks, in
+ * stream order) over `subjects`, handing over batches with how many matching commits are
+ * still pending after the last one. Resolves once caught up (nothing pending) or `enough`, with the
+ * stream sequence of the last commit handed over (0 if none). A failing handler stops the
+ * replay (the error is thrown); nothing is acknowledged, so nothing is lost for anyone else.
+ */
+export async function replayCommits(
+  js: JetStreamClient,
+  subjects: readonly string[],
+  handle: (batch: readonly Delivery[], pending: number) => Promise<void>,
+  { maxBatch = 500, fetchWaitMs = 1000, enough = () => false, signal }: ReplayOptions = {},
+): Promise<number> {
+  const consumer = await js.consumers.get(EVENTS_STREAM, { filter_subjects: [...subjects] });
+  let last = 0;
+  try {
+    while (!signal?.aborted) {
+      const batch: Delivery[] = [];
+      let pending = 0;
+      const messages = await consumer.fetch({ max_messages: maxBatch, expires: fetchWaitMs });
+      for await (const msg of messages) {
+        batch.push({ commit: msg.json<Commit>(), streamSequence: msg.seq, deliveryCount: msg.info.deliveryCount });
+        pending = msg.info.pending;
+        if (pending === 0) break;
+      }
+      if (batch.length > 0) {
+        await handle(batch, pending);
+        last = batch.at(-1)!.streamSequence;
+      }
+      if (pending === 0 || (batch.length > 0 && enough(last, pending))) return last;
+    }
+    return last;
+  } finally {
+    await consumer.delete().catch(() => {});
+  }
+}
