@@ -10,3 +10,5 @@ export * from './command-handler.ts';
 export * from './driver-locations.ts';
 export { connectNats, type Nats } from './nats.ts';
 export * from './live-updates.ts';
+export * from './follow-commits.ts';
+export * from './offer-notices.ts';

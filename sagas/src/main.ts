@@ -2,6 +2,7 @@ import { connectNats, consumerDefinitions, JetStreamEventStore } from '@happyrid
 import { connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, readCommonConfig, runMain, startMetricsServer } from '@happyride/platform';
 import { readSimulatedProviderConfig, SimulatedPaymentProvider } from './payments/simulated-provider.ts';
 import { MongoSagaStore } from './runtime/mongo-saga-store.ts';
+import { readDispatchConfig, startDispatchWorker } from './dispatch/worker.ts';
 import { createTripCreationRunner, readTripCreationConfig } from './trip-creation/worker.ts';
 
 const logger = createLogger('saga-worker');
@@ -10,6 +11,7 @@ runMain(logger, async () => {
   const env = process.env;
   const common = readCommonConfig(env);
   const config = readTripCreationConfig(env);
+  const dispatchConfig = readDispatchConfig(env);
   const provider = new SimulatedPaymentProvider(readSimulatedProviderConfig(env));
   const pollIntervalMs = envNumber(env, 'SAGA_POLL_INTERVAL_MS', 1_000, { min: 10, integer: true });
   const metricsPort = envPort(env, 'SAGA_WORKER_METRICS_PORT', 9465);
@@ -30,8 +32,11 @@ runMain(logger, async () => {
   const stop = new AbortController();
   const running = runner.run(nats, { consumerName: consumerDefinitions.tripCreationSaga.name, signal: stop.signal });
   running.catch((error: unknown) => logger.error({ err: error }, 'saga worker failed'));
+  const events = new JetStreamEventStore(nats.js, nats.jsm);
+  const dispatch = await startDispatchWorker({ nats, db: mongo.db, events, sagas, config: dispatchConfig, pollIntervalMs, logger, signal: stop.signal });
+  dispatch.running.catch((error: unknown) => logger.error({ err: error }, 'dispatch failed'));
   const metrics = await startMetricsServer(createMetricsRegistry('saga-worker'), metricsPort, { host: common.host });
-  logger.info({ workerId: runner.workerId, metricsPort, ...config }, 'saga worker started');
+  logger.info({ workerId: runner.workerId, metricsPort, ...config, dispatch: dispatchConfig }, 'saga worker started');
   return [
     () => new Promise<void>((resolve) => metrics.close(() => resolve())),
     () => mongo.close(),
@@ -39,6 +44,7 @@ runMain(logger, async () => {
     async () => {
       stop.abort();
       await running.catch(() => {});
+      await dispatch.running.catch(() => {});
     },
   ];
 });
