@@ -139,4 +139,33 @@ describe('dispatch offers over graphql-ws through the gateway', () => {
       await feed.close();
     }
   }, 120_000);
+
+  it('given an open dispatch, when the passenger cancels, then the offer closes as CANCELLED; given an assigned driver, when an admin cancels, then the driver is free for the next trip', async () => {
+    const here = somewhereNew();
+    const driver = await actors.onlineDriver(offset(here, 1));
+    const feed = offersOf(driver.token);
+    try {
+      const first = await actors.passenger();
+      const openTrip = await actors.requestTrip(first.token, here);
+      await feed.until(openTrip, 'OPEN');
+      await actors.must('mutation ($t: ID!) { cancelTrip(input: { tripId: $t, reason: "found a bus" }) { id } }', first.token, { t: openTrip });
+      await feed.until(openTrip, 'CANCELLED');
+
+      const second = await actors.passenger();
+      const takenTrip = await actors.requestTrip(second.token, here);
+      await feed.until(takenTrip, 'OPEN');
+      await actors.must('mutation ($t: ID!, $p: PositionInput!) { acceptTrip(input: { tripId: $t, position: $p }) { id } }', driver.token, { t: takenTrip, p: driver.position });
+      await feed.until(takenTrip, 'ASSIGNED');
+      await actors.must('mutation ($t: ID!) { cancelTrip(input: { tripId: $t, reason: "operator" }) { id } }', await actors.adminToken, { t: takenTrip });
+      await actors.waitForState(takenTrip, ['CANCELLED']);
+
+      const third = await actors.passenger();
+      const nextTrip = await actors.requestTrip(third.token, here);
+      await feed.until(nextTrip, 'OPEN');
+      await actors.must('mutation ($t: ID!, $p: PositionInput!) { acceptTrip(input: { tripId: $t, position: $p }) { id } }', driver.token, { t: nextTrip, p: driver.position });
+      expect(await actors.waitForState(nextTrip, ['DRIVER_ASSIGNED'])).toMatchObject({ driverId: driver.id });
+    } finally {
+      await feed.close();
+    }
+  }, 180_000);
 });
