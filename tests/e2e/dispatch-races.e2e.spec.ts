@@ -1,4 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../scripts/system.ts';
 import { dispatchActors, offset, somewhereNew } from '../support/dispatch.ts';
 import { startTestSystem } from '../support/system.ts';
 
@@ -9,17 +13,59 @@ import { startTestSystem } from '../support/system.ts';
  */
 let system: Awaited<ReturnType<typeof startTestSystem>>;
 let actors: ReturnType<typeof dispatchActors>;
+let secondWorker: ChildProcess | undefined;
+
+const env = {
+  MONGODB_DATABASE: `e2e_${randomUUID().slice(0, 8)}`,
+  DISPATCH_CHECK_INTERVAL_MS: '1500',
+  DISPATCH_MAX_CHECKS: '3',
+  SAGA_POLL_INTERVAL_MS: '100',
+};
+
+/** A second saga worker (so a second dispatch worker) on the same log and database, as a real process. */
+async function startSecondWorker(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'sagas/src/main.ts'], {
+    cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    env: { ...process.env, ...env, NATS_URL: inject('natsUrl'), MONGODB_URL: inject('mongoUrl'), SAGA_WORKER_METRICS_PORT: String(await freePort()), NODE_ENV: 'test' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the second saga worker exited with ${code}:\n${output.slice(-2000)}`)));
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('saga worker started')) resolve();
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', read);
+  });
+  return child;
+}
 
 beforeAll(async () => {
-  system = await startTestSystem({ DISPATCH_CHECK_INTERVAL_MS: '1500', DISPATCH_MAX_CHECKS: '3', SAGA_POLL_INTERVAL_MS: '100' });
+  system = await startTestSystem(env);
+  // FerretDB may drop a connection while the first worker still creates its indexes: retry.
+  for (let attempt = 1; !secondWorker; attempt++) {
+    secondWorker = await startSecondWorker().catch((error: unknown) => {
+      if (attempt >= 3) throw error;
+      return undefined;
+    });
+  }
   actors = dispatchActors(system.gatewayUrl);
 }, 120_000);
-afterAll(() => system?.stop());
+afterAll(async () => {
+  if (secondWorker && secondWorker.exitCode === null) {
+    const exited = new Promise((resolve) => secondWorker!.once('exit', resolve));
+    secondWorker.kill('SIGTERM');
+    await exited;
+  }
+  await system?.stop();
+});
 
 /** Waits until the trip is offered (DISPATCHING) or over. */
 const dispatching = (tripId: string) => actors.waitForState(tripId, ['DISPATCHING', 'DISPATCH_FAILED', 'DRIVER_ASSIGNED']);
 
-describe('dispatch races with real processes', () => {
+describe('dispatch races with real processes, two dispatch workers side by side', () => {
   it('given 50 drivers near a trip, when all accept at once, then exactly one is assigned', async () => {
     const here = somewhereNew();
     const drivers = await Promise.all(Array.from({ length: 50 }, (_, k) => actors.onlineDriver(offset(here, 0.1 + (k % 10) * 0.5, Math.floor(k / 10) * 0.5))));

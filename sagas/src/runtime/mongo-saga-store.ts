@@ -103,10 +103,10 @@ export class MongoSagaStore {
 
   /** Run once at start-up (and before tests): creates the collections and their indexes. */
   async ensureIndexes(): Promise<void> {
-    await this.instances.createIndexes([
-      { key: { saga: 1, associations: 1 }, name: 'saga_associations' },
-      { key: { saga: 1, hasPending: 1 }, name: 'saga_pending' },
-    ]);
+    // One index per call: FerretDB v1 drops the connection when a multi-index createIndexes
+    // names indexes that already exist (a worker starting against an existing database).
+    await this.instances.createIndexes([{ key: { saga: 1, associations: 1 }, name: 'saga_associations' }]);
+    await this.instances.createIndexes([{ key: { saga: 1, hasPending: 1 }, name: 'saga_pending' }]);
     await this.deadlines.createIndexes([{ key: { saga: 1, dueAt: 1 }, name: 'saga_due' }]);
     // Also creates these collections up front, before workers race to insert into them.
     await this.transitions.createIndexes([{ key: { sagaId: 1, version: 1 }, name: 'saga_versions' }]);
