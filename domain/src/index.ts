@@ -8,3 +8,4 @@ export * from './driver/index.ts';
 export * from './trip/index.ts';
 export * from './payment/index.ts';
 export * from './aggregates.ts';
+export * from './dispatch/index.ts';

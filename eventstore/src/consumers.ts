@@ -44,6 +44,12 @@ export const consumerDefinitions = {
     aggregateTypes: ['trip', 'payment'],
     startAt: 'new',
   },
+  dispatchSaga: {
+    name: 'saga-dispatch',
+    description: 'dispatch saga (offers, checks, driver reservations)',
+    aggregateTypes: ['trip'],
+    startAt: 'new',
+  },
 } as const satisfies Record<string, ConsumerDefinition>;
 
 export type ConsumerName = (typeof consumerDefinitions)[keyof typeof consumerDefinitions]['name'];

@@ -12,3 +12,5 @@ export { connectNats, type Nats } from './nats.ts';
 export * from './live-updates.ts';
 export * from './dead-letters.ts';
 export * from './replay.ts';
+export * from './follow-commits.ts';
+export * from './offer-notices.ts';

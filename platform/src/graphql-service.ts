@@ -56,6 +56,10 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
   app.disable('x-powered-by');
   const metrics = options.metrics ?? createMetricsRegistry(options.name);
   const httpServer = createServer(app);
+  // Outlive the gateway's pooled keep-alive sockets: a server closing an idle socket just as the
+  // gateway reuses it answers "socket hang up" (ECONNRESET) to a perfectly good request.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   const server = new ApolloServer<C>({
     ...options.apollo,
     formatError: formatErrorFor({

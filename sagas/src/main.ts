@@ -5,6 +5,8 @@ import { runSagas } from './runtime/run-sagas.ts';
 import { MongoSagaStore } from './runtime/mongo-saga-store.ts';
 import { registerSagaMetrics } from './runtime/saga-metrics.ts';
 import { TRIP_CANCELLATION_SAGA } from './trip-cancellation/refund-on-cancellation-saga.ts';
+import { DISPATCH_SAGA } from './dispatch/dispatch-saga.ts';
+import { readDispatchConfig, startDispatchWorker } from './dispatch/worker.ts';
 import { TRIP_CREATION_SAGA } from './trip-creation/trip-creation-saga.ts';
 import { createTripCancellationRunner, createTripCreationRunner, readTripCreationConfig } from './trip-creation/worker.ts';
 
@@ -15,6 +17,7 @@ runMain(logger, async () => {
   const common = readCommonConfig(env);
   const config = readTripCreationConfig(env);
   const providerConfig = readSimulatedProviderConfig(env);
+  const dispatchConfig = readDispatchConfig(env);
   const pollIntervalMs = envNumber(env, 'SAGA_POLL_INTERVAL_MS', 1_000, { min: 10, integer: true });
   const metricsPort = envPort(env, 'SAGA_WORKER_METRICS_PORT', 9465);
   const chargeTimeoutMs = envNumber(env, 'PAYMENT_PROVIDER_TIMEOUT_MS', 10_000, { min: 1, integer: true });
@@ -48,11 +51,24 @@ runMain(logger, async () => {
   const stop = new AbortController();
   const running = runSagas(nats, [runner, refunds], { consumerName, signal: stop.signal, pollIntervalMs, logger, deadLetters });
   running.catch((error: unknown) => logger.error({ err: error }, 'saga worker failed'));
+  const events = new JetStreamEventStore(nats.js, nats.jsm);
+  const dispatch = await startDispatchWorker({
+    nats,
+    db: mongo.db,
+    events,
+    sagas,
+    config: dispatchConfig,
+    pollIntervalMs,
+    logger,
+    signal: stop.signal,
+    deadLetters,
+  });
+  dispatch.running.catch((error: unknown) => logger.error({ err: error }, 'dispatch failed'));
   const registry = createMetricsRegistry('saga-worker');
-  registerDeadLetterMetrics(registry, deadLetterStore, [consumerName]);
-  registerSagaMetrics(registry, sagas, [TRIP_CREATION_SAGA, TRIP_CANCELLATION_SAGA]);
+  registerDeadLetterMetrics(registry, deadLetterStore, [consumerName, consumerDefinitions.dispatchSaga.name]);
+  registerSagaMetrics(registry, sagas, [TRIP_CREATION_SAGA, TRIP_CANCELLATION_SAGA, DISPATCH_SAGA]);
   const metrics = await startMetricsServer(registry, metricsPort, { host: common.host });
-  logger.info({ workerId: runner.workerId, metricsPort, ...config }, 'saga worker started');
+  logger.info({ workerId: runner.workerId, metricsPort, ...config, dispatch: dispatchConfig }, 'saga worker started');
   return [
     () => new Promise<void>((resolve) => metrics.close(() => resolve())),
     () => mongo.close(),
@@ -60,6 +76,7 @@ runMain(logger, async () => {
     async () => {
       stop.abort();
       await running.catch(() => {});
+      await dispatch.running.catch(() => {});
     },
   ];
 });

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually, graphqlClient, tokenFor } from '../support/graphql-client.ts';
+import { dispatchActors } from '../support/dispatch.ts';
 import { startTestSystem } from '../support/system.ts';
 
 /**
@@ -147,8 +148,9 @@ describe.skipIf(skip)('GraphiQL served by the gateway at /graphiql', () => {
     );
     expect(JSON.parse(await resultText())).toEqual({ data: { passenger: { name: 'Ada' } } });
 
-    // A subscription over graphql-ws: the trip now (CREATED, or CONFIRMED once the creation
-    // saga got to it), then each change (CANCELLED).
+    // A subscription over graphql-ws: the trip now (CREATED, CONFIRMED once the creation saga
+    // got to it, or DISPATCHING: a driver nearby keeps it open), then each change (CANCELLED).
+    await dispatchActors(system.gatewayUrl).onlineDriver(here);
     const trip = await gql<{ requestTrip: { id: string } }>(
       'mutation ($s: PositionInput!, $e: PositionInput!) { requestTrip(input: { start: $s, end: $e }) { id } }',
       { token, variables: { s: here, e: there } },
@@ -163,8 +165,8 @@ describe.skipIf(skip)('GraphiQL served by the gateway at /graphiql', () => {
 
     await typeOperation(`subscription {\n  tripUpdates(tripId: "${tripId}") {\n    id\n    state\n  }\n}`);
     await run();
-    await resultUntil((text) => /"(CREATED|CONFIRMED)"/.test(text));
-    expect(JSON.parse(await resultText())).toEqual({ data: { tripUpdates: { id: tripId, state: expect.stringMatching(/^(CREATED|CONFIRMED)$/) } } });
+    await resultUntil((text) => /"(CREATED|CONFIRMED|DISPATCHING)"/.test(text));
+    expect(JSON.parse(await resultText())).toEqual({ data: { tripUpdates: { id: tripId, state: expect.stringMatching(/^(CREATED|CONFIRMED|DISPATCHING)$/) } } });
 
     const cancelled = await gql('mutation ($t: ID!) { cancelTrip(input: { tripId: $t, reason: "changed my mind" }) { id } }', {
       token,

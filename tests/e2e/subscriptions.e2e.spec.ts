@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, graphqlClient, tokenFor } from '../support/graphql-client.ts';
+import { dispatchActors } from '../support/dispatch.ts';
 import { startTestSystem } from '../support/system.ts';
 import { collect, rawSocket, subscriptionClient } from '../support/websocket.ts';
 
@@ -18,6 +19,8 @@ const there = { lng: 116.4066, lat: 39.8822 };
 const FOLLOW = `subscription ($t: ID!) { tripUpdates(tripId: $t) { id state passengerName passenger { name } version } }`;
 
 async function passengerWithTrip() {
+  // A driver nearby keeps the confirmed trip DISPATCHING (cancellable), not DISPATCH_FAILED at once.
+  await dispatchActors(system.gatewayUrl).onlineDriver(here);
   const id = `p-${randomUUID().slice(0, 8)}`;
   const token = await tokenFor('passenger', id);
   await gql('mutation { registerPassenger(input: { name: "Ada" }) { id } }', { token });
@@ -37,12 +40,12 @@ describe('tripUpdates over graphql-ws through the gateway', () => {
     const follow = collect<{ tripUpdates: { state: string; passengerName: string; passenger: { name: string } } }>(client, FOLLOW, { t: tripId });
     try {
       const [first] = await follow.next(1);
-      // CREATED, or already CONFIRMED by the creation saga (a short trip needs no payment).
+      // CREATED, or already CONFIRMED by the creation saga (a short trip needs no payment), or offered by dispatch.
       expect(first?.data?.tripUpdates).toMatchObject({ id: tripId, passengerName: 'Ada', passenger: { name: 'Ada' } });
-      expect(['CREATED', 'CONFIRMED']).toContain(first?.data?.tripUpdates.state);
+      expect(['CREATED', 'CONFIRMED', 'DISPATCHING']).toContain(first?.data?.tripUpdates.state);
 
       await gql('mutation ($t: ID!) { cancelTrip(input: { tripId: $t, reason: "changed my mind" }) { id } }', { token, variables: { t: tripId } });
-      await follow.next(2);
+      await eventually(async () => follow.results.at(-1)?.data?.tripUpdates.state, (state) => state === 'CANCELLED');
       expect(follow.results.at(-1)?.data?.tripUpdates.state).toBe('CANCELLED');
 
       await gql('mutation { updatePassengerDetails(input: { name: "Ada L." }) { id } }', { token });

@@ -78,6 +78,24 @@ export function decideDriver(command: DriverCommand, state: DriverState): Driver
       if (!driver.online) throw illegalState(`Driver ${driverId} is already offline.`);
       return [{ type: 'DriverWentOffline', data: { driverId } }];
     }
+    case 'ReserveDriverForTrip': {
+      if (actor.role !== 'system') throw forbidden('ReserveDriverForTrip is an internal command: only dispatch may send it.');
+      const tripId = validId(command.data.tripId, 'tripId');
+      const driver = mustExist(state, driverId);
+      if (driver.activeTripId === tripId) return [];
+      if (driver.activeTripId !== undefined) {
+        throw illegalState(`Driver ${driverId} cannot take trip ${tripId}: they are already on trip ${driver.activeTripId}.`);
+      }
+      if (!driver.online) throw illegalState(`Driver ${driverId} cannot take trip ${tripId}: they are offline.`);
+      return [{ type: 'DriverReservedForTrip', data: { driverId, tripId } }];
+    }
+    case 'ReleaseDriverFromTrip': {
+      if (actor.role !== 'system') throw forbidden('ReleaseDriverFromTrip is an internal command: only dispatch may send it.');
+      const tripId = validId(command.data.tripId, 'tripId');
+      const driver = mustExist(state, driverId);
+      if (driver.activeTripId !== tripId) return [];
+      return [{ type: 'DriverReleasedFromTrip', data: { driverId, tripId } }];
+    }
     default:
       throw new UnreachableCaseError(command);
   }

@@ -155,6 +155,38 @@ describe('Driver decider', () => {
       spec.given([]).when(command).thenFails('NOT_FOUND'));
   });
 
+  describe('ReserveDriverForTrip and ReleaseDriverFromTrip (dispatch)', () => {
+    const system: Actor = { id: 'system', role: 'system' };
+    const reserve = (tripId: string, actor = system): DriverCommand => ({ type: 'ReserveDriverForTrip', data: { driverId: 'd1', tripId }, metadata: meta(actor) });
+    const release = (tripId: string, actor = system): DriverCommand => ({ type: 'ReleaseDriverFromTrip', data: { driverId: 'd1', tripId }, metadata: meta(actor) });
+    const reserved = (tripId: string): DriverEvent => ({ type: 'DriverReservedForTrip', data: { driverId: 'd1', tripId } });
+    const released = (tripId: string): DriverEvent => ({ type: 'DriverReleasedFromTrip', data: { driverId: 'd1', tripId } });
+
+    it('given a free online driver, when dispatch reserves them for a trip, then they are reserved', () =>
+      spec.given([registered, wentOnline]).when(reserve('t1')).then([reserved('t1')]));
+    it('given a driver reserved for a trip, when another trip reserves them, then it is an illegal state naming the first trip', () =>
+      spec.given([registered, wentOnline, reserved('t1')]).when(reserve('t2')).thenFails('ILLEGAL_STATE', /already on trip t1/));
+    it('given a driver reserved for a trip, when the same trip reserves them again, then nothing happens', () =>
+      spec.given([registered, wentOnline, reserved('t1')]).when(reserve('t1')).thenNothingHappens());
+    it('given an offline driver, when dispatch reserves them, then it is an illegal state', () =>
+      spec.given([registered]).when(reserve('t1')).thenFails('ILLEGAL_STATE', /offline/));
+    it('given an unknown driver, when dispatch reserves them, then they are not found', () =>
+      spec.given([]).when(reserve('t1')).thenFails('NOT_FOUND'));
+    it('given a free driver, when the driver themself sends the reservation, then it is forbidden', () =>
+      spec.given([registered, wentOnline]).when(reserve('t1', bo)).thenFails('FORBIDDEN'));
+    it('given a reserved driver, when their trip releases them, then they are released', () =>
+      spec.given([registered, wentOnline, reserved('t1')]).when(release('t1')).then([released('t1')]));
+    it('given a driver released from a trip, when another trip reserves them, then they are reserved', () =>
+      spec.given([registered, wentOnline, reserved('t1'), released('t1')]).when(reserve('t2')).then([reserved('t2')]));
+    it('given a driver reserved for t1, when t2 releases them, then nothing happens (t2 never had them)', () =>
+      spec.given([registered, wentOnline, reserved('t1')]).when(release('t2')).thenNothingHappens());
+    it('given a free driver, when a trip releases them again, then nothing happens', () =>
+      spec.given([registered, wentOnline, reserved('t1'), released('t1')]).when(release('t1')).thenNothingHappens());
+    it('given a reserved driver, when an admin sends the release, then it is forbidden', () =>
+      spec.given([registered, wentOnline, reserved('t1')]).when(release('t1', admin)).thenFails('FORBIDDEN'));
+  });
+
+
   describe('evolve', () => {
     it('folds registration, a detail update and going online into the current driver', () => {
       const renamed: DriverEvent = { type: 'DriverDetailsUpdated', data: { driverId: 'd1', name: 'Bo Li', vehicle } };

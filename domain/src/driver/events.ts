@@ -12,7 +12,11 @@ export type DriverEvent =
   | { type: 'DriverRegistered'; data: { driverId: string; name: string; vehicle: Vehicle } }
   | { type: 'DriverDetailsUpdated'; data: { driverId: string; name: string; vehicle: Vehicle } }
   | { type: 'DriverWentOnline'; data: { driverId: string } }
-  | { type: 'DriverWentOffline'; data: { driverId: string } };
+  | { type: 'DriverWentOffline'; data: { driverId: string } }
+  /** Dispatch took the driver for a trip: appended with the driver's version, so only one trip can. */
+  | { type: 'DriverReservedForTrip'; data: { driverId: string; tripId: string } }
+  /** The trip finished, was cancelled or did not get the driver after all: the driver is free again. */
+  | { type: 'DriverReleasedFromTrip'; data: { driverId: string; tripId: string } };
 
 export type DriverEventType = DriverEvent['type'];
 
@@ -21,4 +25,6 @@ export const driverEventTypes = [
   'DriverDetailsUpdated',
   'DriverWentOnline',
   'DriverWentOffline',
+  'DriverReservedForTrip',
+  'DriverReleasedFromTrip',
 ] as const satisfies readonly DriverEventType[];

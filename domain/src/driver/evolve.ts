@@ -3,7 +3,7 @@ import type { DriverEvent, Vehicle } from './events.ts';
 
 export type DriverState =
   | { status: 'unregistered' }
-  | { status: 'registered'; id: string; name: string; vehicle: Vehicle; online: boolean };
+  | { status: 'registered'; id: string; name: string; vehicle: Vehicle; online: boolean; activeTripId?: string };
 
 export const initialDriverState = (): DriverState => ({ status: 'unregistered' });
 
@@ -17,6 +17,14 @@ export function evolveDriver(state: DriverState, event: DriverEvent): DriverStat
       return state.status === 'registered' ? { ...state, online: true } : state;
     case 'DriverWentOffline':
       return state.status === 'registered' ? { ...state, online: false } : state;
+    case 'DriverReservedForTrip':
+      return state.status === 'registered' ? { ...state, activeTripId: event.data.tripId } : state;
+    case 'DriverReleasedFromTrip': {
+      if (state.status !== 'registered' || state.activeTripId !== event.data.tripId) return state;
+      const rest = { ...state };
+      delete rest.activeTripId;
+      return rest;
+    }
     default:
       throw new UnreachableCaseError(event);
   }

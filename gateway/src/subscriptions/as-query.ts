@@ -6,7 +6,43 @@ import { GraphQLError, Kind, visit, type DocumentNode, type FieldNode, type Oper
  */
 export const subscriptionQueries: Record<string, { queryField: string; argumentNames: Record<string, string> }> = {
   tripUpdates: { queryField: 'trip', argumentNames: { tripId: 'id' } },
+  // The offers still open when the driver subscribes; each later one via `oneOfferQuery`.
+  dispatchOffers: { queryField: 'myDispatchOffers', argumentNames: {} },
 };
+
+/** The variable `oneOfferQuery` adds for the trip whose offer changed. */
+export const OFFER_TRIP_VARIABLE = 'dispatchOfferTripId';
+
+/**
+ * From the query `subscriptionAsQuery` made of `dispatchOffers`, the query of one offer:
+ * `query { dispatchOffers: myDispatchOffers { ...S } }` becomes
+ * `query ($dispatchOfferTripId: ID!) { dispatchOffers: dispatchOffer(tripId: $dispatchOfferTripId) { ...S } }`.
+ */
+export function oneOfferQuery(query: DocumentNode): DocumentNode {
+  return visit(query, {
+    OperationDefinition(node) {
+      const [root] = node.selectionSet.selections;
+      if (!root || root.kind !== Kind.FIELD) return undefined;
+      const field: FieldNode = {
+        ...root,
+        name: { kind: Kind.NAME, value: 'dispatchOffer' },
+        arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'tripId' }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: OFFER_TRIP_VARIABLE } } }],
+      };
+      return {
+        ...node,
+        variableDefinitions: [
+          ...(node.variableDefinitions ?? []),
+          {
+            kind: Kind.VARIABLE_DEFINITION,
+            variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: OFFER_TRIP_VARIABLE } },
+            type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'ID' } } },
+          },
+        ],
+        selectionSet: { ...node.selectionSet, selections: [field] },
+      } as OperationDefinitionNode;
+    },
+  });
+}
 
 /**
  * Rewrites a subscription operation into the query that fetches its payload through the

@@ -1,6 +1,6 @@
 import { getOperationAST, parse, print } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { subscriptionAsQuery } from './as-query.ts';
+import { oneOfferQuery, subscriptionAsQuery } from './as-query.ts';
 
 const rewrite = (source: string, name?: string) => {
   const document = parse(source);
@@ -34,5 +34,15 @@ describe('a subscription as the query that fetches its payload', () => {
 
   it('given two root fields, then it is refused', () => {
     expect(() => rewrite('subscription { a: tripUpdates(tripId: "1") { id } b: tripUpdates(tripId: "2") { id } }')).toThrow(/exactly one root field/);
+  });
+
+  it('given dispatchOffers, then the open offers come from myDispatchOffers and each later one from dispatchOffer(tripId:)', () => {
+    const document = parse('subscription Offers { dispatchOffers { tripId fare passenger { name } } }');
+    const { document: query, responseKey } = subscriptionAsQuery(document, getOperationAST(document)!);
+    expect(responseKey).toBe('dispatchOffers');
+    expect(print(query)).toBe(print(parse('query Offers { dispatchOffers: myDispatchOffers { tripId fare passenger { name } } }')));
+    expect(print(oneOfferQuery(query))).toBe(
+      print(parse('query Offers($dispatchOfferTripId: ID!) { dispatchOffers: dispatchOffer(tripId: $dispatchOfferTripId) { tripId fare passenger { name } } }')),
+    );
   });
 });

@@ -1,7 +1,7 @@
 import type { ApolloServer } from '@apollo/server';
 import type { Actor } from '@happyride/domain';
 import { isValidId } from '@happyride/domain';
-import { listen, tripUpdatedSubject, type Nats } from '@happyride/eventstore';
+import { dispatchOfferSubject, listen, tripUpdatedSubject, type DispatchOfferNotice, type Nats } from '@happyride/eventstore';
 import { bearerToken, type Logger, type TokenVerifier } from '@happyride/platform';
 import {
   extendSchema,
@@ -14,6 +14,7 @@ import {
   validate,
   type DocumentNode,
   type ExecutionResult,
+  type FieldNode,
   type GraphQLSchema,
   type ValidationRule,
 } from 'graphql';
@@ -23,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { WebSocketServer } from 'ws';
 import type { GatewayContext } from '../context.ts';
-import { subscriptionAsQuery } from './as-query.ts';
+import { OFFER_TRIP_VARIABLE, oneOfferQuery, subscriptionAsQuery } from './as-query.ts';
 
 const subscriptionTypeDefs = parse(readFileSync(new URL('./subscriptions.graphql', import.meta.url), 'utf8'));
 
@@ -55,6 +56,8 @@ interface SubscriptionContext {
   responseKey: string;
   subject: string;
   first: ExecutionResult;
+  /** dispatchOffers: the query of one offer, re-run for each notice. */
+  oneOffer?: DocumentNode;
 }
 
 /**
@@ -122,8 +125,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         }
         const { document: query, responseKey } = subscriptionAsQuery(document, operation);
         const variables = payload.variables ?? undefined;
-        const subject = subjectOf(operation.selectionSet.selections[0], variables);
+        const root = operation.selectionSet.selections[0] as FieldNode;
+        const offers = root.name.value === 'dispatchOffers';
+        if (offers && connection.actor.role !== 'driver') {
+          return [new GraphQLError('dispatchOffers is for drivers: sign in with the driver role.', { extensions: { code: 'FORBIDDEN' } })];
+        }
+        const subject = offers ? dispatchOfferSubject(connection.actor.id) : subjectOf(root, variables);
         const context = {
+          ...(offers ? { oneOffer: oneOfferQuery(query) } : {}),
           gatewayContext: { actor: connection.actor, authorization: connection.authorization!, correlationId: randomUUID() },
           query,
           variables,
@@ -142,7 +151,32 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     webSocketServer,
   );
 
+  /**
+   * dispatchOffers: listens first, then yields every open offer, then each offer named by a
+   * notice as it is now (an offer may come twice around the start; never missed).
+   */
+  async function* followOffers(context: SubscriptionContext, oneOffer: DocumentNode): AsyncGenerator<ExecutionResult> {
+    const notices = listen<DispatchOfferNotice>(options.nats, context.subject);
+    try {
+      const open = await fetchPayload(context);
+      const list = (open.data?.[context.responseKey] ?? []) as unknown[];
+      for (const offer of list) yield { data: { [context.responseKey]: offer } };
+      for await (const notice of notices) {
+        const next = await fetchPayload({ ...context, query: oneOffer, variables: { ...context.variables, [OFFER_TRIP_VARIABLE]: notice.tripId } });
+        if (next.errors?.length || next.data?.[context.responseKey] == null) continue;
+        yield next;
+      }
+    } finally {
+      await notices.return?.();
+      logger.debug({ subject: context.subject }, 'subscription ended');
+    }
+  }
+
   async function* follow(context: SubscriptionContext): AsyncGenerator<ExecutionResult> {
+    if (context.oneOffer) {
+      yield* followOffers(context, context.oneOffer);
+      return;
+    }
     const notices = listen<{ version: number }>(options.nats, context.subject);
     active++;
     try {

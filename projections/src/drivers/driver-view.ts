@@ -27,6 +27,9 @@ export function evolveDriverView(doc: DriverFields | null, event: EventEnvelope<
       return doc && { ...doc, online: true, updatedAt: event.occurredAt };
     case 'DriverWentOffline':
       return doc && { ...doc, online: false, updatedAt: event.occurredAt };
+    case 'DriverReservedForTrip':
+    case 'DriverReleasedFromTrip':
+      return doc; // dispatch's bookkeeping: the trips read model shows who drives what
     default:
       throw new UnreachableCaseError(event);
   }

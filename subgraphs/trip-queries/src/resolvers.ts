@@ -1,6 +1,6 @@
 import { forbidden, notFound, tripStatuses } from '@happyride/domain';
 import { DateTimeScalar, requireActor, type QueryContext } from '@happyride/platform';
-import type { Filter } from 'mongodb';
+import type { Db, Filter } from 'mongodb';
 import { mayReadTrip, myTripsFilter, scopeTripFilter, type TripFilter } from './access.ts';
 import { afterCursor, decodeCursor, encodeCursor, pageSize } from './pagination.ts';
 
@@ -32,6 +32,23 @@ interface TripStatsDoc {
 }
 
 const trips = async ({ db, readModels }: TripQueriesContext) => db.collection<TripDoc>(await readModels.collection('trips'));
+
+/** A dispatch offer, as the dispatch worker writes it (`dispatch_offers`, `_id` `${tripId}:${driverId}`). */
+interface DispatchOfferDoc {
+  _id: string;
+  tripId: string;
+  driverId: string;
+  status: string;
+  updatedAt: string;
+  [field: string]: unknown;
+}
+const offers = (db: Db) => db.collection<DispatchOfferDoc>('dispatch_offers');
+
+function requireDriver(ctx: TripQueriesContext): string {
+  const actor = requireActor(ctx.actor);
+  if (actor.role !== 'driver') throw forbidden('Dispatch offers are for drivers: sign in with the driver role.');
+  return actor.id;
+}
 const toTrip = ({ _id, ...rest }: TripDoc) => ({ id: _id, ...rest });
 
 async function page(ctx: TripQueriesContext, filter: TripFilter | null, first: number | null | undefined, after: string | null | undefined) {
@@ -67,6 +84,12 @@ export const resolvers = {
       const filter = scopeTripFilter(requireActor(ctx.actor), definedOnly({ passengerId: args.passengerId, driverId: args.driverId, state: args.state }));
       return page(ctx, filter, args.first, args.after);
     },
+    myDispatchOffers: async (_: unknown, { status }: { status?: string | null }, ctx: TripQueriesContext) => {
+      const driverId = requireDriver(ctx);
+      return offers(ctx.db).find({ driverId, status: status ?? 'OPEN' }).sort({ updatedAt: -1, _id: -1 }).limit(100).toArray();
+    },
+    dispatchOffer: (_: unknown, { tripId }: { tripId: string }, ctx: TripQueriesContext) =>
+      offers(ctx.db).findOne({ _id: `${tripId}:${requireDriver(ctx)}` }),
     tripStats: async (_: unknown, __: unknown, ctx: TripQueriesContext) => {
       if (requireActor(ctx.actor).role !== 'admin') throw forbidden('Trip statistics are for admins.');
       const stats = await ctx.db.collection<TripStatsDoc>(await ctx.readModels.collection('trip_stats')).findOne({ _id: 'all' });
@@ -84,5 +107,8 @@ export const resolvers = {
     },
     passenger: (trip: { passengerId: string }) => ({ id: trip.passengerId }),
     driver: (trip: { driverId: string | null }) => (trip.driverId ? { id: trip.driverId } : null),
+  },
+  DispatchOffer: {
+    passenger: (offer: { passengerId: string }) => ({ id: offer.passengerId }),
   },
 };
