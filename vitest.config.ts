@@ -28,6 +28,8 @@ export default defineConfig({
           include: ['**/*.e2e.spec.ts'],
           exclude,
           globalSetup: ['local-servers/src/vitest-global-setup.ts'],
+          // A nats-server per test file: each file's systems get a fresh event log.
+          setupFiles: ['tests/support/own-event-log.ts'],
           testTimeout: 60_000,
           hookTimeout: 600_000,
           fileParallelism: false,

@@ -15,6 +15,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     natsUrl: string;
     mongoUrl: string;
+    /** True when this setup started nats-server itself (no external `NATS_URL`). */
+    natsStartedLocally: boolean;
   }
 }
 
@@ -24,6 +26,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   project.provide('natsUrl', servers.natsUrl);
   project.provide('mongoUrl', servers.mongoUrl);
+  project.provide('natsStartedLocally', !previous.NATS_URL);
   process.env['NATS_URL'] = servers.natsUrl;
   process.env['MONGODB_URL'] = servers.mongoUrl;
 

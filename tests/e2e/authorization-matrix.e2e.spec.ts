@@ -7,9 +7,10 @@
 import { connectNats, JetStreamEventStore, type Nats } from '@happyride/eventstore';
 import { TripInternalCommands } from '@happyride/subgraph-trip-commands';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, eventually, graphqlClient, tokenFor, type GraphQLResponse } from '../support/graphql-client.ts';
 import { startTestSystem } from '../support/system.ts';
+import { natsUrl } from '../support/own-event-log.ts';
 
 type Role = 'anonymous' | 'P' | 'Q' | 'D' | 'E' | 'A';
 const roles: Role[] = ['anonymous', 'P', 'Q', 'D', 'E', 'A'];
@@ -42,7 +43,7 @@ beforeAll(async () => {
   const requested = await as('P', 'mutation ($s: PositionInput!, $e: PositionInput!) { requestTrip(input: { start: $s, end: $e }) { id } }', { s: here, e: there });
   id.T = (requested.data as { requestTrip: { id: string } }).requestTrip.id;
   // Given T confirmed and assigned to D (the internal commands the saga and dispatch send).
-  nats = await connectNats(inject('natsUrl'), 'e2e-authorization');
+  nats = await connectNats(natsUrl(), 'e2e-authorization');
   const internal = new TripInternalCommands(new JetStreamEventStore(nats.js, nats.jsm), () => new Date());
   const ids = () => ({ commandId: randomUUID(), correlationId: 'authorization-matrix' });
   await internal.confirm(id.T, ids());

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../scripts/system.ts';
 import { dispatchActors, offset, somewhereNew } from '../support/dispatch.ts';
 import { startTestSystem } from '../support/system.ts';
+import { natsUrl } from '../support/own-event-log.ts';
 
 /**
  * "A driver is never assigned two active trips, however offers and accepts race, across
@@ -26,7 +27,7 @@ const env = {
 async function startSecondWorker(): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'sagas/src/main.ts'], {
     cwd: fileURLToPath(new URL('../../', import.meta.url)),
-    env: { ...process.env, ...env, NATS_URL: inject('natsUrl'), MONGODB_URL: inject('mongoUrl'), SAGA_WORKER_METRICS_PORT: String(await freePort()), NODE_ENV: 'test' },
+    env: { ...process.env, ...env, NATS_URL: natsUrl(), MONGODB_URL: inject('mongoUrl'), SAGA_WORKER_METRICS_PORT: String(await freePort()), NODE_ENV: 'test' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,9 +1,10 @@
 import { connectNats, JetStreamEventStore, type Nats } from '@happyride/eventstore';
 import { TripInternalCommands } from '@happyride/subgraph-trip-commands';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, graphqlClient, tokenFor } from '../support/graphql-client.ts';
 import { startTestSystem } from '../support/system.ts';
+import { natsUrl } from '../support/own-event-log.ts';
 
 let system: Awaited<ReturnType<typeof startTestSystem>>;
 let gql: ReturnType<typeof graphqlClient>;
@@ -14,7 +15,7 @@ beforeAll(async () => {
   // Trips here are moved by hand with the internal commands: no saga worker racing them.
   system = await startTestSystem({}, { without: ['saga-worker'] });
   gql = graphqlClient(system.gatewayUrl);
-  nats = await connectNats(inject('natsUrl'), 'e2e-trip-internal-commands');
+  nats = await connectNats(natsUrl(), 'e2e-trip-internal-commands');
   trips = new TripInternalCommands(new JetStreamEventStore(nats.js, nats.jsm), () => new Date());
 });
 afterAll(async () => {

@@ -7,10 +7,11 @@ import { startGateway } from '@happyride/gateway/server';
 import { createLogger, DEV_JWT_SECRET, tokenVerifier } from '@happyride/platform';
 import { readFileSync } from 'node:fs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, graphqlClient, tokenFor } from '../support/graphql-client.ts';
 import { dispatchActors } from '../support/dispatch.ts';
 import { startTestSystem } from '../support/system.ts';
+import { natsUrl } from '../support/own-event-log.ts';
 
 /**
  * The self-hosted GraphiQL at `/graphiql`, driven in Debian's headless Chromium (never a
@@ -204,7 +205,7 @@ describe.skipIf(skip)('GraphiQL served by the gateway at /graphiql', () => {
   });
 
   it('given GRAPHIQL=off and APOLLO_SANDBOX=off, then /graphiql answers 404 and GET /graphql has no landing page', async () => {
-    const nats = await connectNats(inject('natsUrl'), 'explorer-test');
+    const nats = await connectNats(natsUrl(), 'explorer-test');
     const subgraphUrls = Object.fromEntries(Object.entries(system.urls).map(([name, url]) => [name, `${url}/graphql`]));
     const logger = createLogger('gateway-test', 'silent');
     const options = {

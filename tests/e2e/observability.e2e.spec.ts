@@ -1,10 +1,11 @@
 import { aggregateSubject, connectNats, EVENTS_STREAM, HEADER, JetStreamEventStore, type Nats } from '@happyride/eventstore';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, eventually, graphqlClient, tokenFor } from '../support/graphql-client.ts';
 import { startTestSystem } from '../support/system.ts';
 import { collect, subscriptionClient } from '../support/websocket.ts';
+import { natsUrl } from '../support/own-event-log.ts';
 
 let system: Awaited<ReturnType<typeof startTestSystem>>;
 let gql: ReturnType<typeof graphqlClient>;
@@ -13,7 +14,7 @@ let nats: Nats;
 beforeAll(async () => {
   system = await startTestSystem();
   gql = graphqlClient(system.gatewayUrl);
-  nats = await connectNats(inject('natsUrl'), 'e2e-observability');
+  nats = await connectNats(natsUrl(), 'e2e-observability');
 });
 afterAll(async () => {
   await nats?.close();

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually, graphqlClient, tokenFor } from '../support/graphql-client.ts';
 import { startTestSystem } from '../support/system.ts';
+import { natsUrl } from '../support/own-event-log.ts';
 
 const database = `e2e_rebuild_${randomUUID().slice(0, 8)}`;
 let system: Awaited<ReturnType<typeof startTestSystem>>;
@@ -16,7 +17,7 @@ let mongo: Mongo;
 beforeAll(async () => {
   system = await startTestSystem({ MONGODB_DATABASE: database, READ_MODEL_GENERATION_POLL_MS: '200' });
   gql = graphqlClient(system.gatewayUrl);
-  nats = await connectNats(inject('natsUrl'), 'e2e-rebuild');
+  nats = await connectNats(natsUrl(), 'e2e-rebuild');
   mongo = await connectMongo(inject('mongoUrl'), database, 'e2e-rebuild');
 });
 afterAll(async () => {

@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually, graphqlClient } from '../support/graphql-client.ts';
 import { cancelTrip, newId, registeredPassenger, requestTrip, settled, tripWhen } from '../support/trips.ts';
 import { startTestSystem } from '../support/system.ts';
+import { natsUrl } from '../support/own-event-log.ts';
 
 let system: Awaited<ReturnType<typeof startTestSystem>>;
 let gql: ReturnType<typeof graphqlClient>;
@@ -55,7 +56,7 @@ beforeAll(async () => {
   gql = graphqlClient(system.gatewayUrl);
   mongo = await connectMongo(inject('mongoUrl'), database, 'e2e-saga-crashes');
   sagas = new MongoSagaStore(mongo.db);
-  nats = await connectNats(inject('natsUrl'), 'e2e-saga-crashes');
+  nats = await connectNats(natsUrl(), 'e2e-saga-crashes');
   events = new JetStreamEventStore(nats.js, nats.jsm);
 });
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { startSystem, type RunningSystem } from '../../scripts/system.ts';
+import { natsUrl } from './own-event-log.ts';
 
 /**
  * The whole system as real processes on free ports, against the test run's nats-server and
@@ -17,7 +18,7 @@ export async function startTestSystem(
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${randomUUID().slice(0, 8)}.log`);
   const system = await startSystem({
-    natsUrl: inject('natsUrl'),
+    natsUrl: natsUrl(),
     mongoUrl: inject('mongoUrl'),
     ports: 'free',
     without,
