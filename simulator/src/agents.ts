@@ -48,7 +48,7 @@ export async function runDriver(world: World, index: number): Promise<void> {
   let position = randomPointNear(options.center, options.areaKm, random);
   let target = randomPointNear(options.center, options.areaKm, random);
   /** The trip this driver is on or waits for, and what it does next. */
-  let job: { tripId: string; phase: 'waiting' | 'to-pickup' | 'riding'; start: Position; end: Position; stop: () => void } | undefined;
+  let job: { tripId: string; phase: 'waiting' | 'to-pickup' | 'riding'; start: Position; end: Position } | undefined;
 
   await registerOnce(app, 'registerDriver', ops.REGISTER_DRIVER, { name: `Driver ${index}`, plate: `SIM-${index}`, model: 'Simulated' });
   await app.request('updateDriverLocation', ops.UPDATE_LOCATION, { ...position });
@@ -56,29 +56,26 @@ export async function runDriver(world: World, index: number): Promise<void> {
   counters.onlineDrivers++;
 
   const endJob = () => {
-    job?.stop();
     job = undefined;
   };
+  // One subscription tells everything: new offers (OPEN), then ASSIGNED to this driver, or
+  // TAKEN by another, EXPIRED or CANCELLED.
   const stopOffers = app.subscribe<{ dispatchOffers: ops.Offer }>(
     ops.DISPATCH_OFFERS,
     {},
     ({ dispatchOffers: offer }) => {
+      if (offer.status !== 'OPEN') {
+        if (job?.tripId !== offer.tripId) return;
+        if (offer.status === 'ASSIGNED' && job.phase === 'waiting') job.phase = 'to-pickup';
+        else if (offer.status !== 'ASSIGNED') endJob();
+        return;
+      }
       counters.offersReceived++;
       world.offerArrivals.push(Date.now());
       if (job || random() >= options.acceptRate) return;
-      const stopFollowing = app.subscribe<{ tripUpdates: ops.TripUpdate }>(
-        ops.TRIP_UPDATES,
-        { tripId: offer.tripId },
-        ({ tripUpdates: trip }) => {
-          if (!job || job.tripId !== trip.id) return;
-          if (trip.state === 'DRIVER_ASSIGNED' && trip.driverId === id && job.phase === 'waiting') job.phase = 'to-pickup';
-          else if (ops.finalStates.has(trip.state) || (trip.driverId !== null && trip.driverId !== id)) endJob();
-        },
-        world.report,
-      );
-      job = { tripId: offer.tripId, phase: 'waiting', start: offer.start, end: offer.end, stop: stopFollowing };
+      job = { tripId: offer.tripId, phase: 'waiting', start: offer.start, end: offer.end };
       app
-        .request('acceptTrip', ops.ACCEPT_TRIP, { tripId: offer.tripId, position })
+        .request('acceptTrip', ops.ACCEPT_TRIP, { tripId: offer.tripId, position: { ...position } })
         .then(() => void counters.accepted++)
         .catch((error: unknown) => {
           if (job?.tripId === offer.tripId) endJob();

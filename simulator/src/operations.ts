@@ -9,11 +9,13 @@ export const REQUEST_TRIP = 'mutation Request($start: PositionInput!, $end: Posi
 export const ACCEPT_TRIP = 'mutation Accept($tripId: ID!, $position: PositionInput!) { acceptTrip(input: { tripId: $tripId, position: $position }) { id } }';
 export const START_TRIP = 'mutation Start($tripId: ID!) { startTrip(input: { tripId: $tripId }) { id state } }';
 export const FINISH_TRIP = 'mutation Finish($tripId: ID!) { finishTrip(input: { tripId: $tripId }) { id state } }';
-export const DISPATCH_OFFERS = 'subscription Offers { dispatchOffers { tripId start { lng lat } end { lng lat } fare passengerName distanceKm expiresAt } }';
+export const DISPATCH_OFFERS = 'subscription Offers { dispatchOffers { tripId status start { lng lat } end { lng lat } fare passengerName distanceKm expiresAt } }';
 export const TRIP_UPDATES = 'subscription Follow($tripId: ID!) { tripUpdates(tripId: $tripId) { id state driverId } }';
 
 export interface Offer {
   tripId: string;
+  /** OPEN, then ASSIGNED (to this driver), TAKEN (by another), EXPIRED or CANCELLED. */
+  status: string;
   start: { lng: number; lat: number };
   end: { lng: number; lat: number };
   fare: number;
