@@ -44,7 +44,7 @@ export const usage = `npm run simulate -- [options]
   --gateway URL            the gateway's GraphQL endpoint (GATEWAY_URL; default http://127.0.0.1:4000/graphql)
   --drivers N              simulated drivers (200)
   --passengers N           simulated passengers (50)
-  --center LNG,LAT         centre of the area (116.3975,39.9087: Beijing)
+  --center LNG,LAT         centre of the area (116.3975,39.9087: Beijing; west or south: --center=-73.98,40.75)
   --area-km KM             radius of the area (5)
   --speed-kmh KMH          driving speed (40)
   --accept-rate P          probability that a driver accepts an offer, 0..1 (0.7)

@@ -22,6 +22,10 @@ describe('simulator options', () => {
     });
   });
 
+  it('given a centre west of Greenwich written with =, then its negative longitude is read', () => {
+    expect(parse('--center=-73.98,40.75')).toMatchObject({ center: { lng: -73.98, lat: 40.75 } });
+  });
+
   it.each([
     [['--drivers=-1'], /--drivers must be an integer between 0 and 100000, got "-1"/],
     [['--drivers', '1.5'], /--drivers must be an integer/],

@@ -26,13 +26,13 @@ function simulate(args: string[]): Promise<{ code: number | null; output: string
 
 describe('the driver simulator, through the public API only', () => {
   it('given a running system, when a small city is simulated, then offers flow to drivers and trips finish', async () => {
-    // A spot of its own (the e2e systems share one event log, so other files' drivers exist elsewhere).
+    // A spot of its own, away from the other tests' drivers.
     const center = `${(-60 + Math.random() * 20).toFixed(4)},${(-30 + Math.random() * 20).toFixed(4)}`;
     const { code, output } = await simulate([
       '--gateway', system.gatewayUrl,
       '--drivers', '5',
       '--passengers', '3',
-      '--center', center,
+      `--center=${center}`, // = because the longitude may start with a minus
       '--area-km', '1',
       '--accept-rate', '1',
       '--request-every-ms', '300',

@@ -23,7 +23,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually, graphqlClient } from '../support/graphql-client.ts';
-import { cancelTrip, newId, registeredPassenger, requestTrip, settled, tripWhen } from '../support/trips.ts';
+import { cancelTrip, confirmed, CONFIRMED_OR_DISPATCHING, DISPATCH_HELD_OPEN, keepDispatchWaiting, newId, registeredPassenger, requestTrip, settled, tripWhen } from '../support/trips.ts';
 import { startTestSystem } from '../support/system.ts';
 import { natsUrl } from '../support/own-event-log.ts';
 
@@ -39,6 +39,7 @@ const slowPassengerId = newId('p-slow');
 
 beforeAll(async () => {
   system = await startTestSystem({
+    ...DISPATCH_HELD_OPEN,
     MONGODB_DATABASE: database,
     FARE_BASE: '10',
     FARE_PER_KM: '30',
@@ -54,6 +55,7 @@ beforeAll(async () => {
     SAGA_POLL_INTERVAL_MS: '100',
   });
   gql = graphqlClient(system.gatewayUrl);
+  await keepDispatchWaiting(gql);
   mongo = await connectMongo(inject('mongoUrl'), database, 'e2e-saga-crashes');
   sagas = new MongoSagaStore(mongo.db);
   nats = await connectNats(natsUrl(), 'e2e-saga-crashes');
@@ -113,7 +115,7 @@ describe('trip creation saga, saga worker killed with SIGKILL between steps', { 
     await killAndRestartWorker(tripCreationSagaId(id), step);
 
     const trip = await tripWhen(gql, passenger.token, id, (t) => settled(t) && t.paymentStatus === 'PAID');
-    expect(trip).toMatchObject({ state: 'CONFIRMED', paymentStatus: 'PAID' });
+    expect(trip).toMatchObject({ state: expect.stringMatching(CONFIRMED_OR_DISPATCHING), paymentStatus: 'PAID' });
     await expectCleanEnd(id, { state: 'CONFIRMED', charged: true });
   });
 
@@ -136,7 +138,7 @@ describe('refund on cancellation, saga worker killed with SIGKILL', { timeout: 1
   it('given a confirmed, paid trip, when the worker is killed once the refund is persisted and restarted, then the payment is refunded exactly once', async () => {
     const passenger = await registeredPassenger(gql);
     const { id } = await requestTrip(gql, passenger, 3.2);
-    await tripWhen(gql, passenger.token, id, (t) => t.state === 'CONFIRMED' && t.paymentStatus === 'PAID');
+    await tripWhen(gql, passenger.token, id, (t) => confirmed(t) && t.paymentStatus === 'PAID');
     expect((await cancelTrip(gql, passenger, id, 'Plans changed.')).errors).toBeUndefined();
 
     await stepPersisted(id, 'refund-paid-payment', tripCancellationSagaId(id));

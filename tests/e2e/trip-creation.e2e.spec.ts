@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphqlClient, tokenFor } from '../support/graphql-client.ts';
 import { startTestSystem } from '../support/system.ts';
-import { cancelTrip, newId, registeredPassenger, requestTrip, settled, tripWhen } from '../support/trips.ts';
+import { cancelTrip, confirmed, CONFIRMED_OR_DISPATCHING, DISPATCH_HELD_OPEN, keepDispatchWaiting, newId, registeredPassenger, requestTrip, settled, tripWhen } from '../support/trips.ts';
 
 let system: Awaited<ReturnType<typeof startTestSystem>>;
 let gql: ReturnType<typeof graphqlClient>;
@@ -15,6 +15,7 @@ const declinedPassengerId = newId('p-declined');
 
 beforeAll(async () => {
   system = await startTestSystem({
+    ...DISPATCH_HELD_OPEN,
     FARE_BASE: '10',
     FARE_PER_KM: '30',
     TRIP_MAX_DISTANCE_KM: '5',
@@ -24,6 +25,7 @@ beforeAll(async () => {
     SAGA_POLL_INTERVAL_MS: '100',
   });
   gql = graphqlClient(system.gatewayUrl);
+  await keepDispatchWaiting(gql);
 });
 afterAll(async () => {
   await system?.stop();
@@ -36,7 +38,7 @@ describe('requestTrip through the trip creation saga', () => {
     expect(fare).toBeLessThanOrEqual(100);
 
     const trip = await tripWhen(gql, passenger.token, id, settled);
-    expect(trip).toMatchObject({ state: 'CONFIRMED', paymentStatus: 'CREATED', rejectionReason: null });
+    expect(trip).toMatchObject({ state: expect.stringMatching(CONFIRMED_OR_DISPATCHING), paymentStatus: 'CREATED', rejectionReason: null });
   });
 
   it('given a fare above 100, when the passenger requests the trip, then it is paid and ends CONFIRMED', async () => {
@@ -46,7 +48,7 @@ describe('requestTrip through the trip creation saga', () => {
     expect(fare).toBeLessThan(120);
 
     const trip = await tripWhen(gql, passenger.token, id, (t) => settled(t) && t.paymentStatus !== 'CREATED');
-    expect(trip).toMatchObject({ state: 'CONFIRMED', paymentStatus: 'PAID', rejectionReason: null });
+    expect(trip).toMatchObject({ state: expect.stringMatching(CONFIRMED_OR_DISPATCHING), paymentStatus: 'PAID', rejectionReason: null });
   });
 
   it('given a banned passenger, when they request a trip, then it ends REJECTED for the ban, with no payment', async () => {
@@ -96,7 +98,7 @@ describe('cancellation choreography: the payment', () => {
   it('given a confirmed, paid trip, when the passenger cancels it, then the trip is CANCELLED and the payment REFUNDED', async () => {
     const passenger = await registeredPassenger(gql);
     const { id } = await requestTrip(gql, passenger, 3.2);
-    await tripWhen(gql, passenger.token, id, (t) => t.state === 'CONFIRMED' && t.paymentStatus === 'PAID');
+    await tripWhen(gql, passenger.token, id, (t) => confirmed(t) && t.paymentStatus === 'PAID');
 
     expect((await cancelTrip(gql, passenger, id, 'Plans changed.')).errors).toBeUndefined();
 
@@ -107,7 +109,7 @@ describe('cancellation choreography: the payment', () => {
   it('given a confirmed trip that was not charged, when the passenger cancels it, then nothing is refunded', async () => {
     const passenger = await registeredPassenger(gql);
     const { id } = await requestTrip(gql, passenger, 1);
-    await tripWhen(gql, passenger.token, id, (t) => t.state === 'CONFIRMED');
+    await tripWhen(gql, passenger.token, id, confirmed);
 
     expect((await cancelTrip(gql, passenger, id)).errors).toBeUndefined();
 

@@ -62,7 +62,38 @@ export async function tripView(gql: Gql, token: string, id: string): Promise<Tri
 export const tripWhen = (gql: Gql, token: string, id: string, ok: (trip: TripView) => boolean, timeoutMs = 30_000) =>
   eventually(() => tripView(gql, token, id), (trip) => trip !== null && ok(trip), timeoutMs);
 
+/** Through the creation saga: CONFIRMED, or already DISPATCHING (offered to drivers) right after. */
+export const CONFIRMED_OR_DISPATCHING = /^(CONFIRMED|DISPATCHING)$/;
+export const confirmed = (trip: TripView) => CONFIRMED_OR_DISPATCHING.test(trip.state);
+
 /** Final in the trip creation saga's sense: confirmed, or rejected/cancelled with a settled payment. */
 export const settled = (trip: TripView) =>
-  trip.state === 'CONFIRMED' ||
+  confirmed(trip) ||
   ((trip.state === 'REJECTED' || trip.state === 'CANCELLED') && ['NONE', 'CANCELLED', 'REFUNDED'].includes(trip.paymentStatus));
+
+/**
+ * Dispatch starts the moment a trip is confirmed, and with no driver near it fails the trip at
+ * once (DISPATCH_FAILED, no longer cancellable). Suites about trip creation and cancellation start
+ * their system with `DISPATCH_HELD_OPEN` and call `keepDispatchWaiting`: one driver online at the
+ * origin who never answers, so every confirmed trip waits in DISPATCHING (an hour per check).
+ */
+export const DISPATCH_HELD_OPEN = { DISPATCH_CHECK_INTERVAL_MS: '3600000' } as const;
+
+export async function keepDispatchWaiting(gql: Gql): Promise<void> {
+  const driverToken = await tokenFor('driver', newId('d-idle'));
+  for (const [query, variables] of [
+    ['mutation { registerDriver(input: { name: "Idle", vehicle: { plate: "AB 123", model: "BYD Qin" } }) { id } }', {}],
+    ['mutation { goOnline { id } }', {}],
+    ['mutation ($p: UpdateDriverLocationInput!) { updateDriverLocation(input: $p) { id } }', { p: origin }],
+  ] as const) {
+    expect((await gql(query, { token: driverToken, variables })).errors).toBeUndefined();
+  }
+  // Until the dispatch index knows the driver: a probe trip is offered (DISPATCHING), then cancelled.
+  const probe = await registeredPassenger(gql);
+  for (let attempt = 1; ; attempt++) {
+    const { id } = await requestTrip(gql, probe, 1);
+    const trip = await tripWhen(gql, probe.token, id, (t) => t.state === 'DISPATCHING' || t.state === 'DISPATCH_FAILED');
+    if (trip?.state === 'DISPATCHING') return void (await cancelTrip(gql, probe, id));
+    if (attempt === 5) throw new Error(`the idle driver never became a dispatch candidate: the probe trip is ${trip?.state}`);
+  }
+}
