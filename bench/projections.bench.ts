@@ -211,7 +211,7 @@ console.table([summary].map(({ replaySecondsByStep: _, ...rest }) => rest));
 console.log('replay time by step (s, median):', steps);
 if (ratio < 0.5) {
   console.log(
-    'ratio below 0.5: see the steps above. `load` is one find per collection per batch; `trips` holds the inserts, the conditional replaces of trips that span batches and the renames (updateMany); on FerretDB v1 (SQLite) every update, replace and $in find scans the collection, so their cost grows with it.',
+    'ratio below 0.5: see the steps above. `load` is one find per collection per batch (on FerretDB v1 a `$in` or `$or` find reads the whole collection); `trips` holds the inserts, the replaces of trips that span batches and the renames, one write per document.',
   );
 }
 const file = writeResults('projections', {

@@ -17,6 +17,8 @@ declare module 'vitest' {
     mongoUrl: string;
     /** True when this setup started nats-server itself (no external `NATS_URL`). */
     natsStartedLocally: boolean;
+    /** True when this setup started the embedded FerretDB (no external `MONGODB_URL`). */
+    mongoStartedLocally: boolean;
   }
 }
 
@@ -27,6 +29,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('natsUrl', servers.natsUrl);
   project.provide('mongoUrl', servers.mongoUrl);
   project.provide('natsStartedLocally', !previous.NATS_URL);
+  project.provide('mongoStartedLocally', !previous.MONGODB_URL);
   process.env['NATS_URL'] = servers.natsUrl;
   process.env['MONGODB_URL'] = servers.mongoUrl;
 

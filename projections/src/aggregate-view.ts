@@ -2,6 +2,7 @@ import type { AggregateType } from '@happyride/domain';
 import type { Delivery, EventEnvelope } from '@happyride/eventstore';
 import { generationCollection, type ReadModelName } from '@happyride/platform';
 import type { AnyBulkWriteOperation, Db, Document, IndexDescription } from 'mongodb';
+import { forServer, writeFiltersFor } from './guarded-writes.ts';
 
 /** A read-model document that mirrors one aggregate: keyed by its id, stamped with its version. */
 export interface AggregateViewDocument extends Document {
@@ -33,7 +34,8 @@ export class VersionGapError extends Error {
  * the documents touched, the pure `evolve` in memory, one `bulkWrite`. Each event is applied
  * exactly when it is the next version of its document: a redelivered event (version already
  * reflected) is skipped, so at-least-once delivery gives exactly-once effects. A write is
- * conditional on the version it was computed from, so a concurrent writer cannot be undone.
+ * conditional on the version it was computed from, so on MongoDB a concurrent writer cannot be
+ * undone (on FerretDB the guard is the plan's alone: see `guarded-writes.ts`).
  *
  * @param generation which generation of the projection's collection to write (0: the base name).
  * @returns how many events changed a document.
@@ -84,6 +86,6 @@ export async function applyToAggregateViews<A extends AggregateType, D extends A
       writes.push({ updateOne: { filter: { _id: id }, update: { $setOnInsert: after }, upsert: true } });
     }
   }
-  if (writes.length > 0) await collection.bulkWrite(writes, { ordered: false });
+  if (writes.length > 0) await collection.bulkWrite(forServer(writes, await writeFiltersFor(db)), { ordered: false });
   return applied;
 }

@@ -57,7 +57,7 @@ export interface TripHistoryPlan {
   /**
    * To run in this order, each step only once the previous one completed:
    * 1. `trip_stats` (at most one conditional `$inc`), 2. `trips` (trip documents, then the
-   * renames' and payments' `updateMany`), 3. the passenger name lookups, 4. the driver name
+   * renames' and payments' `updateOne`s), 3. the passenger name lookups, 4. the driver name
    * lookups, 5. the payment lookups.
    * Empty steps are left out.
    */
@@ -142,12 +142,13 @@ const parties = [
  *   skipped; one arriving before its predecessor throws `VersionGapError`, so the batch is
  *   retried). A trip copies its passenger's and driver's current name and name version.
  * - A name event raises the lookup to its version (the highest version wins), renames the trips
- *   in memory and, when a stored trip of that person holds an older name, plans
- *   `updateMany({ <party>Id, <party>NameVersion: { $lt: v } }, { $set: name, version })`.
+ *   in memory and, for each stored trip of that person that holds an older name and no other
+ *   change, plans `updateOne({ _id, <party>NameVersion: { $lt: v } }, { $set: name, version })`.
  * - A payment event (it names its trip) does the same with the trip's payment status: the
  *   highest payment version wins, kept in a lookup by trip id, so a trip created after its
  *   payment's events were seen still gets the status, and a stored trip gets
- *   `updateMany({ _id, paymentVersion: { $lt: v } }, { $set: status, version })`.
+ *   `updateOne({ _id, paymentVersion: { $lt: v } }, { $set: status, version })` (unless the
+ *   batch moved the trip on: its replacement carries the status).
  * - An applied trip event is counted in the statistics only if its stream sequence is after the
  *   stored `position`: counting goes by position, applying by version (see the runner for why
  *   the two together are crash-safe).
@@ -245,13 +246,15 @@ export function planTripHistoryBatch(state: TripHistoryState, batch: readonly De
           ? { updateOne: { filter: { _id: id, version: { $lt: version } }, update: { $set: { name, version } } } }
           : { insertOne: { document: { _id: id, name, version } } },
       );
-      // Only when a stored trip still shows an older name: a registration before any trip
-      // (the common case) costs no write on `trips`.
-      const stale = state.trips.some((trip) => trip[party.idField] === id && trip[party.versionField] < version);
-      if (stale) {
+      // The stored trips still showing an older name (all of the person's stored trips were
+      // loaded), each by its id; those the batch moved on already carry the name in their
+      // replacement. A registration before any trip (the common case) costs no write on `trips`.
+      for (const trip of state.trips) {
+        if (trip[party.idField] !== id || trip[party.versionField] >= version) continue;
+        if (trips.get(trip._id)?.version !== trip.version) continue;
         tripOps.push({
-          updateMany: {
-            filter: { [party.idField]: id, [party.versionField]: { $lt: version } },
+          updateOne: {
+            filter: { _id: trip._id, [party.versionField]: { $lt: version } },
             update: { $set: { [party.nameField]: name, [party.versionField]: version } },
           },
         });
@@ -269,9 +272,9 @@ export function planTripHistoryBatch(state: TripHistoryState, batch: readonly De
         : { insertOne: { document: { _id: tripId, paymentId, status, version } } },
     );
     const stored = state.trips.find((trip) => trip._id === tripId);
-    if (stored && stored.paymentVersion < version) {
+    if (stored && stored.paymentVersion < version && trips.get(tripId)?.version === stored.version) {
       tripOps.push({
-        updateMany: {
+        updateOne: {
           filter: { _id: tripId, paymentVersion: { $lt: version } },
           update: { $set: { paymentStatus: status, paymentVersion: version } },
         },

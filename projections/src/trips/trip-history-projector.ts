@@ -1,6 +1,7 @@
 import type { Delivery } from '@happyride/eventstore';
 import { generationCollection } from '@happyride/platform';
 import type { Db, Document, IndexDescription } from 'mongodb';
+import { forServer, writeFiltersFor } from '../guarded-writes.ts';
 import { createIndexesOneByOne, type BatchProjector } from '../projector.ts';
 import { isEmptyKeys, planTripHistoryBatch, tripHistoryFilters, tripHistoryKeys, type KeyedDocument, type TripHistoryKeys, type TripHistoryState } from './trip-history-plan.ts';
 import {
@@ -59,7 +60,7 @@ export interface ApplyHooks {
  * then one `bulkWrite` per collection, in this order, each after the previous one completed:
  *
  * 1. `trip_stats`, conditional on `position < last sequence of the batch`;
- * 2. `trips` (documents conditional on their version, then the renames' and payments' `updateMany`);
+ * 2. `trips` (documents conditional on their version, then the renames' and payments' `updateOne`s);
  * 3. the name lookups, then the payment lookups.
  *
  * Why this order survives a crash anywhere without transactions (the batch is then delivered
@@ -69,9 +70,12 @@ export interface ApplyHooks {
  *   their old versions, are applied by version;
  * - after 2, before 3: the trips are applied and counted; the redelivery skips them by
  *   version, while the lookups, still at their old versions, raise again and plan the renames
- *   again (`updateMany` guarded by `$lt` is idempotent);
+ *   again (an update guarded by `$lt` is idempotent);
  * - a name is thus never lost: a lookup is written only after the trips were renamed; the
- *   same goes for a payment status (its lookup is written after the trip's `updateMany`).
+ *   same goes for a payment status (its lookup is written after the trip's update).
+ *
+ * Every write but the statistics' targets one document by `_id`; on FerretDB the guards are
+ * cut from the filters (see `guarded-writes.ts`).
  * The statistics must come first: written after the trips, a crash between the two would
  * leave transitions that the redelivery skips by version and never counts.
  *
@@ -90,8 +94,11 @@ export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], 
   await lap('load');
   const plan = planTripHistoryBatch(state, batch);
   await lap('plan');
+  const filters = await writeFiltersFor(db);
   for (const { collection, ops } of plan.steps) {
-    const result = await db.collection<KeyedDocument>(generationCollection(collection, generation)).bulkWrite(ops, { ordered: false });
+    // The statistics keep their guard everywhere: one document, and the check below needs it.
+    const sent = collection === TRIP_STATS ? ops : forServer(ops, filters);
+    const result = await db.collection<KeyedDocument>(generationCollection(collection, generation)).bulkWrite(sent, { ordered: false });
     if (collection === TRIP_STATS && result.matchedCount !== 1) {
       // Someone moved the statistics on since they were read: plan again from what is stored.
       throw new Error(`trip-history: ${TRIP_STATS} changed concurrently; retrying the batch.`);

@@ -1,0 +1,52 @@
+import type { AnyBulkWriteOperation, Db, Document, Filter } from 'mongodb';
+
+/**
+ * How a projector's guarded writes reach the server.
+ *
+ * Every projector write targets one document by `_id` and carries its guard in the filter
+ * (`{ _id, version: 3 }`, `{ _id, passengerNameVersion: { $lt: 7 } }`): the plan already checked
+ * that guard against the document it just read, and the filter repeats it so that MongoDB applies
+ * the write atomically only if nobody changed the document since.
+ *
+ * FerretDB v1 (SQLite) differs in two ways that matter here: it pushes down to SQLite only a
+ * filter that is exactly `{ _id: <string> }` (any other filter reads and decodes the whole
+ * collection, so guarded writes make a replay quadratic), and it does not apply a conditional
+ * update atomically anyway. There, the guard in the filter buys nothing and costs a scan, so the
+ * filters are cut to `{ _id }` and the guard rests on what it rests on in any case: the plan's
+ * check against the document just read, with one projector per read model (its durable consumer
+ * delivers in stream order, a batch at a time).
+ */
+export type WriteFilters = 'guarded' | 'id-only';
+
+const detected = new WeakMap<Db, Promise<WriteFilters>>();
+
+/** `id-only` on FerretDB (its `buildInfo` has `ferretdbVersion`), `guarded` on MongoDB; asked once per `Db`. */
+export function writeFiltersFor(db: Db): Promise<WriteFilters> {
+  let filters = detected.get(db);
+  if (!filters) {
+    filters = db
+      .admin()
+      .command({ buildInfo: 1 })
+      .then((info): WriteFilters => ('ferretdbVersion' in info ? 'id-only' : 'guarded'));
+    detected.set(db, filters);
+  }
+  return filters;
+}
+
+const idOnly = <T extends Document>(filter: Filter<T>): Filter<T> => {
+  const id: unknown = (filter as Document)['_id'];
+  if (typeof id !== 'string') throw new Error(`a projector write must target one document by a string _id, got filter ${JSON.stringify(filter)}`);
+  return { _id: id } as Filter<T>;
+};
+
+/** The operations as the server should get them: unchanged when `guarded`, filters cut to `{ _id }` when `id-only`. */
+export function forServer<T extends Document>(ops: AnyBulkWriteOperation<T>[], filters: WriteFilters): AnyBulkWriteOperation<T>[] {
+  if (filters === 'guarded') return ops;
+  return ops.map((op): AnyBulkWriteOperation<T> => {
+    if ('replaceOne' in op) return { replaceOne: { ...op.replaceOne, filter: idOnly(op.replaceOne.filter) } };
+    if ('updateOne' in op) return { updateOne: { ...op.updateOne, filter: idOnly(op.updateOne.filter) } };
+    if ('deleteOne' in op) return { deleteOne: { ...op.deleteOne, filter: idOnly(op.deleteOne.filter) } };
+    if ('insertOne' in op) return op;
+    throw new Error(`a projector write must target one document: ${Object.keys(op).join(', ')} is not allowed`);
+  });
+}
