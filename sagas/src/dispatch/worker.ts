@@ -39,10 +39,10 @@ export function createDispatchRunner({ config, events, sagas, index, offers, clo
     saga: createDispatchSaga(config),
     store: sagas,
     execute,
-    ...(clock ? { clock } : {}),
-    ...(workerId ? { workerId } : {}),
-    ...(pollIntervalMs ? { pollIntervalMs } : {}),
-    ...(logger ? { logger } : {}),
+    clock,
+    workerId,
+    pollIntervalMs,
+    logger,
   });
 }
 

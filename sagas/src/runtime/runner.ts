@@ -20,14 +20,15 @@ export interface SagaRunnerOptions<S, I extends SagaInputBase, C extends SagaCom
   saga: Saga<S, I, C>;
   store: MongoSagaStore;
   execute: CommandExecutor<I, C>;
-  clock?: Clock;
+  /** Each of these may be left out or passed as undefined (a worker passes its own options on). */
+  clock?: Clock | undefined;
   /** Names this worker in deadline claims. */
-  workerId?: string;
+  workerId?: string | undefined;
   /** A claimed deadline not fired within this long (its worker died) may be claimed again. */
-  deadlineLeaseMs?: number;
+  deadlineLeaseMs?: number | undefined;
   /** How often `run` looks for due deadlines and unfinished outboxes. */
-  pollIntervalMs?: number;
-  logger?: Logger;
+  pollIntervalMs?: number | undefined;
+  logger?: Logger | undefined;
 }
 
 /** The instance kept changing under us: the batch (or poll) fails and is retried. */

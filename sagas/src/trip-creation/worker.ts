@@ -59,10 +59,10 @@ export function createTripCreationRunner({ config, events, sagas, provider, cloc
     saga: createTripCreationSaga(config),
     store: sagas,
     execute,
-    ...(clock ? { clock } : {}),
-    ...(workerId ? { workerId } : {}),
-    ...(pollIntervalMs ? { pollIntervalMs } : {}),
-    ...(logger ? { logger } : {}),
+    clock,
+    workerId,
+    pollIntervalMs,
+    logger,
   });
 }
 
@@ -75,9 +75,9 @@ export function createTripCancellationRunner({ events, sagas, provider, clock, w
     saga: createTripCancellationSaga(),
     store: sagas,
     execute,
-    ...(clock ? { clock } : {}),
-    ...(workerId ? { workerId } : {}),
-    ...(pollIntervalMs ? { pollIntervalMs } : {}),
-    ...(logger ? { logger } : {}),
+    clock,
+    workerId,
+    pollIntervalMs,
+    logger,
   });
 }
