@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Collection, Db } from 'mongodb';
 import { Gauge, type Registry } from 'prom-client';
 import { envNumber } from './config.ts';
+import { bulkWriteInSafeCommands } from './mongo.ts';
 
 export const DEAD_LETTERS_COLLECTION = 'dead_letters';
 
@@ -28,9 +29,9 @@ export class MongoDeadLetterStore implements DeadLetterStore {
 
   async park(letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    await this.#letters.bulkWrite(
+    await bulkWriteInSafeCommands(
+      this.#letters,
       letters.map((letter) => ({ updateOne: { filter: { _id: letter._id }, update: { $setOnInsert: letter }, upsert: true } })),
-      { ordered: false },
     );
   }
 

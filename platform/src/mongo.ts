@@ -1,4 +1,4 @@
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type AnyBulkWriteOperation, type Collection, type Db, type Document } from 'mongodb';
 
 export interface Mongo {
   client: MongoClient;
@@ -13,4 +13,20 @@ export async function connectMongo(url: string, database: string, appName: strin
   const db = client.db(database);
   await db.command({ ping: 1 });
   return { client, db, close: () => client.close() };
+}
+
+/**
+ * FerretDB v1.24 holds one SQLite connection per matched statement of an `update` command until
+ * the command ends (`defer` inside its loop over the statements, handler/msg_update.go), out of
+ * a pool of 100 (backends/sqlite/metadata/pool/opendb.go): one command of ~100 updates that match
+ * deadlocks the server. Writes that may match many documents (a retried upsert batch, a
+ * projector's batch) go in commands of at most this many statements.
+ */
+export const SAFE_STATEMENTS_PER_COMMAND = 50;
+
+/** `bulkWrite` (unordered) in commands of at most `SAFE_STATEMENTS_PER_COMMAND` statements. */
+export async function bulkWriteInSafeCommands<T extends Document>(collection: Collection<T>, ops: AnyBulkWriteOperation<T>[]): Promise<void> {
+  for (let i = 0; i < ops.length; i += SAFE_STATEMENTS_PER_COMMAND) {
+    await collection.bulkWrite(ops.slice(i, i + SAFE_STATEMENTS_PER_COMMAND), { ordered: false });
+  }
 }

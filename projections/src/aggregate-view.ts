@@ -2,7 +2,7 @@ import type { AggregateType } from '@happyride/domain';
 import type { Delivery, EventEnvelope } from '@happyride/eventstore';
 import { generationCollection, type ReadModelName } from '@happyride/platform';
 import type { AnyBulkWriteOperation, Db, Document, IndexDescription } from 'mongodb';
-import { forServer, writeFiltersFor } from './guarded-writes.ts';
+import { writeAll, writeFiltersFor } from './guarded-writes.ts';
 
 /** A read-model document that mirrors one aggregate: keyed by its id, stamped with its version. */
 export interface AggregateViewDocument extends Document {
@@ -86,6 +86,6 @@ export async function applyToAggregateViews<A extends AggregateType, D extends A
       writes.push({ updateOne: { filter: { _id: id }, update: { $setOnInsert: after }, upsert: true } });
     }
   }
-  if (writes.length > 0) await collection.bulkWrite(forServer(writes, await writeFiltersFor(db)), { ordered: false });
+  if (writes.length > 0) await writeAll(collection, writes, await writeFiltersFor(db));
   return applied;
 }

@@ -1,4 +1,5 @@
-import type { AnyBulkWriteOperation, Db, Document, Filter } from 'mongodb';
+import { bulkWriteInSafeCommands } from '@happyride/platform';
+import type { AnyBulkWriteOperation, Collection, Db, Document, Filter } from 'mongodb';
 
 /**
  * How a projector's guarded writes reach the server.
@@ -15,6 +16,9 @@ import type { AnyBulkWriteOperation, Db, Document, Filter } from 'mongodb';
  * filters are cut to `{ _id }` and the guard rests on what it rests on in any case: the plan's
  * check against the document just read, with one projector per read model (its durable consumer
  * delivers in stream order, a batch at a time).
+ *
+ * There too, a command of ~100 matching updates deadlocks the server (see
+ * `bulkWriteInSafeCommands`), so the writes go in smaller commands.
  */
 export type WriteFilters = 'guarded' | 'id-only';
 
@@ -49,4 +53,11 @@ export function forServer<T extends Document>(ops: AnyBulkWriteOperation<T>[], f
     if ('insertOne' in op) return op;
     throw new Error(`a projector write must target one document: ${Object.keys(op).join(', ')} is not allowed`);
   });
+}
+
+/** Sends a projector's writes (unordered) as `forServer` makes them; in small commands on FerretDB. */
+export async function writeAll<T extends Document>(collection: Collection<T>, ops: AnyBulkWriteOperation<T>[], filters: WriteFilters): Promise<void> {
+  const sent = forServer(ops, filters);
+  if (filters === 'id-only') await bulkWriteInSafeCommands(collection, sent);
+  else if (sent.length > 0) await collection.bulkWrite(sent, { ordered: false });
 }

@@ -1,7 +1,7 @@
 import type { Delivery } from '@happyride/eventstore';
 import { generationCollection } from '@happyride/platform';
 import type { Db, Document, IndexDescription } from 'mongodb';
-import { forServer, writeFiltersFor } from '../guarded-writes.ts';
+import { writeAll, writeFiltersFor } from '../guarded-writes.ts';
 import { createIndexesOneByOne, type BatchProjector } from '../projector.ts';
 import { isEmptyKeys, planTripHistoryBatch, tripHistoryFilters, tripHistoryKeys, type KeyedDocument, type TripHistoryKeys, type TripHistoryState } from './trip-history-plan.ts';
 import {
@@ -96,12 +96,16 @@ export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], 
   await lap('plan');
   const filters = await writeFiltersFor(db);
   for (const { collection, ops } of plan.steps) {
-    // The statistics keep their guard everywhere: one document, and the check below needs it.
-    const sent = collection === TRIP_STATS ? ops : forServer(ops, filters);
-    const result = await db.collection<KeyedDocument>(generationCollection(collection, generation)).bulkWrite(sent, { ordered: false });
-    if (collection === TRIP_STATS && result.matchedCount !== 1) {
-      // Someone moved the statistics on since they were read: plan again from what is stored.
-      throw new Error(`trip-history: ${TRIP_STATS} changed concurrently; retrying the batch.`);
+    const target = db.collection<KeyedDocument>(generationCollection(collection, generation));
+    if (collection === TRIP_STATS) {
+      // The statistics keep their guard everywhere: one document, and this check needs it.
+      const result = await target.bulkWrite(ops, { ordered: false });
+      if (result.matchedCount !== 1) {
+        // Someone moved the statistics on since they were read: plan again from what is stored.
+        throw new Error(`trip-history: ${TRIP_STATS} changed concurrently; retrying the batch.`);
+      }
+    } else {
+      await writeAll(target, ops, filters);
     }
     await lap(collection);
   }

@@ -1,4 +1,5 @@
 import { publishDispatchOffer, type Nats } from '@happyride/eventstore';
+import { bulkWriteInSafeCommands } from '@happyride/platform';
 import type { Collection, Db } from 'mongodb';
 import type { OfferDetails, OfferStatus } from './dispatch-commands.ts';
 
@@ -36,7 +37,8 @@ export class DispatchOffers {
   /** An OPEN offer per driver; written once (a retry does not reopen a closed one), then a notice to each. */
   async open(offer: OfferDetails, driverIds: readonly string[], expiresAt: string): Promise<void> {
     const updatedAt = new Date().toISOString();
-    await this.#offers.bulkWrite(
+    await bulkWriteInSafeCommands(
+      this.#offers,
       driverIds.map((driverId) => ({
         updateOne: {
           filter: { _id: `${offer.tripId}:${driverId}` },
@@ -44,7 +46,6 @@ export class DispatchOffers {
           upsert: true,
         },
       })),
-      { ordered: false },
     );
     for (const driverId of driverIds) publishDispatchOffer(this.nats, { tripId: offer.tripId, driverId, status: 'OPEN' });
   }
