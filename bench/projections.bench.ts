@@ -17,7 +17,7 @@ import { median, round, writeResults } from './stats.ts';
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
-    trips: { type: 'string', default: '11000' },
+    trips: { type: 'string', default: '12000' },
     passengers: { type: 'string', default: '1000' },
     drivers: { type: 'string', default: '300' },
     window: { type: 'string', default: '40' },
