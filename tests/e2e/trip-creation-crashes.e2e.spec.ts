@@ -55,7 +55,7 @@ beforeAll(async () => {
     SAGA_POLL_INTERVAL_MS: '100',
   });
   gql = graphqlClient(system.gatewayUrl);
-  await keepDispatchWaiting(gql);
+  await keepDispatchWaiting(system.gatewayUrl);
   mongo = await connectMongo(inject('mongoUrl'), database, 'e2e-saga-crashes');
   sagas = new MongoSagaStore(mongo.db);
   nats = await connectNats(natsUrl(), 'e2e-saga-crashes');

@@ -25,7 +25,7 @@ beforeAll(async () => {
     SAGA_POLL_INTERVAL_MS: '100',
   });
   gql = graphqlClient(system.gatewayUrl);
-  await keepDispatchWaiting(gql);
+  await keepDispatchWaiting(system.gatewayUrl);
 });
 afterAll(async () => {
   await system?.stop();

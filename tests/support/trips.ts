@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
+import { dispatchActors } from './dispatch.ts';
 import { codes, eventually, tokenFor, type graphqlClient } from './graphql-client.ts';
 
 type Gql = ReturnType<typeof graphqlClient>;
@@ -79,15 +80,9 @@ export const settled = (trip: TripView) =>
  */
 export const DISPATCH_HELD_OPEN = { DISPATCH_CHECK_INTERVAL_MS: '3600000' } as const;
 
-export async function keepDispatchWaiting(gql: Gql): Promise<void> {
-  const driverToken = await tokenFor('driver', newId('d-idle'));
-  for (const [query, variables] of [
-    ['mutation { registerDriver(input: { name: "Idle", vehicle: { plate: "AB 123", model: "BYD Qin" } }) { id } }', {}],
-    ['mutation { goOnline { id } }', {}],
-    ['mutation ($p: UpdateDriverLocationInput!) { updateDriverLocation(input: $p) { id } }', { p: origin }],
-  ] as const) {
-    expect((await gql(query, { token: driverToken, variables })).errors).toBeUndefined();
-  }
+export async function keepDispatchWaiting(gatewayUrl: string): Promise<void> {
+  const { gql, onlineDriver } = dispatchActors(gatewayUrl);
+  await onlineDriver(origin, 'Idle');
   // Until the dispatch index knows the driver: a probe trip is offered (DISPATCHING), then cancelled.
   const probe = await registeredPassenger(gql);
   for (let attempt = 1; ; attempt++) {
