@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, rmSync } from 'node:fs';
-import { access, chmod, mkdir, mkdtemp, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { access, chmod, cp, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -23,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { applySourcePatch, FERRETDB_ADDITIONS, FERRETDB_PATCHES, patchesFingerprint } from './ferretdb-patches.ts';
 
 export interface LocalServers {
   /** e.g. `nats://127.0.0.1:4222` */
@@ -52,6 +53,7 @@ export const NATS_SERVER_VERSION = 'v2.11.17';
 export const FERRETDB_VERSION = 'v1.24.2';
 
 const NATS_MODULE = 'github.com/nats-io/nats-server/v2';
+const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FERRETDB_SRC = fileURLToPath(new URL('../ferretdb/', import.meta.url));
 /** Where built binaries are cached; `LOCAL_SERVERS_BIN_DIR` overrides (e.g. a CI cache). */
@@ -105,19 +107,65 @@ export async function ensureFerretdb(log: (line: string) => void = defaultLog): 
   for (const file of ['go.mod', 'go.sum', 'main.go']) {
     hash.update(file).update('\0').update(await readFile(join(FERRETDB_SRC, file))).update('\0');
   }
+  hash.update('patches').update('\0').update(patchesFingerprint());
   const target = join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION}-${hash.digest('hex').slice(0, 12)}`);
   return buildOnce(target, `ferretdb ${FERRETDB_VERSION}`, log, async (tmp) => {
     const go = await findGo();
     if (go === undefined) {
       throw new Error('Go (>= 1.24) is needed to build FerretDB: no `go` found on PATH or in /usr/local/go/bin');
     }
-    log(`building ferretdb ${FERRETDB_VERSION} (first run only, ~2 min)…`);
-    await run(go, ['build', '-trimpath', '-buildvcs=false', '-o', tmp, '.'], {
-      cwd: FERRETDB_SRC,
-      env: goEnv({}),
-    });
+    log(`building ferretdb ${FERRETDB_VERSION} with our source patches (local-servers/src/ferretdb-patches.ts; first run only, ~2 min)…`);
+    const work = `${tmp}.src`;
+    try {
+      const modfile = await patchedFerretdbModule(go, work);
+      await run(go, ['build', `-modfile=${modfile}`, '-trimpath', '-buildvcs=false', '-o', tmp, '.'], {
+        cwd: FERRETDB_SRC,
+        env: goEnv({}),
+      });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
     return undefined;
   });
+}
+
+/**
+ * Copies FerretDB's module (downloaded through the Go module proxy) into `work`, applies
+ * FERRETDB_PATCHES (see ferretdb-patches.ts for each one's reason) and writes a go.mod that
+ * replaces the module by the patched copy. Returns that go.mod's path (for `go build -modfile`);
+ * the committed go.mod and go.sum stay untouched.
+ */
+async function patchedFerretdbModule(go: string, work: string): Promise<string> {
+  const env = goEnv({});
+  const download = JSON.parse(
+    await run(go, ['mod', 'download', '-json', `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], { cwd: FERRETDB_SRC, env }),
+  ) as { Dir?: string; Error?: string };
+  if (download.Dir === undefined) throw new Error(`go mod download ${FERRETDB_MODULE}@${FERRETDB_VERSION}: ${download.Error ?? 'no Dir'}`);
+  const module = join(work, 'FerretDB');
+  await mkdir(work, { recursive: true });
+  // The module cache is read-only: copy, then make the copy writable (and removable).
+  await cp(download.Dir, module, { recursive: true });
+  await makeWritable(module);
+  for (const patch of FERRETDB_PATCHES) {
+    const file = join(module, patch.file);
+    await writeFile(file, applySourcePatch(await readFile(file, 'utf8'), patch));
+  }
+  for (const addition of FERRETDB_ADDITIONS) await writeFile(join(module, addition.file), addition.content, { flag: 'wx' });
+  const modfile = join(work, 'build.mod');
+  await cp(join(FERRETDB_SRC, 'go.mod'), modfile);
+  // `-modfile=build.mod` reads its checksums from build.sum.
+  await cp(join(FERRETDB_SRC, 'go.sum'), join(work, 'build.sum'));
+  await makeWritable(work);
+  await run(go, ['mod', 'edit', `-modfile=${modfile}`, `-replace=${FERRETDB_MODULE}=${module}`], { cwd: FERRETDB_SRC, env });
+  return modfile;
+}
+
+async function makeWritable(path: string): Promise<void> {
+  const info = await stat(path);
+  await chmod(path, info.mode | 0o200);
+  if (info.isDirectory()) {
+    for (const entry of await readdir(path)) await makeWritable(join(path, entry));
+  }
 }
 
 function goEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -283,16 +331,20 @@ class Tail {
   }
 }
 
-/** Runs a command to completion; rejects with the tail of its output. */
-function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): Promise<void> {
+/** Runs a command to completion and resolves with its standard output; rejects with the tail of its output. */
+function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): Promise<string> {
   return new Promise((resolve, reject) => {
     const tail = new Tail();
+    const stdout: Buffer[] = [];
     const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (chunk: Buffer) => tail.push(chunk));
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout.push(chunk);
+      tail.push(chunk);
+    });
     child.stderr.on('data', (chunk: Buffer) => tail.push(chunk));
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      if (code === 0) resolve();
+      if (code === 0) resolve(Buffer.concat(stdout).toString());
       else {
         const status = signal === null ? `exit code ${code}` : `signal ${signal}`;
         reject(new Error(`\`${command} ${args.join(' ')}\` failed (${status}):\n${tail.text()}`));

@@ -69,6 +69,42 @@ describe('given local servers started with a custom dataDir', () => {
     }
   });
 
+  it('when a document is looked up by _id, then SQLite searches the _id index instead of scanning the table (ferretdb-patches.ts)', async () => {
+    const client = new MongoClient(servers.mongoUrl);
+    try {
+      const db = client.db('spec');
+      await db.collection<{ _id: string }>('lookups').insertMany(Array.from({ length: 50 }, (_, i) => ({ _id: `doc-${i}` })));
+      const explained = await db.command({ explain: { find: 'lookups', filter: { _id: 'doc-7' } } });
+      const plan = (explained['queryPlanner'] as { Plan: string[] }).Plan.join('\n');
+      expect(plan).toMatch(/SEARCH \S+ USING INDEX \S+__id_/);
+      expect(plan).not.toMatch(/\bSCAN\b/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('when documents are found by _id $in, then SQLite searches the _id index and the answer keeps MongoDB semantics', async () => {
+    const client = new MongoClient(servers.mongoUrl);
+    try {
+      const db = client.db('spec');
+      const docs = db.collection<{ _id: string | number; n: number }>('in_lookups');
+      await docs.insertMany([...Array.from({ length: 50 }, (_, i) => ({ _id: `doc-${i}`, n: i })), { _id: 7, n: 7 }]);
+      const explained = await db.command({ explain: { find: 'in_lookups', filter: { _id: { $in: ['doc-3', 'doc-9'] } } } });
+      expect((explained['queryPlanner'] as { Plan: string[] }).Plan.join('\n')).toMatch(/SEARCH \S+ USING INDEX \S+__id_/);
+
+      const found = async (filter: object) => (await docs.find(filter).toArray()).map((d) => d._id).sort();
+      expect(await found({ _id: { $in: ['doc-3', 'doc-9', 'missing', 'doc-3'] } })).toEqual(['doc-3', 'doc-9']);
+      // Not pushed down (a number among the values, or another operator beside $in): still answered in full.
+      expect(await found({ _id: { $in: ['doc-4', 7] } })).toEqual(expect.arrayContaining(['doc-4', 7]));
+      expect(await found({ _id: { $in: ['doc-4', 'doc-5'], $ne: 'doc-5' } })).toEqual(['doc-4']);
+      expect(await found({ _id: { $in: [] } })).toEqual([]);
+      const updated = await docs.updateMany({ _id: { $in: ['doc-1', 'doc-2'] } }, { $set: { n: -1 } });
+      expect(updated.modifiedCount).toBe(2);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('when stopped, then nothing listens any more and the custom dataDir is kept', async () => {
     await servers.stop();
     expect(await isListening(servers.natsUrl)).toBe(false);
