@@ -113,20 +113,37 @@ export function tripHistoryKeys(batch: readonly Delivery[]): TripHistoryKeys {
 export const isEmptyKeys = (keys: TripHistoryKeys) =>
   keys.tripIds.length === 0 && keys.passengerIds.length === 0 && keys.driverIds.length === 0;
 
-/** The `find` filter of each collection for a batch's keys (null: nothing to read there). */
-export function tripHistoryFilters(keys: TripHistoryKeys): { trips: Document | null; passengerNames: Document | null; driverNames: Document | null; payments: Document | null } {
-  const trips = [
-    ...(keys.tripIds.length ? [{ _id: { $in: keys.tripIds } }] : []),
+/**
+ * The `find` filter of each collection for a batch's keys (null: nothing to read there).
+ * Trips are read by two finds whose answers are merged (`mergeById`): the batch's trips by
+ * `_id`, and the stored trips of renamed people by `passengerId` / `driverId` (only in batches
+ * with a rename). Kept apart because FerretDB pushes `{ _id: { $in } }` down to the `_id` index
+ * but reads the whole collection for a `$or`.
+ */
+export function tripHistoryFilters(keys: TripHistoryKeys): {
+  trips: Document | null;
+  tripsOfRenamed: Document | null;
+  passengerNames: Document | null;
+  driverNames: Document | null;
+  payments: Document | null;
+} {
+  const renamed = [
     ...(keys.renamedPassengerIds.length ? [{ passengerId: { $in: keys.renamedPassengerIds } }] : []),
     ...(keys.renamedDriverIds.length ? [{ driverId: { $in: keys.renamedDriverIds } }] : []),
   ];
   const byIds = (ids: string[]) => (ids.length ? { _id: { $in: ids } } : null);
   return {
-    trips: trips.length === 0 ? null : trips.length === 1 ? trips[0]! : { $or: trips },
+    trips: byIds(keys.tripIds),
+    tripsOfRenamed: renamed.length === 0 ? null : renamed.length === 1 ? renamed[0]! : { $or: renamed },
     passengerNames: byIds(keys.passengerIds),
     driverNames: byIds(keys.driverIds),
     payments: byIds(keys.tripIds),
   };
+}
+
+/** The documents of several finds, each once. */
+export function mergeById<T extends KeyedDocument>(...found: readonly T[][]): T[] {
+  return [...new Map(found.flat().map((doc) => [doc._id, doc])).values()];
 }
 
 /** The two parties of a trip, as the name logic sees them. */

@@ -1,7 +1,7 @@
 import type { EventEnvelope } from '@happyride/eventstore';
 import { describe, expect, it } from 'vitest';
 import { VersionGapError } from '../aggregate-view.ts';
-import { planTripHistoryBatch } from './trip-history-plan.ts';
+import { mergeById, planTripHistoryBatch, tripHistoryFilters, tripHistoryKeys } from './trip-history-plan.ts';
 import { applyInMemory, deliveriesOf, envelope, InMemoryStore, prepareInMemory, snapshot } from './trip-history.testing.ts';
 import { emptyTripStats } from './trip-history.ts';
 
@@ -145,5 +145,25 @@ describe('trip statistics', () => {
     const plan = planTripHistoryBatch({ trips: [], passengerNames: [], driverNames: [], payments: [], stats }, deliveriesOf([created('t1', 'p1')], 3));
     expect(plan.steps.map((step) => step.collection)).toEqual(['trips']);
     expect(plan).toMatchObject({ applied: 1, counted: 0 });
+  });
+});
+
+describe('what a batch reads', () => {
+  it('given trip events only, then trips are read by _id alone, with no find of renamed people', () => {
+    const filters = tripHistoryFilters(tripHistoryKeys(deliveriesOf([created('t1', 'p1'), confirmed('t1')])));
+    expect(filters.trips).toEqual({ _id: { $in: ['t1'] } });
+    expect(filters.tripsOfRenamed).toBeNull();
+    expect(filters.passengerNames).toEqual({ _id: { $in: ['p1'] } });
+  });
+
+  it('given a passenger and a driver renamed, then their stored trips are read by a separate find', () => {
+    const filters = tripHistoryFilters(tripHistoryKeys(deliveriesOf([created('t1', 'p1'), passenger('p2', 'Ann', 2), driver('d1', 'Bob', 2)])));
+    expect(filters.trips).toEqual({ _id: { $in: ['t1'] } });
+    expect(filters.tripsOfRenamed).toEqual({ $or: [{ passengerId: { $in: ['p2'] } }, { driverId: { $in: ['d1'] } }] });
+  });
+
+  it('given a trip found by both finds, when merged, then it is there once', () => {
+    const t1 = { _id: 't1', version: 2 };
+    expect(mergeById([t1], [t1, { _id: 't2', version: 1 }])).toEqual([t1, { _id: 't2', version: 1 }]);
   });
 });

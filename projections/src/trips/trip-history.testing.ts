@@ -7,7 +7,7 @@
 import type { AggregateType, EventsByAggregate } from '@happyride/domain';
 import type { Commit, Delivery, EventEnvelope } from '@happyride/eventstore';
 import type { AnyBulkWriteOperation, Document } from 'mongodb';
-import { isEmptyKeys, planTripHistoryBatch, tripHistoryFilters, tripHistoryKeys, type KeyedDocument, type TripHistoryState } from './trip-history-plan.ts';
+import { isEmptyKeys, mergeById, planTripHistoryBatch, tripHistoryFilters, tripHistoryKeys, type KeyedDocument, type TripHistoryState } from './trip-history-plan.ts';
 import {
   DRIVER_NAMES,
   emptyTripStats,
@@ -168,7 +168,10 @@ export function applyInMemory(store: InMemoryStore, batch: readonly Delivery[]):
   if (isEmptyKeys(keys)) return 0;
   const filters = tripHistoryFilters(keys);
   const state: TripHistoryState = {
-    trips: filters.trips ? (store.find(TRIPS, filters.trips) as TripHistoryDocument[]) : [],
+    trips: mergeById(
+      (filters.trips ? store.find(TRIPS, filters.trips) : []) as TripHistoryDocument[],
+      (filters.tripsOfRenamed ? store.find(TRIPS, filters.tripsOfRenamed) : []) as TripHistoryDocument[],
+    ),
     passengerNames: filters.passengerNames ? (store.find(PASSENGER_NAMES, filters.passengerNames) as NameLookupDocument[]) : [],
     driverNames: filters.driverNames ? (store.find(DRIVER_NAMES, filters.driverNames) as NameLookupDocument[]) : [],
     payments: filters.payments ? (store.find(PAYMENTS, filters.payments) as PaymentLookupDocument[]) : [],
