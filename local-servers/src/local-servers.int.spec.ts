@@ -105,6 +105,37 @@ describe('given local servers started with a custom dataDir', () => {
     }
   });
 
+  it('when documents are found by one field compared with strings, then SQLite uses the field index and arrays holding the value still match', async () => {
+    const client = new MongoClient(servers.mongoUrl);
+    try {
+      const db = client.db('spec');
+      const trips = db.collection<{ _id: string; passengerId?: unknown; state?: string }>('field_lookups');
+      await trips.createIndex({ passengerId: 1, state: 1 });
+      await trips.insertMany([
+        ...Array.from({ length: 40 }, (_, i) => ({ _id: `t${i}`, passengerId: `p${i % 10}`, state: i % 2 ? 'FINISHED' : 'CANCELLED' })),
+        { _id: 'shared', passengerId: ['p1', 'p2'] },
+        { _id: 'number', passengerId: 1 },
+        { _id: 'nested', passengerId: { id: 'p1' } },
+        { _id: 'none' },
+      ]);
+      const plan = async (filter: object) =>
+        ((await db.command({ explain: { find: 'field_lookups', filter } }))['queryPlanner'] as { Plan: string[] }).Plan.join('\n');
+      expect(await plan({ passengerId: { $in: ['p1', 'p3'] } })).toMatch(/MULTI-INDEX OR[\s\S]*USING INDEX/);
+      expect(await plan({ passengerId: { $in: ['p1', 'p3'] } })).not.toMatch(/\bSCAN\b/);
+
+      const found = async (filter: object) => (await trips.find(filter).toArray()).map((d) => d._id).sort();
+      expect(await found({ passengerId: { $in: ['p1', 'p3'] } })).toEqual(['shared', 't1', 't11', 't13', 't21', 't23', 't3', 't31', 't33']);
+      expect(await found({ passengerId: 'p2' })).toEqual(['shared', 't12', 't2', 't22', 't32']);
+      expect(await found({ passengerId: { $in: ['p9'] }, state: 'FINISHED' })).toEqual(['t19', 't29', 't39', 't9']); // two fields: not pushed down
+      expect(await found({ passengerId: { $in: [1] } })).toEqual(['number']); // not strings: not pushed down
+      expect(await found({ state: 'CANCELLED', passengerId: { $exists: false } })).toEqual([]);
+      expect(await found({ state: { $in: ['FINISHED'] } })).toHaveLength(20); // no index on state alone: answered in SQLite all the same
+      expect((await trips.deleteMany({ passengerId: 'p0' })).deletedCount).toBe(4);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('when stopped, then nothing listens any more and the custom dataDir is kept', async () => {
     await servers.stop();
     expect(await isListening(servers.natsUrl)).toBe(false);
