@@ -211,7 +211,7 @@ console.table([summary].map(({ replaySecondsByStep: _, ...rest }) => rest));
 console.log('replay time by step (s, median):', steps);
 if (ratio < 0.5) {
   console.log(
-    'ratio below 0.5: see the steps above. `load` is one find per collection per batch (on FerretDB v1 a `$in` or `$or` find reads the whole collection); `trips` holds the inserts, the replaces of trips that span batches and the renames, one write per document.',
+    'ratio below 0.5: see the steps above. `load` is one find per collection per batch, by `_id` (an index search, also on FerretDB as built here), plus, in a batch with a rename, the find of the renamed people\'s trips by `passengerId` / `driverId` (on FerretDB that one reads the whole trips collection); `trips` holds the inserts, the replaces of trips that span batches and the renames, one write per document.',
   );
 }
 const file = writeResults('projections', {

@@ -115,26 +115,25 @@ export const isEmptyKeys = (keys: TripHistoryKeys) =>
 
 /**
  * The `find` filter of each collection for a batch's keys (null: nothing to read there).
- * Trips are read by two finds whose answers are merged (`mergeById`): the batch's trips by
- * `_id`, and the stored trips of renamed people by `passengerId` / `driverId` (only in batches
- * with a rename). Kept apart because FerretDB pushes `{ _id: { $in } }` down to the `_id` index
- * but reads the whole collection for a `$or`.
+ * Trips are read by several finds whose answers are merged (`mergeById`): the batch's trips by
+ * `_id`, and, only in a batch with a rename, the stored trips of renamed passengers by
+ * `passengerId` and of renamed drivers by `driverId`. One filter of one field each: that is what
+ * FerretDB (as built by local-servers) answers from an index; a `$or` it would read in full.
  */
 export function tripHistoryFilters(keys: TripHistoryKeys): {
   trips: Document | null;
-  tripsOfRenamed: Document | null;
+  tripsOfRenamed: Document[];
   passengerNames: Document | null;
   driverNames: Document | null;
   payments: Document | null;
 } {
-  const renamed = [
-    ...(keys.renamedPassengerIds.length ? [{ passengerId: { $in: keys.renamedPassengerIds } }] : []),
-    ...(keys.renamedDriverIds.length ? [{ driverId: { $in: keys.renamedDriverIds } }] : []),
-  ];
   const byIds = (ids: string[]) => (ids.length ? { _id: { $in: ids } } : null);
   return {
     trips: byIds(keys.tripIds),
-    tripsOfRenamed: renamed.length === 0 ? null : renamed.length === 1 ? renamed[0]! : { $or: renamed },
+    tripsOfRenamed: [
+      ...(keys.renamedPassengerIds.length ? [{ passengerId: { $in: keys.renamedPassengerIds } }] : []),
+      ...(keys.renamedDriverIds.length ? [{ driverId: { $in: keys.renamedDriverIds } }] : []),
+    ],
     passengerNames: byIds(keys.passengerIds),
     driverNames: byIds(keys.driverIds),
     payments: byIds(keys.tripIds),

@@ -32,21 +32,21 @@ export async function prepareTripHistory(db: Db, generation = 0): Promise<void> 
   await db.collection<TripStatsDocument>(generationCollection(TRIP_STATS, generation)).updateOne({ _id }, { $setOnInsert: zeros }, { upsert: true });
 }
 
-/** Reads what a batch needs: one `find` per collection (two for trips: see `tripHistoryFilters`), in parallel. */
+/** Reads what a batch needs: one `find` per collection (up to three for trips: see `tripHistoryFilters`), in parallel. */
 export async function loadTripHistoryState(db: Db, keys: TripHistoryKeys, generation = 0): Promise<TripHistoryState> {
   const filters = tripHistoryFilters(keys);
   const find = async <T extends KeyedDocument>(collection: string, filter: Document | null): Promise<T[]> =>
     filter === null ? [] : ((await db.collection(generationCollection(collection, generation)).find(filter).toArray()) as unknown as T[]);
   const [trips, tripsOfRenamed, passengerNames, driverNames, payments, stats] = await Promise.all([
     find<TripHistoryDocument>(TRIPS, filters.trips),
-    find<TripHistoryDocument>(TRIPS, filters.tripsOfRenamed),
+    Promise.all(filters.tripsOfRenamed.map((filter) => find<TripHistoryDocument>(TRIPS, filter))),
     find<NameLookupDocument>(PASSENGER_NAMES, filters.passengerNames),
     find<NameLookupDocument>(DRIVER_NAMES, filters.driverNames),
     find<PaymentLookupDocument>(PAYMENTS, filters.payments),
     db.collection<TripStatsDocument>(generationCollection(TRIP_STATS, generation)).findOne({ _id: 'all' }),
   ]);
   if (stats === null) throw new Error(`trip-history: ${TRIP_STATS} has no 'all' document; run prepareTripHistory first.`);
-  return { trips: mergeById(trips, tripsOfRenamed), passengerNames, driverNames, payments, stats };
+  return { trips: mergeById(trips, ...tripsOfRenamed), passengerNames, driverNames, payments, stats };
 }
 
 export interface ApplyHooks {

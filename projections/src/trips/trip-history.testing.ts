@@ -170,7 +170,7 @@ export function applyInMemory(store: InMemoryStore, batch: readonly Delivery[]):
   const state: TripHistoryState = {
     trips: mergeById(
       (filters.trips ? store.find(TRIPS, filters.trips) : []) as TripHistoryDocument[],
-      (filters.tripsOfRenamed ? store.find(TRIPS, filters.tripsOfRenamed) : []) as TripHistoryDocument[],
+      ...filters.tripsOfRenamed.map((filter) => store.find(TRIPS, filter) as TripHistoryDocument[]),
     ),
     passengerNames: filters.passengerNames ? (store.find(PASSENGER_NAMES, filters.passengerNames) as NameLookupDocument[]) : [],
     driverNames: filters.driverNames ? (store.find(DRIVER_NAMES, filters.driverNames) as NameLookupDocument[]) : [],
