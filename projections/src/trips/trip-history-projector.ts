@@ -50,8 +50,8 @@ export async function loadTripHistoryState(db: Db, keys: TripHistoryKeys, genera
 }
 
 export interface ApplyHooks {
-  /** Called after each stage (`load`, `plan`, then each written collection) with its duration. */
-  afterStep?: (step: string, ms: number) => void | Promise<void>;
+  /** Called after each stage (`load`, `plan`, then each written collection) with its duration and, for a write, how many documents it wrote. */
+  afterStep?: (step: string, ms: number, writes?: number) => void | Promise<void>;
   /** Which generation of the collections to read and write (default 0: the base names). */
   generation?: number;
 }
@@ -86,9 +86,9 @@ export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], 
   const keys = tripHistoryKeys(batch);
   if (isEmptyKeys(keys)) return 0;
   let t0 = performance.now();
-  const lap = async (step: string) => {
+  const lap = async (step: string, writes?: number) => {
     const t1 = performance.now();
-    await afterStep?.(step, t1 - t0);
+    await afterStep?.(step, t1 - t0, writes);
     t0 = performance.now();
   };
   const state = await loadTripHistoryState(db, keys, generation);
@@ -108,7 +108,7 @@ export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], 
     } else {
       await writeAll(target, ops, filters);
     }
-    await lap(collection);
+    await lap(collection, ops.length);
   }
   return plan.applied;
 }
