@@ -110,41 +110,69 @@ import (
 	"github.com/FerretDB/FerretDB/internal/util/must"
 )
 
-// idInMaxValues bounds the SQL parameters of one pushed-down $in (SQLite allows 32766).
-const idInMaxValues = 1000
+// inMaxValues bounds the SQL parameters of one pushed-down $in (SQLite allows 32766).
+const inMaxValues = 1000
 
-// idInWhereClause returns " WHERE <_id> IN (?, ...)" and its arguments for the _id condition
-// {$in: [<string or ObjectID>, ...]}, or "" (no pushdown) for any other condition.
-func idInWhereClause(condition any) (string, []any) {
+// inArgs returns the SQL arguments (sjson, as stored) for the condition {$in: [...]} whose
+// values all pass allowed, or false (no pushdown) for any other condition.
+func inArgs(condition any, allowed func(any) bool) ([]any, bool) {
 	cond, ok := condition.(*types.Document)
 	if !ok || cond.Len() != 1 {
-		return "", nil
+		return nil, false
 	}
 
 	in, err := cond.Get("$in")
 	if err != nil {
-		return "", nil
+		return nil, false
 	}
 
 	values, ok := in.(*types.Array)
-	if !ok || values.Len() == 0 || values.Len() > idInMaxValues {
-		return "", nil
+	if !ok || values.Len() == 0 || values.Len() > inMaxValues {
+		return nil, false
 	}
 
 	args := make([]any, 0, values.Len())
 
 	for i := 0; i < values.Len(); i++ {
 		v := must.NotFail(values.Get(i))
-
-		switch v.(type) {
-		case string, types.ObjectID:
-			args = append(args, string(must.NotFail(sjson.MarshalSingleValue(v))))
-		default:
-			return "", nil
+		if !allowed(v) {
+			return nil, false
 		}
+
+		args = append(args, string(must.NotFail(sjson.MarshalSingleValue(v))))
 	}
 
-	return fmt.Sprintf(\` WHERE %s IN (?%s)\`, metadata.IDColumn, strings.Repeat(", ?", len(args)-1)), args
+	return args, true
+}
+
+func isString(v any) bool {
+	_, ok := v.(string)
+	return ok
+}
+
+func isStringOrObjectID(v any) bool {
+	switch v.(type) {
+	case string, types.ObjectID:
+		return true
+	default:
+		return false
+	}
+}
+
+// placeholders returns "?, ?, ..." for n arguments.
+func placeholders(n int) string {
+	return "?" + strings.Repeat(", ?", n-1)
+}
+
+// idInWhereClause returns " WHERE <_id> IN (?, ...)" and its arguments for the _id condition
+// {$in: [<string or ObjectID>, ...]}, or "" (no pushdown) for any other condition.
+func idInWhereClause(condition any) (string, []any) {
+	args, ok := inArgs(condition, isStringOrObjectID)
+	if !ok {
+		return "", nil
+	}
+
+	return fmt.Sprintf(\` WHERE %s IN (%s)\`, metadata.IDColumn, placeholders(len(args))), args
 }
 
 // pushableField is a top-level field name that is safe to put in a SQLite JSON path as is.
@@ -170,47 +198,22 @@ func fieldWhereClause(filter *types.Document) (string, []any) {
 		return "", nil
 	}
 
-	var values []any
+	var args []any
 
 	switch v := must.NotFail(filter.Get(field)).(type) {
 	case string:
-		values = []any{v}
-	case *types.Document:
-		if v.Len() != 1 {
-			return "", nil
-		}
-
-		in, err := v.Get("$in")
-		if err != nil {
-			return "", nil
-		}
-
-		arr, ok := in.(*types.Array)
-		if !ok || arr.Len() == 0 || arr.Len() > idInMaxValues {
-			return "", nil
-		}
-
-		for i := 0; i < arr.Len(); i++ {
-			values = append(values, must.NotFail(arr.Get(i)))
-		}
+		args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
 	default:
-		return "", nil
-	}
-
-	args := make([]any, 0, len(values))
-
-	for _, v := range values {
-		if _, ok := v.(string); !ok {
+		var ok bool
+		if args, ok = inArgs(v, isString); !ok {
 			return "", nil
 		}
-
-		args = append(args, string(must.NotFail(sjson.MarshalSingleValue(v))))
 	}
 
 	column := fmt.Sprintf("%s->'%s'", metadata.DefaultColumn, field)
 	clause := fmt.Sprintf(
-		\` WHERE (%[1]s IN (?%[2]s) OR (%[1]s >= '[' AND %[1]s < '\\'))\`,
-		column, strings.Repeat(", ?", len(args)-1),
+		\` WHERE (%[1]s IN (%[2]s) OR (%[1]s >= '[' AND %[1]s < '\\'))\`,
+		column, placeholders(len(args)),
 	)
 
 	return clause, args

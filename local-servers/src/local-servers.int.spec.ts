@@ -3,7 +3,7 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startLocalServers } from './index.ts';
@@ -69,28 +69,31 @@ describe('given local servers started with a custom dataDir', () => {
     }
   });
 
-  it('when a document is looked up by _id, then SQLite searches the _id index instead of scanning the table (ferretdb-patches.ts)', async () => {
-    const client = new MongoClient(servers.mongoUrl);
-    try {
-      const db = client.db('spec');
+  describe('and FerretDB built with our patches (ferretdb-patches.ts)', () => {
+    let client: MongoClient;
+    let db: Db;
+    beforeAll(async () => {
+      client = new MongoClient(servers.mongoUrl);
+      db = client.db('spec');
+    });
+    afterAll(async () => {
+      await client?.close();
+    });
+    /** SQLite's plan for a find, as FerretDB's `explain` reports it. */
+    const planOf = async (collection: string, filter: object) =>
+      ((await db.command({ explain: { find: collection, filter } }))['queryPlanner'] as { Plan: string[] }).Plan.join('\n');
+
+    it('when a document is looked up by _id, then SQLite searches the _id index instead of scanning the table', async () => {
       await db.collection<{ _id: string }>('lookups').insertMany(Array.from({ length: 50 }, (_, i) => ({ _id: `doc-${i}` })));
-      const explained = await db.command({ explain: { find: 'lookups', filter: { _id: 'doc-7' } } });
-      const plan = (explained['queryPlanner'] as { Plan: string[] }).Plan.join('\n');
+      const plan = await planOf('lookups', { _id: 'doc-7' });
       expect(plan).toMatch(/SEARCH \S+ USING INDEX \S+__id_/);
       expect(plan).not.toMatch(/\bSCAN\b/);
-    } finally {
-      await client.close();
-    }
-  });
+    });
 
-  it('when documents are found by _id $in, then SQLite searches the _id index and the answer keeps MongoDB semantics', async () => {
-    const client = new MongoClient(servers.mongoUrl);
-    try {
-      const db = client.db('spec');
+    it('when documents are found by _id $in, then SQLite searches the _id index and the answer keeps MongoDB semantics', async () => {
       const docs = db.collection<{ _id: string | number; n: number }>('in_lookups');
       await docs.insertMany([...Array.from({ length: 50 }, (_, i) => ({ _id: `doc-${i}`, n: i })), { _id: 7, n: 7 }]);
-      const explained = await db.command({ explain: { find: 'in_lookups', filter: { _id: { $in: ['doc-3', 'doc-9'] } } } });
-      expect((explained['queryPlanner'] as { Plan: string[] }).Plan.join('\n')).toMatch(/SEARCH \S+ USING INDEX \S+__id_/);
+      expect(await planOf('in_lookups', { _id: { $in: ['doc-3', 'doc-9'] } })).toMatch(/SEARCH \S+ USING INDEX \S+__id_/);
 
       const found = async (filter: object) => (await docs.find(filter).toArray()).map((d) => d._id).sort();
       expect(await found({ _id: { $in: ['doc-3', 'doc-9', 'missing', 'doc-3'] } })).toEqual(['doc-3', 'doc-9']);
@@ -100,15 +103,9 @@ describe('given local servers started with a custom dataDir', () => {
       expect(await found({ _id: { $in: [] } })).toEqual([]);
       const updated = await docs.updateMany({ _id: { $in: ['doc-1', 'doc-2'] } }, { $set: { n: -1 } });
       expect(updated.modifiedCount).toBe(2);
-    } finally {
-      await client.close();
-    }
-  });
+    });
 
-  it('when documents are found by one field compared with strings, then SQLite uses the field index and arrays holding the value still match', async () => {
-    const client = new MongoClient(servers.mongoUrl);
-    try {
-      const db = client.db('spec');
+    it('when documents are found by one field compared with strings, then SQLite uses the field index and arrays holding the value still match', async () => {
       const trips = db.collection<{ _id: string; passengerId?: unknown; state?: string }>('field_lookups');
       await trips.createIndex({ passengerId: 1, state: 1 });
       await trips.insertMany([
@@ -118,10 +115,9 @@ describe('given local servers started with a custom dataDir', () => {
         { _id: 'nested', passengerId: { id: 'p1' } },
         { _id: 'none' },
       ]);
-      const plan = async (filter: object) =>
-        ((await db.command({ explain: { find: 'field_lookups', filter } }))['queryPlanner'] as { Plan: string[] }).Plan.join('\n');
-      expect(await plan({ passengerId: { $in: ['p1', 'p3'] } })).toMatch(/MULTI-INDEX OR[\s\S]*USING INDEX/);
-      expect(await plan({ passengerId: { $in: ['p1', 'p3'] } })).not.toMatch(/\bSCAN\b/);
+      const plan = await planOf('field_lookups', { passengerId: { $in: ['p1', 'p3'] } });
+      expect(plan).toMatch(/MULTI-INDEX OR[\s\S]*USING INDEX/);
+      expect(plan).not.toMatch(/\bSCAN\b/);
 
       const found = async (filter: object) => (await trips.find(filter).toArray()).map((d) => d._id).sort();
       expect(await found({ passengerId: { $in: ['p1', 'p3'] } })).toEqual(['shared', 't1', 't11', 't13', 't21', 't23', 't3', 't31', 't33']);
@@ -131,9 +127,7 @@ describe('given local servers started with a custom dataDir', () => {
       expect(await found({ state: 'CANCELLED', passengerId: { $exists: false } })).toEqual([]);
       expect(await found({ state: { $in: ['FINISHED'] } })).toHaveLength(20); // no index on state alone: answered in SQLite all the same
       expect((await trips.deleteMany({ passengerId: 'p0' })).deletedCount).toBe(4);
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it('when stopped, then nothing listens any more and the custom dataDir is kept', async () => {
