@@ -152,10 +152,9 @@ async function patchedFerretdbModule(go: string, work: string): Promise<string> 
   }
   for (const addition of FERRETDB_ADDITIONS) await writeFile(join(module, addition.file), addition.content, { flag: 'wx' });
   const modfile = join(work, 'build.mod');
-  await cp(join(FERRETDB_SRC, 'go.mod'), modfile);
+  await writeFile(modfile, await readFile(join(FERRETDB_SRC, 'go.mod')));
   // `-modfile=build.mod` reads its checksums from build.sum.
-  await cp(join(FERRETDB_SRC, 'go.sum'), join(work, 'build.sum'));
-  await makeWritable(work);
+  await writeFile(join(work, 'build.sum'), await readFile(join(FERRETDB_SRC, 'go.sum')));
   await run(go, ['mod', 'edit', `-modfile=${modfile}`, `-replace=${FERRETDB_MODULE}=${module}`], { cwd: FERRETDB_SRC, env });
   return modfile;
 }

@@ -9,9 +9,10 @@ import type { AnyBulkWriteOperation, Collection, Db, Document, Filter } from 'mo
  * that guard against the document it just read, and the filter repeats it so that MongoDB applies
  * the write atomically only if nobody changed the document since.
  *
- * FerretDB v1 (SQLite) differs in two ways that matter here: it pushes down to SQLite only a
- * filter that is exactly `{ _id: <string> }` (any other filter reads and decodes the whole
- * collection, so guarded writes make a replay quadratic), and it does not apply a conditional
+ * FerretDB v1 (SQLite) differs in two ways that matter here: it pushes a filter down to SQLite
+ * only when it has a single field (`{ _id }`, and, as local-servers builds it, `{ _id: { $in } }`
+ * or one field compared with strings); a filter of `_id` plus a guard reads and decodes the whole
+ * collection, so guarded writes make a replay quadratic. And it does not apply a conditional
  * update atomically anyway. There, the guard in the filter buys nothing and costs a scan, so the
  * filters are cut to `{ _id }` and the guard rests on what it rests on in any case: the plan's
  * check against the document just read, with one projector per read model (its durable consumer

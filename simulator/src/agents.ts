@@ -55,9 +55,6 @@ export async function runDriver(world: World, index: number): Promise<void> {
   await app.request('goOnline', ops.GO_ONLINE);
   counters.onlineDrivers++;
 
-  const endJob = () => {
-    job = undefined;
-  };
   // One subscription tells everything: new offers (OPEN), then ASSIGNED to this driver, or
   // TAKEN by another, EXPIRED or CANCELLED.
   const stopOffers = app.subscribe<{ dispatchOffers: ops.Offer }>(
@@ -67,7 +64,7 @@ export async function runDriver(world: World, index: number): Promise<void> {
       if (offer.status !== 'OPEN') {
         if (job?.tripId !== offer.tripId) return;
         if (offer.status === 'ASSIGNED' && job.phase === 'waiting') job.phase = 'to-pickup';
-        else if (offer.status !== 'ASSIGNED') endJob();
+        else if (offer.status !== 'ASSIGNED') job = undefined;
         return;
       }
       counters.offersReceived++;
@@ -78,7 +75,7 @@ export async function runDriver(world: World, index: number): Promise<void> {
         .request('acceptTrip', ops.ACCEPT_TRIP, { tripId: offer.tripId, position: { ...position } })
         .then(() => void counters.accepted++)
         .catch((error: unknown) => {
-          if (job?.tripId === offer.tripId) endJob();
+          if (job?.tripId === offer.tripId) job = undefined;
           world.report(error);
         });
     },
@@ -100,7 +97,7 @@ export async function runDriver(world: World, index: number): Promise<void> {
           job.phase = 'riding';
         } else if (step.arrived) {
           await app.request('finishTrip', ops.FINISH_TRIP, { tripId: job.tripId });
-          endJob();
+          job = undefined;
         }
       } else if (!job) {
         const step = moveToward(position, target, options.speedKmh / 2, drivenMs);
@@ -110,12 +107,11 @@ export async function runDriver(world: World, index: number): Promise<void> {
       await app.request('updateDriverLocation', ops.UPDATE_LOCATION, { ...position });
     } catch (error) {
       // A trip cancelled under the driver's feet: forget it and roam again.
-      if (error instanceof RequestFailed && error.code === 'CONFLICT') endJob();
+      if (error instanceof RequestFailed && error.code === 'CONFLICT') job = undefined;
       world.report(error);
     }
   }
   stopOffers();
-  endJob();
   await app.request('goOffline', ops.GO_OFFLINE).catch(world.report);
   counters.onlineDrivers--;
   await app.close();
