@@ -2,6 +2,7 @@
  * `npm start`: the whole system on this machine. Starts (building on first use) nats-server
  * and FerretDB with their data in `.data/` — or uses `NATS_URL` / `MONGODB_URL` — then every
  * subgraph, the projector and the gateway, and prints where to point a GraphQL client.
+ * Runs from the build (`node dist/start.js`): every service is the bundle in `dist/`.
  */
 import { startLocalServers } from '@happyride/local-servers';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +26,7 @@ const dataDir = fileURLToPath(new URL('../.data/', import.meta.url));
 const servers = await startLocalServers({ dataDir, log: (line) => console.log(`local-servers      ${line}`) });
 let system: RunningSystem;
 try {
-  system = await startSystem({ natsUrl: servers.natsUrl, mongoUrl: servers.mongoUrl, onLine: printLine });
+  system = await startSystem({ natsUrl: servers.natsUrl, mongoUrl: servers.mongoUrl, onLine: printLine, runtime: 'compiled' });
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   await servers.stop();

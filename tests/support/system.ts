@@ -12,7 +12,7 @@ import { natsUrl } from './own-event-log.ts';
  */
 export async function startTestSystem(
   env: Record<string, string> = {},
-  { without = [] }: { without?: string[] } = {},
+  { without = [], runtime = 'source' }: { without?: string[]; runtime?: 'source' | 'compiled' } = {},
 ): Promise<RunningSystem & { logFile: string }> {
   const dir = join(tmpdir(), 'happyride-e2e');
   mkdirSync(dir, { recursive: true });
@@ -22,6 +22,7 @@ export async function startTestSystem(
     mongoUrl: inject('mongoUrl'),
     ports: 'free',
     without,
+    runtime,
     env: {
       MONGODB_DATABASE: `e2e_${randomUUID().slice(0, 8)}`,
       LOG_LEVEL: 'debug',
