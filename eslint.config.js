@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 const infrastructure = ['mongodb', 'mongodb/*', 'nats', '@nats-io/*', 'node:*', 'fs', 'child_process', 'net', 'http', '@apollo/*', 'graphql', 'graphql/*', 'express', 'pino', 'jose', '@happyride/*', '!@happyride/domain'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.cache/', '.data/', 'bench/results/', '**/*.d.ts'] },
+  { ignores: ['node_modules/', '.cache/', '.data/', 'dist/', 'bench/results/', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,7 +2,8 @@
  * `npm run bench:eventstore`: single-event appends with an expected version through the
  * JetStream event store, against raw JetStream publishes of the same payload on the same
  * server, in alternating rounds of one run. Prints medians and the ratio; writes
- * bench/results/eventstore.json.
+ * bench/results/eventstore.json. `--sync always` (the local servers' default: fsync before each
+ * acknowledgement) or `--sync 2m` (nats-server's default) sets JetStream's sync_interval.
  */
 import { bootstrapEventLog, connectNats, JetStreamEventStore, envelop } from '@happyride/eventstore';
 import { startLocalServers } from '@happyride/local-servers';
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     ops: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '1,32' },
     aggregates: { type: 'string', default: '200' },
+    sync: { type: 'string', default: 'always' },
   },
 });
 const rounds = Number(values.rounds);
@@ -23,7 +25,7 @@ const ops = Number(values.ops);
 const aggregates = Number(values.aggregates);
 const concurrencies = values.concurrency.split(',').map(Number);
 
-const servers = await startLocalServers({ log: () => {} });
+const servers = await startLocalServers({ log: () => {}, natsSyncInterval: values.sync });
 const nats = await connectNats(servers.natsUrl, 'bench-eventstore');
 await bootstrapEventLog(nats.jsm, []);
 const store = new JetStreamEventStore(nats.js, nats.jsm);
@@ -79,12 +81,13 @@ const summary = Object.entries(results).map(([concurrency, { append, raw }]) => 
   };
 });
 
-console.log(`event store appends vs raw JetStream publishes: ${rounds} alternating rounds of ${ops} ops, medians`);
+console.log(`event store appends vs raw JetStream publishes (sync_interval ${values.sync}): ${rounds} alternating rounds of ${ops} ops, medians`);
 console.table(summary);
-const file = writeResults('eventstore', {
+const file = writeResults(values.sync === 'always' ? 'eventstore' : `eventstore-sync-${values.sync}`, {
   benchmark: 'eventstore',
   measuredAt: new Date().toISOString(),
-  command: `npm run bench:eventstore -- --rounds ${rounds} --ops ${ops} --concurrency ${values.concurrency} --aggregates ${aggregates}`,
+  command: `npm run bench:eventstore -- --rounds ${rounds} --ops ${ops} --concurrency ${values.concurrency} --aggregates ${aggregates} --sync ${values.sync}`,
+  syncInterval: values.sync,
   target: 'ratio >= 0.7',
   node: process.version,
   results: summary,

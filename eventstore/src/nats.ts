@@ -28,11 +28,13 @@ export interface Nats {
 }
 
 /**
- * Connects with unlimited reconnects, so a restarted nats-server is picked up again.
+ * Connects with unlimited reconnects, so a restarted nats-server is picked up again. User and
+ * password may ride in the URL (`nats://user:password@host:4222`; the client would ignore them
+ * there, so they are passed as its credentials).
  * @example const nats = await connectNats(config.natsUrl, 'projector');
  */
 export async function connectNats(url: string, name: string): Promise<Nats> {
-  const connection = await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const connection = await connect({ ...natsServerOptions(url), name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const jsm = await jetstreamManager(connection);
   const js = jetstream(connection);
   return {
@@ -43,4 +45,15 @@ export async function connectNats(url: string, name: string): Promise<Nats> {
       if (!connection.isClosed()) await connection.drain().catch(() => connection.close());
     },
   };
+}
+
+/** `servers` without credentials, plus `user` / `pass` when the URL carries them. */
+export function natsServerOptions(url: string): { servers: string; user?: string; pass?: string } {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (!parsed?.username) return { servers: url };
+  const user = decodeURIComponent(parsed.username);
+  const pass = decodeURIComponent(parsed.password);
+  parsed.username = '';
+  parsed.password = '';
+  return { servers: parsed.toString().replace(/\/$/, ''), user, pass };
 }

@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants, rmSync } from 'node:fs';
+import { constants as fsConstants, rmSync, writeFileSync } from 'node:fs';
 import { access, chmod, cp, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,6 +47,12 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   /** How long each server may take to answer after spawn; default 30 s. */
   readyTimeoutMs?: number;
+  /**
+   * JetStream's `sync_interval`: `always` (the default) fsyncs every stored message before the
+   * publish is acknowledged, so an acknowledged event survives an OS crash; a duration such as
+   * `2m` (nats-server's own default) batches fsyncs and may lose the last acknowledged writes.
+   */
+  natsSyncInterval?: string;
 }
 
 export const NATS_SERVER_VERSION = 'v2.11.17';
@@ -619,7 +625,7 @@ export async function startLocalServers(options: StartOptions = {}): Promise<Loc
   // Both start in parallel; allSettled so that a failure of one never leaves
   // the other running untracked.
   const [nats, mongo] = await Promise.allSettled([
-    externalNats ?? startNats(natsBin ?? '', join(dataDir, 'nats'), timeoutMs, log, servers),
+    externalNats ?? startNats(natsBin ?? '', join(dataDir, 'nats'), options.natsSyncInterval ?? 'always', timeoutMs, log, servers),
     externalMongo ?? startFerretdb(ferretdbBin ?? '', join(dataDir, 'ferretdb'), timeoutMs, log, servers),
   ]);
   if (nats.status === 'rejected' || mongo.status === 'rejected') {
@@ -633,6 +639,7 @@ export async function startLocalServers(options: StartOptions = {}): Promise<Loc
 async function startNats(
   bin: string,
   storeDir: string,
+  syncInterval: string,
   timeoutMs: number,
   log: (line: string) => void,
   servers: Managed[],
@@ -644,7 +651,7 @@ async function startNats(
       const url = `nats://127.0.0.1:${port}`;
       return {
         command: bin,
-        args: ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, '-n', 'happyride-local'],
+        args: ['-c', natsConfigFile(storeDir, port, syncInterval)],
         url,
         probe: () => natsReady(url),
       };
@@ -654,6 +661,14 @@ async function startNats(
   );
   servers.push(server);
   return url;
+}
+
+/** Writes nats-server's configuration beside its store (JSON is valid NATS config syntax). */
+function natsConfigFile(storeDir: string, port: number, syncInterval: string): string {
+  const file = join(storeDir, 'nats-server.conf');
+  const config = { server_name: 'happyride-local', listen: `127.0.0.1:${port}`, jetstream: { store_dir: storeDir, sync_interval: syncInterval } };
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  return file;
 }
 
 async function startFerretdb(
