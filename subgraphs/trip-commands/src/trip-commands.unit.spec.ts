@@ -1,5 +1,5 @@
 import { createTripDecider, type Actor } from '@happyride/domain';
-import { InMemoryEventStore } from '@happyride/eventstore';
+import { InMemoryEventStore, InMemoryIdempotencyKeys, InMemoryTripSlots } from '@happyride/eventstore';
 import { describe, expect, it } from 'vitest';
 import { TripInternalCommands } from './internal-commands.ts';
 import { resolvers, type TripCommandsContext } from './resolvers.ts';
@@ -17,7 +17,15 @@ async function setup(actor: Actor, { registered = true } = {}) {
       now: now().toISOString(),
     });
   }
-  const ctx: TripCommandsContext = { actor, correlationId: 'c1', store, decider: createTripDecider({ baseFare: 5, perKm: 1 }), now };
+  const ctx: TripCommandsContext = {
+    actor,
+    correlationId: 'c1',
+    store,
+    decider: createTripDecider({ baseFare: 5, perKm: 1 }),
+    slots: new InMemoryTripSlots(),
+    idempotency: new InMemoryIdempotencyKeys(),
+    now,
+  };
   return { ctx, store };
 }
 
