@@ -69,4 +69,71 @@ describe('trip-commands', () => {
     const failed = await trips.failDispatch(id, 'NO_DRIVERS_AVAILABLE', { commandId: 'b', correlationId: 'c' });
     expect(failed.state).toMatchObject({ status: 'DISPATCH_FAILED', dispatchFailureReason: 'NO_DRIVERS_AVAILABLE' });
   });
+
+  describe('one active trip per passenger', () => {
+    it('given two requests of one passenger racing, when both run at once, then exactly one trip is created and the other is refused', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const results = await Promise.allSettled([requestTrip(undefined, { input: { start, end } }, ctx), requestTrip(undefined, { input: { start, end } }, ctx)]);
+      const created = results.filter((result) => result.status === 'fulfilled');
+      expect(created).toHaveLength(1);
+      expect(results.find((result) => result.status === 'rejected')).toMatchObject({ reason: { kind: 'ILLEGAL_STATE' } });
+      expect(await store.read('trip', created[0]?.status === 'fulfilled' ? created[0].value.id : '')).toMatchObject({ version: 1 });
+    });
+
+    it('given an active trip, when the passenger requests another, then it is refused naming the active trip', async () => {
+      const { ctx } = await setup({ id: 'p1', role: 'passenger' });
+      const { id } = await requestTrip(undefined, { input: { start, end } }, ctx);
+      await expect(requestTrip(undefined, { input: { start, end } }, ctx)).rejects.toMatchObject({ kind: 'ILLEGAL_STATE', message: expect.stringContaining(`active trip ${id} (CREATED)`) });
+    });
+
+    it('given the active trip was rejected, when the passenger requests another, then it is created', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const first = await requestTrip(undefined, { input: { start, end } }, ctx);
+      await new TripInternalCommands(store, now).reject(first.id, 'test', { commandId: 'r', correlationId: 'c' });
+      const second = await requestTrip(undefined, { input: { start, end } }, ctx);
+      expect(second).toMatchObject({ state: 'CREATED' });
+      expect(second.id).not.toBe(first.id);
+    });
+
+    it('given an invalid request, when it is refused, then the slot stays free for the next request', async () => {
+      const { ctx } = await setup({ id: 'p1', role: 'passenger' });
+      await expect(requestTrip(undefined, { input: { start, end: start } }, ctx)).rejects.toMatchObject({ kind: 'INVALID_INPUT' });
+      await expect(requestTrip(undefined, { input: { start, end } }, ctx)).resolves.toMatchObject({ state: 'CREATED' });
+    });
+  });
+
+  describe('Idempotency-Key', () => {
+    it('given a trip requested with a key, when the same request is retried with the key, then the same trip is answered and one is in the log', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const keyed = { ...ctx, idempotencyKey: 'key-1' };
+      const first = await requestTrip(undefined, { input: { start, end } }, keyed);
+      const retry = await requestTrip(undefined, { input: { start, end } }, keyed);
+      expect(retry).toEqual(first);
+      expect((await store.read('trip', first.id)).events.map((event) => event.type)).toEqual(['TripCreated']);
+    });
+
+    it('given the process died after the slot was taken and before the trip was appended, when the request is retried with its key, then the trip is appended once', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const keyed = { ...ctx, idempotencyKey: 'key-1' };
+      // Given: the first attempt's claim and slot are written, its trip append never happens.
+      const dying = { ...keyed, store: { read: store.read.bind(store), append: () => Promise.reject(new Error('killed')) } };
+      await expect(requestTrip(undefined, { input: { start, end } }, dying)).rejects.toThrow('killed');
+      expect(await ctx.slots.get('p1')).not.toBeNull();
+
+      const retry = await requestTrip(undefined, { input: { start, end } }, keyed);
+
+      expect((await ctx.slots.get('p1'))?.slot.tripId).toBe(retry.id);
+      expect((await store.read('trip', retry.id)).events).toHaveLength(1);
+      await expect(requestTrip(undefined, { input: { start, end } }, ctx)).rejects.toMatchObject({ kind: 'ILLEGAL_STATE' });
+    });
+
+    it('given two attempts with one key running at once (the first reply was lost), when both finish, then both answer the same trip and one is in the log', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const keyed = { ...ctx, idempotencyKey: 'key-1' };
+      const [a, b] = await Promise.all([requestTrip(undefined, { input: { start, end } }, keyed), requestTrip(undefined, { input: { start, end } }, keyed)]);
+      expect(a).toEqual(b);
+      expect((await store.read('trip', a.id)).version).toBe(1);
+    });
+  });
 });
+
