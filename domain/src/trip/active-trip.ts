@@ -21,6 +21,13 @@ export interface TripSlot {
  */
 export const TRIP_SLOT_GRACE_MS = 30_000;
 
+/**
+ * The request that took a slot appends its trip only if no more than this has passed since
+ * (else it fails and the client retries): a stalled request cannot append after the grace,
+ * when another request may have taken the slot over.
+ */
+export const TRIP_SLOT_APPEND_WITHIN_MS = TRIP_SLOT_GRACE_MS / 2;
+
 export const endedTripStatuses = ['FINISHED', 'CANCELLED', 'REJECTED', 'DISPATCH_FAILED'] as const satisfies readonly TripStatus[];
 
 export const isTripActive = (status: TripStatus): boolean => !(endedTripStatuses as readonly TripStatus[]).includes(status);
@@ -33,15 +40,17 @@ export interface HeldSlot {
 
 /**
  * May `passengerId` take the slot for `tripId` at `now`? Returns the slot to write, or null
- * when it already names this trip (a retry of the same request: nothing to write). Throws
- * `ILLEGAL_STATE` (→ `CONFLICT`) while another trip of theirs is active or still being requested.
+ * when it names this trip and the trip is in the log already (a retry: nothing to write). A
+ * retry whose trip is not in the log yet re-takes the slot with a fresh `since`, so its append
+ * starts a new grace period. Throws `ILLEGAL_STATE` (→ `CONFLICT`) while another trip of
+ * theirs is active or still being requested.
  */
 export function decideTripSlot(request: { passengerId: string; tripId: string; now: string }, held: HeldSlot | null): TripSlot | null {
   const { passengerId, tripId, now } = request;
   const taken: TripSlot = { tripId, since: now };
   if (held === null) return taken;
   const { slot, status } = held;
-  if (slot.tripId === tripId) return null;
+  if (slot.tripId === tripId) return status === 'NONE' ? taken : null;
   if (status === 'NONE') {
     const age = Date.parse(now) - Date.parse(slot.since);
     if (age < TRIP_SLOT_GRACE_MS) {

@@ -23,8 +23,12 @@ describe('One active trip per passenger (the trip slot)', () => {
     expect(decideTripSlot(request, null)).toEqual({ tripId: 't2', since: now });
   });
 
-  it('given the slot already names this trip (a retried request), when it is requested again, then nothing is written', () => {
+  it('given the slot names this trip and the trip is in the log (a retried request), when it is requested again, then nothing is written', () => {
     expect(decideTripSlot(request, { slot: { tripId: 't2', since: secondsBefore(1) }, status: 'CREATED' })).toBeNull();
+  });
+
+  it('given the slot names this trip but its request died before the append, when it is retried, then the slot is taken again from now', () => {
+    expect(decideTripSlot(request, { slot: { tripId: 't2', since: secondsBefore(600) }, status: 'NONE' })).toEqual({ tripId: 't2', since: now });
   });
 
   it.each(['CREATED', 'CONFIRMED', 'DISPATCHING', 'DRIVER_ASSIGNED', 'CANCELLATION_REQUESTED', 'STARTED'] as const)(

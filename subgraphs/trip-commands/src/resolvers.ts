@@ -10,6 +10,8 @@ import {
   type TripEvent,
   type TripState,
   tripDecider,
+  TRIP_SLOT_APPEND_WITHIN_MS,
+  type TripSlot,
   type TripStatus,
 } from '@happyride/domain';
 import { handleCommand, type CommandOutcome, type EventStore, type TripSlots } from '@happyride/eventstore';
@@ -66,15 +68,17 @@ async function requireRegisteredPassenger(store: EventStore, passengerId: string
 
 /**
  * Takes the passenger's trip slot for `tripId` (compare-and-set: of two racing requests one
- * wins, the other reads the winner's slot and is refused), or finds it already taken for this
- * trip (a retry). The trip the slot names is looked up in its log: ended frees the slot.
+ * wins, the other reads the winner's slot and is refused), or finds it taken for this trip
+ * already in the log (a retry: null). The trip the slot names is looked up in its log: ended
+ * frees the slot. Returns the slot as written.
  */
-async function takeTripSlot(ctx: TripCommandsContext, passengerId: string, tripId: string, maxAttempts = 5): Promise<void> {
+async function takeTripSlot(ctx: TripCommandsContext, passengerId: string, tripId: string, maxAttempts = 5): Promise<TripSlot | null> {
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const stored = await ctx.slots.get(passengerId);
     const held = stored ? { slot: stored.slot, status: await tripStatus(ctx.store, stored.slot.tripId) } : null;
     const next = decideTripSlot({ passengerId, tripId, now: ctx.now().toISOString() }, held);
-    if (next === null || (await ctx.slots.swap(passengerId, next, stored?.revision ?? 0))) return;
+    if (next === null) return null;
+    if (await ctx.slots.swap(passengerId, next, stored?.revision ?? 0)) return next;
   }
   throw graphQLError('CONFLICT', `Passenger ${passengerId}'s trip requests kept racing ${maxAttempts} times in a row; try again.`);
 }
@@ -85,9 +89,10 @@ async function tripStatus(store: EventStore, tripId: string) {
 
 /**
  * Validate (a dry run of the decider on no trip), take the passenger's slot, then append the
- * trip. Dying after the slot and before the append leaves a slot naming a trip that is not in
- * the log: a retry with the same key derives the same trip id and finishes the job; otherwise
- * the slot is free after `TRIP_SLOT_GRACE_MS`.
+ * trip, unless so much time passed since the slot was taken that another request may take it
+ * over (`TRIP_SLOT_APPEND_WITHIN_MS`). Dying after the slot and before the append leaves a
+ * slot naming a trip that is not in the log: a retry with the same key derives the same trip
+ * id and finishes the job; otherwise the slot is free after `TRIP_SLOT_GRACE_MS`.
  */
 async function requestTrip(input: { start: Position; end: Position }, ctx: TripCommandsContext) {
   return idempotent(ctx, 'requestTrip', input, async ({ commandId, derive }) => {
@@ -96,7 +101,11 @@ async function requestTrip(input: { start: Position; end: Position }, ctx: TripC
     const command = commandFor('RequestTrip', data, commandId, ctx);
     ctx.decider.decide(command, ctx.decider.initialState()); // refuses a bad request before the slot is taken
     await requireRegisteredPassenger(ctx.store, actor.id);
-    await takeTripSlot(ctx, actor.id, data.tripId);
+    const slot = await takeTripSlot(ctx, actor.id, data.tripId);
+    if (slot && ctx.now().getTime() - Date.parse(slot.since) > TRIP_SLOT_APPEND_WITHIN_MS) {
+      // Stalled so long that the slot may soon be taken over: append nothing; a retry re-takes it.
+      throw graphQLError('CONFLICT', 'The trip request took too long to record; send it again (with the same Idempotency-Key).');
+    }
     const outcome = await handleCommand(ctx.store, 'trip', data.tripId, ctx.decider, command, { correlationId: ctx.correlationId });
     return tripPayload(data.tripId, outcome);
   });

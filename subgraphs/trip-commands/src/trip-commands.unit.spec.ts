@@ -1,4 +1,4 @@
-import { createTripDecider, type Actor } from '@happyride/domain';
+import { createTripDecider, TRIP_SLOT_APPEND_WITHIN_MS, type Actor } from '@happyride/domain';
 import { InMemoryEventStore, InMemoryIdempotencyKeys, InMemoryTripSlots } from '@happyride/eventstore';
 import { describe, expect, it } from 'vitest';
 import { TripInternalCommands } from './internal-commands.ts';
@@ -125,6 +125,29 @@ describe('trip-commands', () => {
       expect((await ctx.slots.get('p1'))?.slot.tripId).toBe(retry.id);
       expect((await store.read('trip', retry.id)).events).toHaveLength(1);
       await expect(requestTrip(undefined, { input: { start, end } }, ctx)).rejects.toMatchObject({ kind: 'ILLEGAL_STATE' });
+    });
+
+    it('given a request that stalls after taking its slot past the append window, when it resumes, then it appends nothing, and its retry appends the trip once', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      let clock = now().getTime();
+      const slots = ctx.slots;
+      const stalling = {
+        ...ctx,
+        idempotencyKey: 'key-1',
+        now: () => new Date(clock),
+        slots: { get: slots.get.bind(slots), swap: async (...args: Parameters<typeof slots.swap>) => {
+          const won = await slots.swap(...args);
+          clock += TRIP_SLOT_APPEND_WITHIN_MS + 1; // the stall, right after the slot was written
+          return won;
+        } },
+      };
+      await expect(requestTrip(undefined, { input: { start, end } }, stalling)).rejects.toMatchObject({ extensions: { code: 'CONFLICT' }, message: expect.stringMatching(/took too long/) });
+      const tripId = (await slots.get('p1'))?.slot.tripId ?? '';
+      expect((await store.read('trip', tripId)).version).toBe(0);
+
+      const retry = await requestTrip(undefined, { input: { start, end } }, { ...ctx, idempotencyKey: 'key-1', now: () => new Date(clock) });
+      expect(retry.id).toBe(tripId);
+      expect((await store.read('trip', tripId)).version).toBe(1);
     });
 
     it('given two attempts with one key running at once (the first reply was lost), when both finish, then both answer the same trip and one is in the log', async () => {
