@@ -101,10 +101,13 @@ async function requestTrip(input: { start: Position; end: Position }, ctx: TripC
     const command = commandFor('RequestTrip', data, commandId, ctx);
     ctx.decider.decide(command, ctx.decider.initialState()); // refuses a bad request before the slot is taken
     await requireRegisteredPassenger(ctx.store, actor.id);
-    const slot = await takeTripSlot(ctx, actor.id, data.tripId);
-    if (slot && ctx.now().getTime() - Date.parse(slot.since) > TRIP_SLOT_APPEND_WITHIN_MS) {
-      // Stalled so long that the slot may soon be taken over: append nothing; a retry re-takes it.
-      throw graphQLError('CONFLICT', 'The trip request took too long to record; send it again (with the same Idempotency-Key).');
+    // A retry whose trip is in the log already is answered from it, whatever the slot holds by now.
+    if ((await ctx.store.read('trip', data.tripId)).version === 0) {
+      const slot = await takeTripSlot(ctx, actor.id, data.tripId);
+      if (slot && ctx.now().getTime() - Date.parse(slot.since) > TRIP_SLOT_APPEND_WITHIN_MS) {
+        // Stalled so long that the slot may soon be taken over: append nothing; a retry re-takes it.
+        throw graphQLError('CONFLICT', 'The trip request took too long to record; send it again (with the same Idempotency-Key).');
+      }
     }
     const outcome = await handleCommand(ctx.store, 'trip', data.tripId, ctx.decider, command, { correlationId: ctx.correlationId });
     return tripPayload(data.tripId, outcome);

@@ -150,6 +150,19 @@ describe('trip-commands', () => {
       expect((await store.read('trip', tripId)).version).toBe(1);
     });
 
+    it('given a keyed trip appended but its outcome never recorded, then ended and followed by another trip, when the key is retried, then the first trip is answered', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const forgetful = { ...ctx, idempotencyKey: 'key-1', idempotency: { claim: ctx.idempotency.claim.bind(ctx.idempotency), settle: () => Promise.reject(new Error('killed')) } };
+      await expect(requestTrip(undefined, { input: { start, end } }, forgetful)).rejects.toThrow('killed');
+      const first = (await ctx.slots.get('p1'))?.slot.tripId ?? '';
+      await new TripInternalCommands(store, now).reject(first, 'test', { commandId: 'r', correlationId: 'c' });
+      await requestTrip(undefined, { input: { start, end } }, ctx);
+
+      const retry = await requestTrip(undefined, { input: { start, end } }, { ...ctx, idempotencyKey: 'key-1' });
+
+      expect(retry).toMatchObject({ id: first, version: 1, state: 'CREATED' });
+    });
+
     it('given two attempts with one key running at once (the first reply was lost), when both finish, then both answer the same trip and one is in the log', async () => {
       const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
       const keyed = { ...ctx, idempotencyKey: 'key-1' };
