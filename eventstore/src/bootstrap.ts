@@ -1,5 +1,7 @@
 import { consumerDefinitions, filterSubjects, type ConsumerDefinition } from './consumers.ts';
 import { ensureDriverLocationsBucket } from './driver-locations.ts';
+import { ensureIdempotencyKeysBucket } from './idempotency-keys.ts';
+import { ensureTripSlotsBucket } from './trip-slots.ts';
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager } from './nats.ts';
 import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX } from './streams.ts';
 
@@ -10,7 +12,7 @@ export const ACK_WAIT_MS = 30_000;
 
 /**
  * Creates or updates the event stream and every durable consumer in the catalogue, and creates
- * the driver-locations KV bucket if it is missing.
+ * the KV buckets (driver-locations, idempotency-keys, trip-slots) that are missing.
  * Idempotent: run it before the workers start (the start script and tests do).
  */
 export async function bootstrapEventLog(
@@ -34,6 +36,8 @@ export async function bootstrapEventLog(
   }
   for (const consumer of consumers) await ensureConsumer(jsm, consumer);
   await ensureDriverLocationsBucket(jsm);
+  await ensureIdempotencyKeysBucket(jsm);
+  await ensureTripSlotsBucket(jsm);
 }
 
 const consumerConfig = (definition: ConsumerDefinition) => ({

@@ -8,7 +8,7 @@ export interface CommandContext {
 }
 
 export interface CommandOutcome<S> {
-  /** The aggregate's state after the command. */
+  /** The aggregate's state after the command (for a duplicate: right after its first handling). */
   state: S;
   version: number;
   /** The command had been handled before (same command id): nothing new was decided. */
@@ -28,8 +28,8 @@ export class CommandConflictError extends Error {
 
 /**
  * Load → decide → append, the one write path of every subgraph and saga.
- * A command id that is already in the aggregate's log answers with the state as it is,
- * deciding nothing (retries and redelivered saga commands are idempotent). A concurrency
+ * A command id that is already in the aggregate's log answers with the state and version
+ * right after that commit, deciding nothing (retries and redelivered saga commands are idempotent). A concurrency
  * conflict reloads and decides again, `maxAttempts` times at most.
  */
 export async function handleCommand<A extends AggregateType, C extends { metadata: CommandMetadata }, S>(
@@ -45,8 +45,13 @@ export async function handleCommand<A extends AggregateType, C extends { metadat
   let lastConflict: ConcurrencyError | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const history = await store.read(aggregateType, aggregateId);
+    const handled = history.commits.get(commandId);
+    if (handled) {
+      // Answer what this command decided then, not what later commands made of it since.
+      const then = fold(decider, history.events.slice(0, handled.version) as EventsByAggregate[A][]);
+      return { state: then, version: handled.version, duplicate: true };
+    }
     const state = fold(decider, history.events as EventsByAggregate[A][]);
-    if (history.commits.has(commandId)) return { state, version: history.version, duplicate: true };
     const events = decider.decide(command, state);
     try {
       const { version, duplicate } = await store.append(aggregateType, aggregateId, events, history.version, {

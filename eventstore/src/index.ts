@@ -8,6 +8,8 @@ export * from './bootstrap.ts';
 export * from './durable-consumer.ts';
 export * from './command-handler.ts';
 export * from './driver-locations.ts';
+export * from './idempotency-keys.ts';
+export * from './trip-slots.ts';
 export { connectNats, type Nats } from './nats.ts';
 export * from './live-updates.ts';
 export * from './dead-letters.ts';

@@ -1,14 +1,18 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { CORRELATION_HEADER } from '@happyride/platform';
+import { CORRELATION_HEADER, IDEMPOTENCY_KEY_HEADER } from '@happyride/platform';
 import type { GatewayContext } from './context.ts';
 
 /**
  * Calls one subgraph, forwarding the caller's token (each subgraph verifies it again) and the
- * request's correlation id, so the subgraph's logs and events carry the same id.
+ * request's correlation id, so the subgraph's logs and events carry the same id, and the
+ * client's `Idempotency-Key` (the write subgraphs make a retried mutation exact with it).
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+  override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+    const { request, context } = options;
     if (!('correlationId' in context)) return;
+    const key = 'incomingRequestContext' in options ? options.incomingRequestContext.request.http?.headers.get(IDEMPOTENCY_KEY_HEADER) : undefined;
+    if (key != null) request.http?.headers.set(IDEMPOTENCY_KEY_HEADER, key);
     if (context.authorization) request.http?.headers.set('authorization', context.authorization);
     request.http?.headers.set(CORRELATION_HEADER, context.correlationId);
     if (context.traceparent) request.http?.headers.set('traceparent', context.traceparent);

@@ -1,11 +1,12 @@
 import type { Actor } from '@happyride/domain';
-import { connectNats, JetStreamEventStore, type EventStore, type Nats } from '@happyride/eventstore';
+import { connectNats, JetStreamEventStore, KvIdempotencyKeys, type EventStore, type IdempotencyKeys, type Nats } from '@happyride/eventstore';
 import type { DocumentNode } from 'graphql';
 import { envPort, readCommonConfig } from './config.ts';
 import { startGraphQLService } from './graphql-service.ts';
 import { tokenVerifier } from './identity.ts';
 import { createLogger } from './logger.ts';
 import { runMain } from './process.ts';
+import { idempotencyKeyHeader } from './idempotency.ts';
 import { identify } from './request-identity.ts';
 import { subgraphSchema } from './subgraph-schema.ts';
 
@@ -17,6 +18,9 @@ export type CommandContext<D = object> = D & {
   traceContext?: { traceparent?: string };
   store: EventStore;
   now: () => Date;
+  /** The request's `Idempotency-Key` header, as sent (see `idempotent`). */
+  idempotencyKey?: string | undefined;
+  idempotency: IdempotencyKeys;
 };
 
 export interface CommandSubgraphDefinition<D> {
@@ -46,6 +50,7 @@ export function runCommandSubgraph<D extends object>(definition: CommandSubgraph
     const nats = await connectNats(config.natsUrl, definition.name);
     const store = new JetStreamEventStore(nats.js, nats.jsm);
     const dependencies = await definition.dependencies(process.env, nats, store);
+    const idempotency = await KvIdempotencyKeys.open(nats.js);
     const verify = tokenVerifier(config.auth);
     const now = () => new Date();
     const service = await startGraphQLService<CommandContext<D>>({
@@ -59,7 +64,9 @@ export function runCommandSubgraph<D extends object>(definition: CommandSubgraph
       context: async ({ req, correlationId }) => {
         const traceContext: { traceparent?: string } = {};
         const traced = withTraceparent(store, () => traceContext.traceparent);
-        return { ...dependencies, actor: await identify(req.headers, verify), correlationId, store: traced, now, traceContext };
+        const actor = await identify(req.headers, verify);
+        const idempotencyKey = idempotencyKeyHeader(req.headers);
+        return { ...dependencies, actor, correlationId, store: traced, now, traceContext, idempotency, idempotencyKey };
       },
     });
     return [() => nats.close(), () => service.stop()];

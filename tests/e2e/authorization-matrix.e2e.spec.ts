@@ -93,7 +93,8 @@ const cases: Case[] = [
   Q('mutation { registerPassenger(input: { name: "Again" }) { id } }', () => ({}), { P: 'CONFLICT', Q: 'CONFLICT' }),
   Q('mutation { registerDriver(input: { name: "Again", vehicle: { plate: "X 1", model: "Y" } }) { id } }', () => ({}), { D: 'CONFLICT', E: 'CONFLICT' }),
   Q('mutation { updateDriverLocation(input: { lng: 116.4, lat: 39.9 }) { id } }', () => ({}), { D: 'ok', E: 'ok' }),
-  Q('mutation ($s: PositionInput!, $e: PositionInput!) { requestTrip(input: { start: $s, end: $e }) { id } }', () => ({ s: here, e: there }), { P: 'ok', Q: 'ok' }),
+  // Both passengers may request; P already has T active (one active trip per passenger): CONFLICT.
+  Q('mutation ($s: PositionInput!, $e: PositionInput!) { requestTrip(input: { start: $s, end: $e }) { id } }', () => ({ s: here, e: there }), { P: 'CONFLICT', Q: 'ok' }),
   Q('mutation ($t: ID!) { startTrip(input: { tripId: $t }) { id } }', () => ({ t: id.T }), {}, 'startTrip'),
   Q('mutation ($t: ID!) { finishTrip(input: { tripId: $t }) { id } }', () => ({ t: id.T }), {}, 'finishTrip'),
   Q('mutation ($t: ID!, $p: PositionInput!) { acceptTrip(input: { tripId: $t, position: $p }) { id } }', () => ({ t: id.T, p: here }), {}, 'acceptTrip'),

@@ -26,3 +26,4 @@ export function createTripDecider(pricing: Pricing = defaultPricing): Decider<Tr
 }
 
 export const tripDecider = createTripDecider();
+export { decideTripSlot, endedTripStatuses, isTripActive, TRIP_SLOT_APPEND_WITHIN_MS, TRIP_SLOT_GRACE_MS, type HeldSlot, type TripSlot } from './active-trip.ts';

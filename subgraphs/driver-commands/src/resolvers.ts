@@ -8,22 +8,26 @@ import {
   type Vehicle,
 } from '@happyride/domain';
 import { handleCommand, type CommandOutcome, type DriverLocationStore } from '@happyride/eventstore';
-import { DateTimeScalar, requireActor, type CommandContext } from '@happyride/platform';
-import { randomUUID } from 'node:crypto';
+import { DateTimeScalar, idempotent, requireActor, type CommandContext } from '@happyride/platform';
 import type { RegisteredDrivers } from './registered-drivers.ts';
 
 export type DriverCommandsContext = CommandContext<{ locations: DriverLocationStore; registered: RegisteredDrivers }>;
 
 type CommandFor<T extends DriverCommand['type']> = Extract<DriverCommand, { type: T }>;
 
-async function execute<T extends DriverCommand['type']>(type: T, data: CommandFor<T>['data'], ctx: DriverCommandsContext) {
+/** One mutation: `input` is what the client sent (the idempotency fingerprint), `data` the command's. */
+function execute<T extends DriverCommand['type']>(mutation: string, input: unknown, type: T, data: CommandFor<T>['data'], ctx: DriverCommandsContext) {
+  return idempotent(ctx, mutation, input, ({ commandId }) => decideAndAppend(type, data, commandId, ctx));
+}
+
+async function decideAndAppend<T extends DriverCommand['type']>(type: T, data: CommandFor<T>['data'], commandId: string, ctx: DriverCommandsContext) {
   const actor = requireActor(ctx.actor);
   // Checked before the aggregate is read: the id becomes part of a NATS subject.
   const driverId = validId(data.driverId, 'driverId');
   const command = {
     type,
     data,
-    metadata: { commandId: randomUUID(), actor, now: ctx.now().toISOString() },
+    metadata: { commandId, actor, now: ctx.now().toISOString() },
   } as CommandFor<T>;
   const outcome = await handleCommand(ctx.store, 'driver', driverId, driverDecider, command, {
     correlationId: ctx.correlationId,
@@ -65,9 +69,11 @@ export const resolvers = {
   DateTime: DateTimeScalar,
   Mutation: {
     registerDriver: (_: unknown, { input }: { input: { name: string; vehicle: VehicleInput } }, ctx: DriverCommandsContext) =>
-      execute('RegisterDriver', { driverId: callerId(ctx), name: input.name, vehicle: vehicleOf(input.vehicle) }, ctx),
+      execute('registerDriver', input, 'RegisterDriver', { driverId: callerId(ctx), name: input.name, vehicle: vehicleOf(input.vehicle) }, ctx),
     updateDriverDetails: (_: unknown, { input }: { input: UpdateDriverDetailsInput }, ctx: DriverCommandsContext) =>
       execute(
+        'updateDriverDetails',
+        input,
         'UpdateDriverDetails',
         {
           driverId: input.driverId ?? callerId(ctx),
@@ -76,10 +82,10 @@ export const resolvers = {
         },
         ctx,
       ),
-    goOnline: (_: unknown, _args: unknown, ctx: DriverCommandsContext) => execute('GoOnline', { driverId: callerId(ctx) }, ctx),
+    goOnline: (_: unknown, _args: unknown, ctx: DriverCommandsContext) => execute('goOnline', {}, 'GoOnline', { driverId: callerId(ctx) }, ctx),
     goOffline: (_: unknown, { input }: { input?: { driverId?: string | null } | null }, ctx: DriverCommandsContext) =>
-      execute('GoOffline', { driverId: input?.driverId ?? callerId(ctx) }, ctx),
+      execute('goOffline', input ?? {}, 'GoOffline', { driverId: input?.driverId ?? callerId(ctx) }, ctx),
     updateDriverLocation: (_: unknown, { input }: { input: { lng: number; lat: number } }, ctx: DriverCommandsContext) =>
-      updateLocation(input, ctx),
+      idempotent(ctx, 'updateDriverLocation', input, () => updateLocation(input, ctx)),
   },
 };

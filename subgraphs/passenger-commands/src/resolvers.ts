@@ -1,22 +1,33 @@
 import { passengerDecider, validId, type PassengerCommand, type PassengerState } from '@happyride/domain';
 import { handleCommand, type CommandOutcome } from '@happyride/eventstore';
-import { requireActor, type CommandContext } from '@happyride/platform';
-import { randomUUID } from 'node:crypto';
+import { idempotent, requireActor, type CommandContext } from '@happyride/platform';
 
 export type PassengerCommandsContext = CommandContext;
 
 type CommandFor<T extends PassengerCommand['type']> = Extract<PassengerCommand, { type: T }>;
 
-async function execute<T extends PassengerCommand['type']>(
+/** One mutation: `input` is what the client sent (the idempotency fingerprint), `data` the command's. */
+function execute<T extends PassengerCommand['type']>(
+  mutation: string,
+  input: unknown,
   type: T,
   data: CommandFor<T>['data'],
+  ctx: PassengerCommandsContext,
+) {
+  return idempotent(ctx, mutation, input, ({ commandId }) => decideAndAppend(type, data, commandId, ctx));
+}
+
+async function decideAndAppend<T extends PassengerCommand['type']>(
+  type: T,
+  data: CommandFor<T>['data'],
+  commandId: string,
   ctx: PassengerCommandsContext,
 ) {
   const actor = requireActor(ctx.actor);
   const command = {
     type,
     data,
-    metadata: { commandId: randomUUID(), actor, now: ctx.now().toISOString() },
+    metadata: { commandId, actor, now: ctx.now().toISOString() },
   } as CommandFor<T>;
   // The id becomes part of a NATS subject: check it before anything is read.
   validId(data.passengerId, 'passengerId');
@@ -36,15 +47,15 @@ const callerId = (ctx: PassengerCommandsContext) => requireActor(ctx.actor).id;
 export const resolvers = {
   Mutation: {
     registerPassenger: (_: unknown, { input }: { input: { name: string } }, ctx: PassengerCommandsContext) =>
-      execute('RegisterPassenger', { passengerId: callerId(ctx), name: input.name }, ctx),
+      execute('registerPassenger', input, 'RegisterPassenger', { passengerId: callerId(ctx), name: input.name }, ctx),
     updatePassengerDetails: (
       _: unknown,
       { input }: { input: { name: string; passengerId?: string | null } },
       ctx: PassengerCommandsContext,
-    ) => execute('UpdatePassengerDetails', { passengerId: input.passengerId ?? callerId(ctx), name: input.name }, ctx),
+    ) => execute('updatePassengerDetails', input, 'UpdatePassengerDetails', { passengerId: input.passengerId ?? callerId(ctx), name: input.name }, ctx),
     banPassenger: (_: unknown, { input }: { input: { passengerId: string } }, ctx: PassengerCommandsContext) =>
-      execute('BanPassenger', { passengerId: input.passengerId }, ctx),
+      execute('banPassenger', input, 'BanPassenger', { passengerId: input.passengerId }, ctx),
     unbanPassenger: (_: unknown, { input }: { input: { passengerId: string } }, ctx: PassengerCommandsContext) =>
-      execute('UnbanPassenger', { passengerId: input.passengerId }, ctx),
+      execute('unbanPassenger', input, 'UnbanPassenger', { passengerId: input.passengerId }, ctx),
   },
 };

@@ -1,4 +1,5 @@
 import {
+  decideTripSlot,
   fold,
   notFound,
   passengerDecider,
@@ -8,15 +9,19 @@ import {
   type TripCommand,
   type TripEvent,
   type TripState,
+  tripDecider,
+  TRIP_SLOT_APPEND_WITHIN_MS,
+  type TripSlot,
   type TripStatus,
 } from '@happyride/domain';
-import { handleCommand, type CommandOutcome, type EventStore } from '@happyride/eventstore';
-import { requireActor, type CommandContext } from '@happyride/platform';
-import { randomUUID } from 'node:crypto';
+import { handleCommand, type CommandOutcome, type EventStore, type TripSlots } from '@happyride/eventstore';
+import { graphQLError, idempotent, requireActor, type CommandContext } from '@happyride/platform';
 
 export type TripCommandsContext = CommandContext<{
   /** The trip decider with the pricing this process was configured with. */
   decider: Decider<TripCommand, TripEvent, TripState>;
+  /** Each passenger's trip slot: at most one active trip (`domain/src/trip/active-trip.ts`). */
+  slots: TripSlots;
 }>;
 
 /** What every trip mutation answers: the trip as the write side decided it. */
@@ -38,18 +43,20 @@ export function tripPayload(id: string, { state, version }: CommandOutcome<TripS
 
 type CommandFor<T extends TripCommand['type']> = Extract<TripCommand, { type: T }>;
 
-async function execute<T extends TripCommand['type']>(type: T, data: CommandFor<T>['data'], ctx: TripCommandsContext) {
-  const actor = requireActor(ctx.actor);
+/** One mutation: `input` is what the client sent (the idempotency fingerprint), `data` the command's. */
+function execute<T extends TripCommand['type']>(mutation: string, input: unknown, type: T, data: CommandFor<T>['data'], ctx: TripCommandsContext) {
+  return idempotent(ctx, mutation, input, ({ commandId }) => decideAndAppend(type, data, commandId, ctx));
+}
+
+async function decideAndAppend<T extends TripCommand['type']>(type: T, data: CommandFor<T>['data'], commandId: string, ctx: TripCommandsContext) {
   // Checked before the aggregate is read: the id becomes part of a NATS subject.
   const tripId = validId(data.tripId, 'tripId');
-  const command = {
-    type,
-    data,
-    metadata: { commandId: randomUUID(), actor, now: ctx.now().toISOString() },
-  } as CommandFor<T>;
-  const outcome = await handleCommand(ctx.store, 'trip', tripId, ctx.decider, command, { correlationId: ctx.correlationId });
+  const outcome = await handleCommand(ctx.store, 'trip', tripId, ctx.decider, commandFor(type, data, commandId, ctx), { correlationId: ctx.correlationId });
   return tripPayload(tripId, outcome);
 }
+
+const commandFor = <T extends TripCommand['type']>(type: T, data: CommandFor<T>['data'], commandId: string, ctx: TripCommandsContext) =>
+  ({ type, data, metadata: { commandId, actor: requireActor(ctx.actor), now: ctx.now().toISOString() } }) as CommandFor<T>;
 
 /** A trip is requested by a registered passenger: their aggregate is read before deciding. */
 async function requireRegisteredPassenger(store: EventStore, passengerId: string): Promise<void> {
@@ -59,12 +66,52 @@ async function requireRegisteredPassenger(store: EventStore, passengerId: string
   }
 }
 
+/**
+ * Takes the passenger's trip slot for `tripId` (compare-and-set: of two racing requests one
+ * wins, the other reads the winner's slot and is refused), or finds it taken for this trip
+ * already in the log (a retry: null). The trip the slot names is looked up in its log: ended
+ * frees the slot. Returns the slot as written.
+ */
+async function takeTripSlot(ctx: TripCommandsContext, passengerId: string, tripId: string, maxAttempts = 5): Promise<TripSlot | null> {
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const stored = await ctx.slots.get(passengerId);
+    const held = stored ? { slot: stored.slot, status: await tripStatus(ctx.store, stored.slot.tripId) } : null;
+    const next = decideTripSlot({ passengerId, tripId, now: ctx.now().toISOString() }, held);
+    if (next === null) return null;
+    if (await ctx.slots.swap(passengerId, next, stored?.revision ?? 0)) return next;
+  }
+  throw graphQLError('CONFLICT', `Passenger ${passengerId}'s trip requests kept racing ${maxAttempts} times in a row; try again.`);
+}
+
+async function tripStatus(store: EventStore, tripId: string) {
+  return fold(tripDecider, (await store.read('trip', validId(tripId, 'tripId'))).events).status;
+}
+
+/**
+ * Validate (a dry run of the decider on no trip), take the passenger's slot, then append the
+ * trip, unless so much time passed since the slot was taken that another request may take it
+ * over (`TRIP_SLOT_APPEND_WITHIN_MS`). Dying after the slot and before the append leaves a
+ * slot naming a trip that is not in the log: a retry with the same key derives the same trip
+ * id and finishes the job; otherwise the slot is free after `TRIP_SLOT_GRACE_MS`.
+ */
 async function requestTrip(input: { start: Position; end: Position }, ctx: TripCommandsContext) {
-  const actor = requireActor(ctx.actor);
-  // Anyone but a passenger is refused by the decider (FORBIDDEN); only passengers need the lookup.
-  if (actor.role === 'passenger') await requireRegisteredPassenger(ctx.store, actor.id);
-  const data = { tripId: randomUUID(), passengerId: actor.id, start: positionOf(input.start), end: positionOf(input.end) };
-  return execute('RequestTrip', data, ctx);
+  return idempotent(ctx, 'requestTrip', input, async ({ commandId, derive }) => {
+    const actor = requireActor(ctx.actor);
+    const data = { tripId: derive('tripId'), passengerId: actor.id, start: positionOf(input.start), end: positionOf(input.end) };
+    const command = commandFor('RequestTrip', data, commandId, ctx);
+    ctx.decider.decide(command, ctx.decider.initialState()); // refuses a bad request before the slot is taken
+    await requireRegisteredPassenger(ctx.store, actor.id);
+    // A retry whose trip is in the log already is answered from it, whatever the slot holds by now.
+    if ((await ctx.store.read('trip', data.tripId)).version === 0) {
+      const slot = await takeTripSlot(ctx, actor.id, data.tripId);
+      if (slot && ctx.now().getTime() - Date.parse(slot.since) > TRIP_SLOT_APPEND_WITHIN_MS) {
+        // Stalled so long that the slot may soon be taken over: append nothing; a retry re-takes it.
+        throw graphQLError('CONFLICT', 'The trip request took too long to record; send it again (with the same Idempotency-Key).');
+      }
+    }
+    const outcome = await handleCommand(ctx.store, 'trip', data.tripId, ctx.decider, command, { correlationId: ctx.correlationId });
+    return tripPayload(data.tripId, outcome);
+  });
 }
 
 const positionOf = (input: Position): Position => ({ lng: input.lng, lat: input.lat });
@@ -76,14 +123,14 @@ export const resolvers = {
   Mutation: {
     requestTrip: (_: unknown, { input }: Args<{ start: Position; end: Position }>, ctx: TripCommandsContext) => requestTrip(input, ctx),
     acceptTrip: (_: unknown, { input }: Args<{ tripId: string; position: Position }>, ctx: TripCommandsContext) =>
-      execute('AcceptTrip', { tripId: input.tripId, driverId: callerId(ctx), position: positionOf(input.position) }, ctx),
+      execute('acceptTrip', input, 'AcceptTrip', { tripId: input.tripId, driverId: callerId(ctx), position: positionOf(input.position) }, ctx),
     cancelTrip: (_: unknown, { input }: Args<{ tripId: string; reason: string }>, ctx: TripCommandsContext) =>
-      execute('CancelTrip', { tripId: input.tripId, reason: input.reason }, ctx),
+      execute('cancelTrip', input, 'CancelTrip', { tripId: input.tripId, reason: input.reason }, ctx),
     respondToCancellation: (_: unknown, { input }: Args<{ tripId: string; agree: boolean }>, ctx: TripCommandsContext) =>
-      execute('RespondToCancellation', { tripId: input.tripId, agree: input.agree }, ctx),
+      execute('respondToCancellation', input, 'RespondToCancellation', { tripId: input.tripId, agree: input.agree }, ctx),
     startTrip: (_: unknown, { input }: Args<{ tripId: string }>, ctx: TripCommandsContext) =>
-      execute('StartTrip', { tripId: input.tripId }, ctx),
+      execute('startTrip', input, 'StartTrip', { tripId: input.tripId }, ctx),
     finishTrip: (_: unknown, { input }: Args<{ tripId: string }>, ctx: TripCommandsContext) =>
-      execute('FinishTrip', { tripId: input.tripId }, ctx),
+      execute('finishTrip', input, 'FinishTrip', { tripId: input.tripId }, ctx),
   },
 };

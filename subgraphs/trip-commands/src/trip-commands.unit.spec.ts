@@ -1,5 +1,5 @@
-import { createTripDecider, type Actor } from '@happyride/domain';
-import { InMemoryEventStore } from '@happyride/eventstore';
+import { createTripDecider, TRIP_SLOT_APPEND_WITHIN_MS, type Actor } from '@happyride/domain';
+import { InMemoryEventStore, InMemoryIdempotencyKeys, InMemoryTripSlots } from '@happyride/eventstore';
 import { describe, expect, it } from 'vitest';
 import { TripInternalCommands } from './internal-commands.ts';
 import { resolvers, type TripCommandsContext } from './resolvers.ts';
@@ -17,7 +17,15 @@ async function setup(actor: Actor, { registered = true } = {}) {
       now: now().toISOString(),
     });
   }
-  const ctx: TripCommandsContext = { actor, correlationId: 'c1', store, decider: createTripDecider({ baseFare: 5, perKm: 1 }), now };
+  const ctx: TripCommandsContext = {
+    actor,
+    correlationId: 'c1',
+    store,
+    decider: createTripDecider({ baseFare: 5, perKm: 1 }),
+    slots: new InMemoryTripSlots(),
+    idempotency: new InMemoryIdempotencyKeys(),
+    now,
+  };
   return { ctx, store };
 }
 
@@ -61,4 +69,107 @@ describe('trip-commands', () => {
     const failed = await trips.failDispatch(id, 'NO_DRIVERS_AVAILABLE', { commandId: 'b', correlationId: 'c' });
     expect(failed.state).toMatchObject({ status: 'DISPATCH_FAILED', dispatchFailureReason: 'NO_DRIVERS_AVAILABLE' });
   });
+
+  describe('one active trip per passenger', () => {
+    it('given two requests of one passenger racing, when both run at once, then exactly one trip is created and the other is refused', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const results = await Promise.allSettled([requestTrip(undefined, { input: { start, end } }, ctx), requestTrip(undefined, { input: { start, end } }, ctx)]);
+      const created = results.filter((result) => result.status === 'fulfilled');
+      expect(created).toHaveLength(1);
+      expect(results.find((result) => result.status === 'rejected')).toMatchObject({ reason: { kind: 'ILLEGAL_STATE' } });
+      expect(await store.read('trip', created[0]?.status === 'fulfilled' ? created[0].value.id : '')).toMatchObject({ version: 1 });
+    });
+
+    it('given an active trip, when the passenger requests another, then it is refused naming the active trip', async () => {
+      const { ctx } = await setup({ id: 'p1', role: 'passenger' });
+      const { id } = await requestTrip(undefined, { input: { start, end } }, ctx);
+      await expect(requestTrip(undefined, { input: { start, end } }, ctx)).rejects.toMatchObject({ kind: 'ILLEGAL_STATE', message: expect.stringContaining(`active trip ${id} (CREATED)`) });
+    });
+
+    it('given the active trip was rejected, when the passenger requests another, then it is created', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const first = await requestTrip(undefined, { input: { start, end } }, ctx);
+      await new TripInternalCommands(store, now).reject(first.id, 'test', { commandId: 'r', correlationId: 'c' });
+      const second = await requestTrip(undefined, { input: { start, end } }, ctx);
+      expect(second).toMatchObject({ state: 'CREATED' });
+      expect(second.id).not.toBe(first.id);
+    });
+
+    it('given an invalid request, when it is refused, then the slot stays free for the next request', async () => {
+      const { ctx } = await setup({ id: 'p1', role: 'passenger' });
+      await expect(requestTrip(undefined, { input: { start, end: start } }, ctx)).rejects.toMatchObject({ kind: 'INVALID_INPUT' });
+      await expect(requestTrip(undefined, { input: { start, end } }, ctx)).resolves.toMatchObject({ state: 'CREATED' });
+    });
+  });
+
+  describe('Idempotency-Key', () => {
+    it('given a trip requested with a key, when the same request is retried with the key, then the same trip is answered and one is in the log', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const keyed = { ...ctx, idempotencyKey: 'key-1' };
+      const first = await requestTrip(undefined, { input: { start, end } }, keyed);
+      const retry = await requestTrip(undefined, { input: { start, end } }, keyed);
+      expect(retry).toEqual(first);
+      expect((await store.read('trip', first.id)).events.map((event) => event.type)).toEqual(['TripCreated']);
+    });
+
+    it('given the process died after the slot was taken and before the trip was appended, when the request is retried with its key, then the trip is appended once', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const keyed = { ...ctx, idempotencyKey: 'key-1' };
+      // Given: the first attempt's claim and slot are written, its trip append never happens.
+      const dying = { ...keyed, store: { read: store.read.bind(store), append: () => Promise.reject(new Error('killed')) } };
+      await expect(requestTrip(undefined, { input: { start, end } }, dying)).rejects.toThrow('killed');
+      expect(await ctx.slots.get('p1')).not.toBeNull();
+
+      const retry = await requestTrip(undefined, { input: { start, end } }, keyed);
+
+      expect((await ctx.slots.get('p1'))?.slot.tripId).toBe(retry.id);
+      expect((await store.read('trip', retry.id)).events).toHaveLength(1);
+      await expect(requestTrip(undefined, { input: { start, end } }, ctx)).rejects.toMatchObject({ kind: 'ILLEGAL_STATE' });
+    });
+
+    it('given a request that stalls after taking its slot past the append window, when it resumes, then it appends nothing, and its retry appends the trip once', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      let clock = now().getTime();
+      const slots = ctx.slots;
+      const stalling = {
+        ...ctx,
+        idempotencyKey: 'key-1',
+        now: () => new Date(clock),
+        slots: { get: slots.get.bind(slots), swap: async (...args: Parameters<typeof slots.swap>) => {
+          const won = await slots.swap(...args);
+          clock += TRIP_SLOT_APPEND_WITHIN_MS + 1; // the stall, right after the slot was written
+          return won;
+        } },
+      };
+      await expect(requestTrip(undefined, { input: { start, end } }, stalling)).rejects.toMatchObject({ extensions: { code: 'CONFLICT' }, message: expect.stringMatching(/took too long/) });
+      const tripId = (await slots.get('p1'))?.slot.tripId ?? '';
+      expect((await store.read('trip', tripId)).version).toBe(0);
+
+      const retry = await requestTrip(undefined, { input: { start, end } }, { ...ctx, idempotencyKey: 'key-1', now: () => new Date(clock) });
+      expect(retry.id).toBe(tripId);
+      expect((await store.read('trip', tripId)).version).toBe(1);
+    });
+
+    it('given a keyed trip appended but its outcome never recorded, then ended and followed by another trip, when the key is retried, then the first trip is answered', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const forgetful = { ...ctx, idempotencyKey: 'key-1', idempotency: { claim: ctx.idempotency.claim.bind(ctx.idempotency), settle: () => Promise.reject(new Error('killed')) } };
+      await expect(requestTrip(undefined, { input: { start, end } }, forgetful)).rejects.toThrow('killed');
+      const first = (await ctx.slots.get('p1'))?.slot.tripId ?? '';
+      await new TripInternalCommands(store, now).reject(first, 'test', { commandId: 'r', correlationId: 'c' });
+      await requestTrip(undefined, { input: { start, end } }, ctx);
+
+      const retry = await requestTrip(undefined, { input: { start, end } }, { ...ctx, idempotencyKey: 'key-1' });
+
+      expect(retry).toMatchObject({ id: first, version: 1, state: 'CREATED' });
+    });
+
+    it('given two attempts with one key running at once (the first reply was lost), when both finish, then both answer the same trip and one is in the log', async () => {
+      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const keyed = { ...ctx, idempotencyKey: 'key-1' };
+      const [a, b] = await Promise.all([requestTrip(undefined, { input: { start, end } }, keyed), requestTrip(undefined, { input: { start, end } }, keyed)]);
+      expect(a).toEqual(b);
+      expect((await store.read('trip', a.id)).version).toBe(1);
+    });
+  });
 });
+
