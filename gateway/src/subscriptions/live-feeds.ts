@@ -193,13 +193,16 @@ abstract class SharedFeed<C> {
   }
 
   /** One read, counted; a failure (thrown, or answered with errors) is retried with backoff. */
-  protected async readWithRetry(context: C): Promise<ExecutionResult> {
+  protected async readWithRetry(contextOf: (context: C) => C): Promise<ExecutionResult> {
     const delays = this.feeds.options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     for (let attempt = 0; ; attempt++) {
       let result: ExecutionResult | undefined;
       let cause: unknown;
+      // Each attempt with the latest subscriber's context (a socket whose token expired has left).
+      const context = this.context;
+      if (!context) throw failureOf('no subscriber left');
       try {
-        result = await this.feeds.countedRead(context);
+        result = await this.feeds.countedRead(contextOf(context));
         if (!result.errors?.length) return result;
       } catch (error) {
         cause = error;
@@ -246,7 +249,7 @@ class SharedQuery<C> extends SharedFeed<C> {
           const context = this.context;
           if (!context || this.closed) return;
           // The first read answers as it is (a refusal becomes the subscriber's `error`).
-          const result = first && !this.latest ? await this.feeds.countedRead(context) : await this.readWithRetry(context);
+          const result = first && !this.latest ? await this.feeds.countedRead(context) : await this.readWithRetry((c) => c);
           const serialized = JSON.stringify(result);
           if (serialized === this.latest?.serialized) continue;
           this.latest = { result, serialized };
@@ -303,7 +306,7 @@ class SharedOffers<C> extends SharedFeed<C> {
       if (!context || this.closed) return;
       let open: string[];
       try {
-        open = this.queries.itemsOf(await this.readWithRetry(this.queries.list(context))).map((item) => item.tripId);
+        open = this.queries.itemsOf(await this.readWithRetry(this.queries.list)).map((item) => item.tripId);
       } catch (error) {
         this.fail(error instanceof GraphQLError ? error : failureOf(error));
         return;
@@ -324,7 +327,7 @@ class SharedOffers<C> extends SharedFeed<C> {
           this.#reading.set(tripId, false);
           const context = this.context;
           if (!context || this.closed) return;
-          const offer = this.queries.offerOf(await this.readWithRetry(this.queries.one(context, tripId)));
+          const offer = this.queries.offerOf(await this.readWithRetry((c) => this.queries.one(c, tripId)));
           if (!offer) continue;
           this.#remember(tripId);
           const serialized = JSON.stringify(offer);

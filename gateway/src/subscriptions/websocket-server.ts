@@ -172,7 +172,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     try {
       document = parse(query, { maxTokens: 1000 });
     } catch (error) {
-      return [error instanceof GraphQLError ? error : new GraphQLError(String(error), { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+      return [withCode('GRAPHQL_PARSE_FAILED')(error instanceof GraphQLError ? error : new GraphQLError(String(error)))];
     }
     const errors = validate(schema(), document, [...specifiedRules, ...options.validationRules]);
     if (errors.length > 0) return errors.map(withCode('GRAPHQL_VALIDATION_FAILED'));
