@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { atExpiry, SocketCounts, tokenExpiresAtMs } from './socket-limits.ts';
 
 describe('SocketCounts', () => {
@@ -39,26 +39,39 @@ describe('tokenExpiresAtMs', () => {
 });
 
 describe('atExpiry', () => {
+  beforeEach(() => void vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => void vi.useRealTimers());
+
   it('given an expiry already past, then it fires at once', () => {
     let fired = 0;
-    atExpiry(1_000, () => fired++, () => 2_000);
+    atExpiry(999_000, () => fired++);
     expect(fired).toBe(1);
   });
 
-  it('given an expiry in the future, when cancelled before, then it never fires', async () => {
-    let fired = 0;
-    const cancel = atExpiry(Date.now() + 30, () => fired++);
-    cancel();
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(fired).toBe(0);
+  it('given an expiry in the future, then it fires once, at that time', () => {
+    const fired: number[] = [];
+    atExpiry(1_002_000, () => fired.push(Date.now()));
+    vi.advanceTimersByTime(1_999);
+    expect(fired).toEqual([]);
+    vi.advanceTimersByTime(10_000);
+    expect(fired).toEqual([1_002_000]);
   });
 
-  it('given an expiry in the future, then it fires once at that time', async () => {
+  it('given an expiry beyond the longest timer (~24.8 days), then it re-arms and fires at the expiry', () => {
     const fired: number[] = [];
-    const at = Date.now() + 30;
-    atExpiry(at, () => fired.push(Date.now()));
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(fired).toHaveLength(1);
-    expect(fired[0]).toBeGreaterThanOrEqual(at);
+    const in30Days = 1_000_000 + 30 * 86_400_000;
+    atExpiry(in30Days, () => fired.push(Date.now()));
+    vi.advanceTimersByTime(2 ** 31 - 1);
+    expect(fired).toEqual([]);
+    vi.advanceTimersByTime(30 * 86_400_000);
+    expect(fired).toEqual([in30Days]);
+  });
+
+  it('given a cancelled expiry, then it never fires', () => {
+    let fired = 0;
+    const cancel = atExpiry(1_002_000, () => fired++);
+    cancel();
+    vi.advanceTimersByTime(10_000);
+    expect(fired).toBe(0);
   });
 });
