@@ -113,7 +113,13 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     logger,
     ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
   });
-  const stopWatchingReconnects = onNatsReconnect(options.nats, () => feeds.refreshAll());
+  // Re-read once nats-server has the subscriptions again (the client re-sends them on reconnect).
+  const stopWatchingReconnects = onNatsReconnect(options.nats, () => {
+    options.nats.connection.flush().then(
+      () => feeds.refreshAll(),
+      () => feeds.refreshAll(),
+    );
+  });
 
   const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: limits.maxPayloadBytes });
   webSocketServer.on('connection', (socket, request) => limitPerIp(socket, request.socket.remoteAddress ?? 'unknown'));
