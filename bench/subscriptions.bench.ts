@@ -40,6 +40,8 @@ const system = await startSystem({
   env: {
     MONGODB_DATABASE: `bench_${run}`,
     RATE_LIMIT_PER_MINUTE: '0',
+    // Every bench socket comes from loopback.
+    WS_MAX_SOCKETS_PER_IP: String(socketCount + sampleDrivers + 100),
     // One short check: nobody accepts, so each trip's offers close quickly and the next comes.
     DISPATCH_CHECK_INTERVAL_MS: '1000',
     DISPATCH_MAX_CHECKS: '1',

@@ -17,23 +17,50 @@ export function publishTripUpdated(nats: Nats, notice: TripUpdatedNotice): void 
 }
 
 /**
- * The notices on one subject as an async iterable; `return()` (a `for await` that ends, or
- * graphql-ws completing the operation) unsubscribes.
+ * Listens on `subject` and resolves only once nats-server has the interest registered (a
+ * flush round trip after the SUB), so a notice published after this resolves is heard: a
+ * subscriber that reads its first state after `await listenFirst(...)` misses no change.
+ * The returned function unsubscribes.
  */
-export function listen<T>(nats: Nats, subject: string): AsyncIterableIterator<T> {
-  const subscription = nats.connection.subscribe(subject);
-  const messages = subscription[Symbol.asyncIterator]();
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
+export async function listenFirst<T>(nats: Nats, subject: string, onNotice: (notice: T) => void): Promise<() => void> {
+  const subscription = nats.connection.subscribe(subject, {
+    callback: (error, message) => {
+      if (error) return;
+      let notice: T;
+      try {
+        notice = message.json<T>();
+      } catch {
+        return; // not ours: a notice is only a hint, a garbled one is ignored
+      }
+      onNotice(notice);
     },
-    async next() {
-      const result = await messages.next();
-      return result.done ? { done: true, value: undefined } : { done: false, value: result.value.json<T>() };
-    },
-    async return() {
-      subscription.unsubscribe();
-      return { done: true, value: undefined };
-    },
+  });
+  try {
+    await nats.connection.flush();
+  } catch (error) {
+    subscription.unsubscribe();
+    throw error;
+  }
+  return () => subscription.unsubscribe();
+}
+
+/**
+ * Calls `onReconnect` after every reconnect of the connection to nats-server. Core NATS
+ * notices published while it was away are lost for good, so whoever follows them reads again.
+ * The returned function stops watching.
+ */
+export function onNatsReconnect(nats: Nats, onReconnect: () => void): () => void {
+  let stopped = false;
+  const statuses = nats.connection.status()[Symbol.asyncIterator]();
+  void (async () => {
+    for (;;) {
+      const next = await statuses.next();
+      if (next.done || stopped) return;
+      if (next.value.type === 'reconnect') onReconnect();
+    }
+  })();
+  return () => {
+    stopped = true;
+    void statuses.return?.();
   };
 }

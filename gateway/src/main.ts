@@ -3,6 +3,7 @@ import { createLogger, envEnum, envNumber, envPort, envString, readCommonConfig,
 import { readFileSync } from 'node:fs';
 import { defaultOperationLimits } from './plugins/operation-limits.ts';
 import { startGateway } from './server.ts';
+import { defaultWebSocketLimits } from './subscriptions/socket-limits.ts';
 import { subgraphUrls } from './subgraph-urls.ts';
 
 // Nothing phones home: no usage reporting, no telemetry, whatever else is set.
@@ -42,6 +43,12 @@ runMain(logger, async () => {
     },
     maxBodyBytes: envNumber(process.env, 'MAX_BODY_BYTES', 1_000_000, { min: 1_000, integer: true }),
     connectionInitWaitTimeoutMs: envNumber(process.env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3_000, { min: 100, integer: true }),
+    webSocketLimits: {
+      maxPayloadBytes: envNumber(process.env, 'WS_MAX_PAYLOAD_BYTES', defaultWebSocketLimits.maxPayloadBytes, { min: 1_024, integer: true }),
+      maxSocketsPerIdentity: envNumber(process.env, 'WS_MAX_SOCKETS_PER_IDENTITY', defaultWebSocketLimits.maxSocketsPerIdentity, { min: 1, integer: true }),
+      maxSocketsPerIp: envNumber(process.env, 'WS_MAX_SOCKETS_PER_IP', defaultWebSocketLimits.maxSocketsPerIp, { min: 1, integer: true }),
+      maxSubscriptionsPerSocket: envNumber(process.env, 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET', defaultWebSocketLimits.maxSubscriptionsPerSocket, { min: 1, integer: true }),
+    },
   });
   return [() => nats.close(), () => service.stop()];
 });

@@ -7,6 +7,7 @@ import { operationLimitsRule, type OperationLimits } from './plugins/operation-l
 import { rateLimitedError, rateLimiter, type RateLimitOptions } from './plugins/rate-limit.ts';
 import { SubgraphDataSource } from './subgraph-data-source.ts';
 import { registerSubscriptionMetrics } from './subscription-metrics.ts';
+import type { WebSocketLimits } from './subscriptions/socket-limits.ts';
 import { startSubscriptionServer } from './subscriptions/websocket-server.ts';
 import type { GraphQLSchema } from 'graphql';
 
@@ -26,6 +27,8 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   /** graphql-ws: how long a socket may wait before `connection_init` (then 4408). */
   connectionInitWaitTimeoutMs?: number;
+  /** graphql-ws: payload size, sockets per identity and per IP, subscriptions per socket. */
+  webSocketLimits?: Partial<WebSocketLimits>;
   /** The self-hosted GraphiQL at `/graphiql` (default on; off answers 404). */
   graphiql?: boolean;
   /** Apollo's landing page (Sandbox, from Apollo's CDN) on `GET /graphql` (default on). */
@@ -101,6 +104,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       return limit.allowed ? null : limit.retryAfterSeconds;
     },
     connectionInitWaitTimeoutMs: options.connectionInitWaitTimeoutMs ?? 3_000,
+    ...(options.webSocketLimits ? { limits: options.webSocketLimits } : {}),
   });
   registerSubscriptionMetrics(metrics, subscriptions.stats);
   return {

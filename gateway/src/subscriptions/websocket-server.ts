@@ -1,7 +1,7 @@
 import type { ApolloServer } from '@apollo/server';
 import type { Actor } from '@happyride/domain';
 import { isValidId } from '@happyride/domain';
-import { dispatchOfferSubject, listen, tripUpdatedSubject, type DispatchOfferNotice, type Nats } from '@happyride/eventstore';
+import { dispatchOfferSubject, listenFirst, onNatsReconnect, tripUpdatedSubject, type Nats } from '@happyride/eventstore';
 import { bearerToken, type Logger, type TokenVerifier } from '@happyride/platform';
 import {
   extendSchema,
@@ -16,15 +16,27 @@ import {
   type ExecutionResult,
   type FieldNode,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type ValidationRule,
 } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import type { Context as GraphQLWsContext } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayContext } from '../context.ts';
 import { OFFER_TRIP_VARIABLE, oneOfferQuery, subscriptionAsQuery } from './as-query.ts';
+import { LiveFeeds, type Followed, type OfferQueries } from './live-feeds.ts';
+import {
+  atExpiry,
+  defaultWebSocketLimits,
+  SocketCounts,
+  SUBSCRIPTION_LIMIT_EXCEEDED,
+  tokenExpiresAtMs,
+  WebSocketCloseCode,
+  type WebSocketLimits,
+} from './socket-limits.ts';
 
 const subscriptionTypeDefs = parse(readFileSync(new URL('./subscriptions.graphql', import.meta.url), 'utf8'));
 
@@ -41,37 +53,43 @@ export interface SubscriptionServerOptions {
   /** Refuses a subscription for the caller's rate limit: the retry hint in seconds, or null. */
   rateLimited: (actor: Actor) => number | null;
   connectionInitWaitTimeoutMs: number;
+  limits?: Partial<WebSocketLimits>;
+  /** Waits between attempts of a live read that fails (tests shorten them). */
+  retryDelaysMs?: readonly number[];
 }
 
 interface Connection {
-  actor?: Actor;
-  authorization?: string;
+  actor: Actor;
+  authorization: string;
 }
 
-interface SubscriptionContext {
+/** What one payload read needs: the query and who asks. */
+interface ReadContext {
   gatewayContext: GatewayContext;
   query: DocumentNode;
   variables: Record<string, unknown> | undefined;
   operationName: string | undefined;
-  responseKey: string;
-  subject: string;
-  first: ExecutionResult;
-  /** dispatchOffers: the query of one offer, re-run for each notice. */
-  oneOffer?: DocumentNode;
 }
+
+type WsContext = GraphQLWsContext<Record<string, unknown> | undefined, Extra>;
 
 /**
  * Subscriptions on `/graphql` over graphql-ws. `@apollo/gateway` executes none, so the gateway
  * serves them itself: the schema is the supergraph's API schema plus `Subscription`; each
  * payload is the answer of the matching query through the federated graph (so any field of
- * any subgraph can be selected, and the same authorization applies), re-fetched whenever a
- * read-model change notice arrives on NATS. graphql-ws's close codes apply: 4408 without
- * `connection_init` in time, 4403 for a missing or bad token, 4401, 4409, 4429.
+ * any subgraph can be selected, and the same authorization applies), re-read whenever a
+ * read-model change notice arrives on NATS, once per notice for all identical subscriptions
+ * (`live-feeds.ts`). graphql-ws's close codes apply: 4408 without `connection_init` in time,
+ * 4403 for a missing or bad token and when the token expires, 4401, 4409, 4429; and ours:
+ * 1009 for a message over `maxPayloadBytes`, 4430 for too many sockets (per IP, per identity).
+ * A `subscribe` that cannot be served gets an `error` message with a code; the socket stays.
  */
 export function startSubscriptionServer(options: SubscriptionServerOptions) {
   const { logger } = options;
+  const limits: WebSocketLimits = { ...defaultWebSocketLimits, ...options.limits };
   const connections = new WeakMap<object, Connection>();
-  let active = 0;
+  const perIp = new SocketCounts(limits.maxSocketsPerIp);
+  const perIdentity = new SocketCounts(limits.maxSocketsPerIdentity);
   let cached: { api: GraphQLSchema; schema: GraphQLSchema } | undefined;
   const schema = (): GraphQLSchema => {
     const api = options.apiSchema();
@@ -80,7 +98,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     return cached.schema;
   };
 
-  const fetchPayload = async (context: Omit<SubscriptionContext, 'first'>): Promise<ExecutionResult> => {
+  const fetchPayload = async (context: ReadContext): Promise<ExecutionResult> => {
     const response = await options.apollo.executeOperation(
       { query: print(context.query), variables: context.variables, operationName: context.operationName },
       { contextValue: { ...context.gatewayContext, correlationId: randomUUID() } },
@@ -89,130 +107,196 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     return response.body.singleResult as ExecutionResult;
   };
 
-  const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
+  const feeds = new LiveFeeds<ReadContext>({
+    source: { listen: (subject, onNotice) => listenFirst(options.nats, subject, onNotice) },
+    read: fetchPayload,
+    logger,
+    ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
+  });
+  // Re-read once nats-server has the subscriptions again (the client re-sends them on reconnect).
+  const stopWatchingReconnects = onNatsReconnect(options.nats, () => {
+    options.nats.connection.flush().then(
+      () => feeds.refreshAll(),
+      () => feeds.refreshAll(),
+    );
+  });
+
+  const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: limits.maxPayloadBytes });
+  webSocketServer.on('connection', (socket, request) => limitPerIp(socket, request.socket.remoteAddress ?? 'unknown'));
+
+  /** At most `maxSocketsPerIp` sockets per peer address (counted from the upgrade). */
+  function limitPerIp(socket: WebSocket, ip: string): void {
+    if (!perIp.tryAdd(ip)) {
+      logger.info({ ip, max: perIp.max }, 'websocket refused: too many sockets from this address');
+      socket.close(WebSocketCloseCode.TooManySockets, 'Too many sockets from this address');
+      return;
+    }
+    socket.once('close', () => perIp.release(ip));
+  }
+
+  /** At most `maxSocketsPerIdentity` acknowledged sockets per identity; false when refused. */
+  function limitPerIdentity(socket: WebSocket, actor: Actor): boolean {
+    const key = `${actor.role}:${actor.id}`;
+    if (socket.readyState !== socket.OPEN) return false; // closed while the token was verified
+    if (!perIdentity.tryAdd(key)) {
+      logger.info({ actor: key, max: perIdentity.max }, 'websocket refused: too many sockets for this identity');
+      socket.close(WebSocketCloseCode.TooManySockets, 'Too many sockets for this identity');
+      return false;
+    }
+    socket.once('close', () => perIdentity.release(key));
+    return true;
+  }
+
+  /** Closes the socket with 4403 when its token expires (the client reconnects with a fresh one). */
+  function closeWhenTokenExpires(socket: WebSocket, token: string): void {
+    const expiresAt = tokenExpiresAtMs(token);
+    if (expiresAt === undefined) return;
+    const cancel = atExpiry(expiresAt, () => socket.close(WebSocketCloseCode.Forbidden, 'Token expired'));
+    socket.once('close', cancel);
+  }
+
+  async function connect(ctx: WsContext): Promise<boolean> {
+    const header = ctx.connectionParams?.['authorization'];
+    const token = bearerToken(typeof header === 'string' ? header : undefined);
+    if (!token) return false;
+    let actor: Actor;
+    try {
+      actor = await options.verify(token);
+    } catch {
+      return false; // → 4403 Forbidden
+    }
+    const { socket } = ctx.extra;
+    if (!limitPerIdentity(socket, actor)) return false; // closed with 4430 already (the 4403 that follows is ignored)
+    connections.set(ctx, { actor, authorization: header as string });
+    closeWhenTokenExpires(socket, token);
+    return true;
+  }
+
+  /** Parses and validates a `subscribe`; its subscription operation, or the errors to answer. */
+  function checkSubscription(query: string, operationName: string | undefined): { document: DocumentNode; operation: OperationDefinitionNode } | readonly GraphQLError[] {
+    let document: DocumentNode;
+    try {
+      document = parse(query, { maxTokens: 1000 });
+    } catch (error) {
+      return [withCode('GRAPHQL_PARSE_FAILED')(error instanceof GraphQLError ? error : new GraphQLError(String(error)))];
+    }
+    const errors = validate(schema(), document, [...specifiedRules, ...options.validationRules]);
+    if (errors.length > 0) return errors.map(withCode('GRAPHQL_VALIDATION_FAILED'));
+    const operation = getOperationAST(document, operationName);
+    if (!operation || operation.operation !== 'subscription') {
+      return [new GraphQLError('Only subscriptions go over WebSocket: send queries and mutations with HTTP POST.', { extensions: { code: 'BAD_REQUEST' } })];
+    }
+    return { document, operation };
+  }
+
+  async function subscribe(ctx: WsContext, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }) {
+    const connection = connections.get(ctx);
+    if (!connection) return [new GraphQLError('Not authenticated.', { extensions: { code: 'UNAUTHENTICATED' } })];
+    // graphql-ws lists this operation already (ids of the socket's operations still running).
+    if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerSocket) {
+      return [new GraphQLError(`At most ${limits.maxSubscriptionsPerSocket} subscriptions per socket.`, { extensions: { code: SUBSCRIPTION_LIMIT_EXCEEDED, max: limits.maxSubscriptionsPerSocket } })];
+    }
+    const retryAfter = options.rateLimited(connection.actor);
+    if (retryAfter !== null) {
+      return [new GraphQLError(`Too many requests: try again in ${retryAfter} s.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } })];
+    }
+    const operationName = payload.operationName ?? undefined;
+    const checked = checkSubscription(payload.query, operationName);
+    if (Array.isArray(checked)) return checked;
+    const { document, operation } = checked as { document: DocumentNode; operation: OperationDefinitionNode };
+    const { document: query, responseKey } = subscriptionAsQuery(document, operation);
+    const variables = payload.variables ?? undefined;
+    const root = operation.selectionSet.selections[0] as FieldNode;
+    const offers = root.name.value === 'dispatchOffers';
+    if (offers && connection.actor.role !== 'driver') {
+      return [new GraphQLError('dispatchOffers is for drivers: sign in with the driver role.', { extensions: { code: 'FORBIDDEN' } })];
+    }
+    const context: ReadContext = {
+      gatewayContext: { actor: connection.actor, authorization: connection.authorization, correlationId: randomUUID() },
+      query,
+      variables,
+      operationName,
+    };
+    const identity = `${connection.actor.role}:${connection.actor.id}`;
+    const followed = offers
+      ? await followOffers(context, responseKey, identity)
+      : await feeds.followQuery(feedKey(subjectOf(root, variables), query, context, identity), subjectOf(root, variables), context);
+    // Not allowed, or nothing there: an `error` message, and the socket stays open.
+    if (followed.first.errors?.length) return followed.first.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions ?? {} }));
+    return { schema: schema(), document, operationName, variableValues: variables, contextValue: followed };
+  }
+
+  function followOffers(context: ReadContext, responseKey: string, identity: string): Promise<Followed> {
+    const oneOffer = oneOfferQuery(context.query);
+    const subject = dispatchOfferSubject(context.gatewayContext.actor!.id);
+    const queries: OfferQueries<ReadContext> = {
+      list: (c) => c,
+      one: (c, tripId) => ({ ...c, query: oneOffer, variables: { ...c.variables, [OFFER_TRIP_VARIABLE]: tripId } }),
+      itemsOf: (result) =>
+        ((result.data?.[responseKey] ?? []) as Array<{ tripId?: unknown }>)
+          .filter((offer) => typeof offer?.tripId === 'string')
+          .map((offer) => ({ tripId: offer.tripId as string, result: { data: { [responseKey]: offer } } })),
+      offerOf: (result) => (result.data?.[responseKey] == null ? null : result),
+    };
+    return feeds.followOffers(feedKey(subject, oneOffer, context, identity), subject, context, queries);
+  }
+
   const server = useServer<Record<string, unknown> | undefined>(
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
-      onConnect: async (ctx) => {
-        const header = ctx.connectionParams?.authorization;
-        try {
-          const token = bearerToken(typeof header === 'string' ? header : undefined);
-          if (!token) return false;
-          connections.set(ctx, { actor: await options.verify(token), authorization: header as string });
-          return true;
-        } catch {
-          return false; // → 4403 Forbidden
-        }
-      },
+      onConnect: connect,
       onSubscribe: async (ctx, _id, payload) => {
-        const connection = connections.get(ctx);
-        if (!connection?.actor) return [new GraphQLError('Not authenticated.', { extensions: { code: 'UNAUTHENTICATED' } })];
-        const retryAfter = options.rateLimited(connection.actor);
-        if (retryAfter !== null) {
-          return [new GraphQLError(`Too many requests: try again in ${retryAfter} s.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } })];
-        }
-        let document: DocumentNode;
         try {
-          document = parse(payload.query, { maxTokens: 1000 });
+          return await subscribe(ctx, payload);
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
+          // A malformed subscription or a gateway not ready: an `error` message, never 4500.
+          if (error instanceof GraphQLError && error.extensions['code']) return [error];
+          logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'subscription could not be started');
+          return [new GraphQLError('The subscription could not be started: try again.', { extensions: { code: 'SERVICE_UNAVAILABLE' } })];
         }
-        const errors = validate(schema(), document, [...specifiedRules, ...options.validationRules]);
-        if (errors.length > 0) return errors;
-        const operation = getOperationAST(document, payload.operationName);
-        if (!operation || operation.operation !== 'subscription') {
-          return [new GraphQLError('Only subscriptions go over WebSocket: send queries and mutations with HTTP POST.', { extensions: { code: 'BAD_REQUEST' } })];
-        }
-        const { document: query, responseKey } = subscriptionAsQuery(document, operation);
-        const variables = payload.variables ?? undefined;
-        const root = operation.selectionSet.selections[0] as FieldNode;
-        const offers = root.name.value === 'dispatchOffers';
-        if (offers && connection.actor.role !== 'driver') {
-          return [new GraphQLError('dispatchOffers is for drivers: sign in with the driver role.', { extensions: { code: 'FORBIDDEN' } })];
-        }
-        const subject = offers ? dispatchOfferSubject(connection.actor.id) : subjectOf(root, variables);
-        const context = {
-          ...(offers ? { oneOffer: oneOfferQuery(query) } : {}),
-          gatewayContext: { actor: connection.actor, authorization: connection.authorization!, correlationId: randomUUID() },
-          query,
-          variables,
-          operationName: payload.operationName ?? undefined,
-          responseKey,
-          subject,
-        };
-        const first = await fetchPayload(context);
-        // Not allowed, or nothing there: an `error` message, and the socket stays open.
-        if (first.errors?.length) return first.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions ?? {} }));
-        const contextValue: SubscriptionContext = { ...context, first };
-        return { schema: schema(), document, operationName: payload.operationName, variableValues: variables, contextValue };
       },
-      subscribe: (args) => follow(args.contextValue as SubscriptionContext),
+      subscribe: (args) => (args.contextValue as Followed).updates,
+      // A live read that failed for good ends the operation with its code (graphql-ws would drop it).
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => (e.originalError instanceof GraphQLError ? e.originalError : e).toJSON()),
     },
     webSocketServer,
   );
+  webSocketServer.on('connection', (socket) => replaceErrorLogging(socket));
 
   /**
-   * dispatchOffers: listens first, then yields every open offer, then each offer named by a
-   * notice as it is now (an offer may come twice around the start; never missed).
+   * `ws` closes a socket itself on a protocol error (1009 for a message over `maxPayload`, 1002,
+   * 1007); graphql-ws would also print each with console.error, which a client could flood.
    */
-  async function* followOffers(context: SubscriptionContext, oneOffer: DocumentNode): AsyncGenerator<ExecutionResult> {
-    const notices = listen<DispatchOfferNotice>(options.nats, context.subject);
-    try {
-      const open = await fetchPayload(context);
-      const list = (open.data?.[context.responseKey] ?? []) as unknown[];
-      for (const offer of list) yield { data: { [context.responseKey]: offer } };
-      for await (const notice of notices) {
-        const next = await fetchPayload({ ...context, query: oneOffer, variables: { ...context.variables, [OFFER_TRIP_VARIABLE]: notice.tripId } });
-        if (next.errors?.length || next.data?.[context.responseKey] == null) continue;
-        yield next;
-      }
-    } finally {
-      await notices.return?.();
-      logger.debug({ subject: context.subject }, 'subscription ended');
-    }
-  }
-
-  async function* follow(context: SubscriptionContext): AsyncGenerator<ExecutionResult> {
-    if (context.oneOffer) {
-      yield* followOffers(context, context.oneOffer);
-      return;
-    }
-    const notices = listen<{ version: number }>(options.nats, context.subject);
-    active++;
-    try {
-      let last = JSON.stringify(context.first);
-      yield context.first;
-      for await (const _notice of notices) {
-        const next = await fetchPayload(context);
-        const serialized = JSON.stringify(next);
-        if (serialized === last) continue;
-        last = serialized;
-        yield next;
-      }
-    } finally {
-      active--;
-      await notices.return?.();
-      logger.debug({ subject: context.subject }, 'subscription ended');
-    }
+  function replaceErrorLogging(socket: WebSocket): void {
+    socket.removeAllListeners('error');
+    socket.on('error', (error) => logger.info({ err: error.message }, 'websocket closed on a protocol error'));
   }
 
   return {
-    /** Open sockets and the subscriptions being followed now (for `/metrics`). */
-    stats: () => ({ connections: webSocketServer.clients.size, subscriptions: active }),
+    /** Open sockets, subscriptions followed now, and the reads made for them (for `/metrics`). */
+    stats: () => ({ connections: webSocketServer.clients.size, subscriptions: feeds.subscribers, reads: feeds.reads }),
     /** Closes every socket (1001, going away) and the WebSocket server. */
     async stop() {
+      stopWatchingReconnects();
       await server.dispose();
       await new Promise<void>((resolve) => webSocketServer.close(() => resolve()));
     },
   };
 }
 
+/** Subscriptions with the same key share one live feed: same subject, document, variables and identity. */
+function feedKey(subject: string, query: DocumentNode, context: ReadContext, identity: string): string {
+  return JSON.stringify([subject, print(query), context.operationName ?? null, context.variables ?? null, identity]);
+}
+
+const withCode = (code: string) => (error: GraphQLError) =>
+  error.extensions['code'] ? error : new GraphQLError(error.message, { nodes: error.nodes ?? null, extensions: { ...error.extensions, code } });
+
 /** The NATS subject whose notices mean the subscription's payload may have changed. */
-function subjectOf(root: unknown, variables: Record<string, unknown> | undefined): string {
-  const field = root as { name: { value: string }; arguments?: Array<{ name: { value: string }; value: { kind: string; value?: string; name?: { value: string } } }> };
-  const argument = field.arguments?.find((a) => a.name.value === 'tripId');
-  const value = argument?.value.kind === Kind.VARIABLE ? variables?.[argument.value.name!.value] : argument?.value.value;
-  if (field.name.value !== 'tripUpdates' || typeof value !== 'string' || !isValidId(value)) {
+function subjectOf(root: FieldNode, variables: Record<string, unknown> | undefined): string {
+  const argument = root.arguments?.find((a) => a.name.value === 'tripId');
+  const value = argument?.value.kind === Kind.VARIABLE ? variables?.[argument.value.name.value] : argument?.value.kind === Kind.STRING ? argument.value.value : undefined;
+  if (root.name.value !== 'tripUpdates' || typeof value !== 'string' || !isValidId(value)) {
     throw new GraphQLError('tripUpdates needs a valid tripId.', { extensions: { code: 'BAD_USER_INPUT' } });
   }
   return tripUpdatedSubject(value);
