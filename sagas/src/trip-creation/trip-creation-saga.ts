@@ -225,8 +225,11 @@ function command(run: TripCreationRun, step: TripCreationStep): SagaCommand {
       return { type: 'PayPayment', sagaId, commandId, paymentId, passengerId, amount };
     case 'confirm-trip':
       return { type: 'ConfirmTrip', sagaId, commandId, tripId };
-    case 'cancel-payment':
-      return { type: 'CancelPayment', sagaId, commandId, paymentId, reason };
+    case 'cancel-payment': {
+      // A charge was tried (and timed out): the provider is asked before the payment is cancelled.
+      const tried = run.sent.includes('pay-payment');
+      return { type: 'CancelPayment', sagaId, commandId, paymentId, reason, ...(tried ? { chargeKey: stepCommandId(sagaId, 'pay-payment') } : {}) };
+    }
     case 'refund-payment':
       return { type: 'RefundPayment', sagaId, commandId, paymentId, reason };
     case 'reject-trip':
