@@ -118,8 +118,10 @@ export function createOutputHandler({
     if (payment.status !== 'CREATED') {
       const late = await provider.findCharge(commandId);
       if (late?.outcome === 'PAID') {
-        await settleLateCharge({ store, provider, clock }, { paymentId, chargeReference: late.providerReference, amount }, context);
-        return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', `Payment ${paymentId} is ${payment.status}: its late charge ${late.providerReference} was refunded.`);
+        const verdict = await settleLateCharge({ store, provider, clock }, { paymentId, chargeReference: late.providerReference, amount }, context);
+        const what = verdict.kind === 'refund' || verdict.kind === 'refunded' ? 'was refunded' : `is ${verdict.kind}${verdict.kind === 'unknown' ? ` (${verdict.why})` : ''}`;
+        if (verdict.kind === 'unknown') logger?.error({ paymentId, chargeReference: late.providerReference, why: verdict.why }, 'charge the log cannot hold: settle it by hand');
+        return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', `Payment ${paymentId} is ${payment.status}: its late charge ${late.providerReference} ${what}.`);
       }
       return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', `Payment ${paymentId} is ${payment.status}: it was not charged.`);
     }
