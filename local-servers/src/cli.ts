@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ensureServerBinaries, startLocalServers } from './index.ts';
+import { ensureStripeMock } from './stripe-mock.ts';
 
 const log = (line: string): void => {
   process.stderr.write(`[servers] ${line}\n`);
@@ -23,6 +24,7 @@ async function main(args: string[]): Promise<void> {
     const binaries = await ensureServerBinaries(log);
     log(`nats-server: ${binaries.natsServer}`);
     log(`ferretdb:    ${binaries.ferretdb}`);
+    log(`stripe-mock: ${await ensureStripeMock(log)}`); // for the Stripe adapter's test
     return;
   }
 

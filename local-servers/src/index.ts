@@ -704,3 +704,6 @@ function nonEmpty(value: string | undefined): string | undefined {
 function firstLine(text: string): string {
   return text.split('\n', 1)[0] ?? text;
 }
+
+// For the other Go-built servers (`stripe-mock.ts`): the same cache, lock, build and process handling.
+export { buildOnce, CACHE_DIR, findGo, freePort, goEnv, run, spawnServer, stopServer, tcpProbe, type Managed };

@@ -1,6 +1,7 @@
 import { connectNats, consumerDefinitions, JetStreamEventStore } from '@happyride/eventstore';
 import { connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, MongoDeadLetterStore, readCommonConfig, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer } from '@happyride/platform';
-import { MongoChargeLedger, readSimulatedProviderConfig, SimulatedPaymentProvider } from './payments/simulated-provider.ts';
+import { createPaymentProvider, readPaymentProviderConfig } from './payments/config.ts';
+import { PaymentReconciler } from './payments/reconciliation.ts';
 import { runSagas } from './runtime/run-sagas.ts';
 import { MongoSagaStore } from './runtime/mongo-saga-store.ts';
 import { registerSagaMetrics } from './runtime/saga-metrics.ts';
@@ -16,7 +17,7 @@ runMain(logger, async () => {
   const env = process.env;
   const common = readCommonConfig(env);
   const config = readTripCreationConfig(env);
-  const providerConfig = readSimulatedProviderConfig(env);
+  const providerConfig = readPaymentProviderConfig(env);
   const dispatchConfig = readDispatchConfig(env);
   const pollIntervalMs = envNumber(env, 'SAGA_POLL_INTERVAL_MS', 1_000, { min: 10, integer: true });
   const metricsPort = envPort(env, 'SAGA_WORKER_METRICS_PORT', 9465);
@@ -27,8 +28,8 @@ runMain(logger, async () => {
   const mongo = await connectMongo(common.mongoUrl, common.mongoDatabase, 'saga-worker');
   const sagas = new MongoSagaStore(mongo.db);
   await sagas.ensureIndexes();
-  // The simulated provider's charges live beside the sagas: a crash of this process forgets none.
-  const provider = new SimulatedPaymentProvider({ ...providerConfig, ledger: new MongoChargeLedger(mongo.db) });
+  // The simulated provider's ledger lives beside the sagas: a crash of this process forgets nothing.
+  const provider = await createPaymentProvider(providerConfig, mongo.db, { timeoutMs: chargeTimeoutMs });
   const runner = createTripCreationRunner({
     config,
     events: new JetStreamEventStore(nats.js, nats.jsm),
@@ -36,6 +37,7 @@ runMain(logger, async () => {
     provider,
     pollIntervalMs,
     chargeTimeoutMs,
+    currency: providerConfig.currency,
     stepDelayMs,
     logger,
   });
@@ -64,11 +66,15 @@ runMain(logger, async () => {
     deadLetters,
   });
   dispatch.running.catch((error: unknown) => logger.error({ err: error }, 'dispatch failed'));
+  // Charges the log does not hold (their answer came after the payment was cancelled) are refunded.
+  const reconciler = new PaymentReconciler({ db: mongo.db, store: events, provider, logger });
+  const reconciling = reconciler.run({ intervalMs: providerConfig.reconcileIntervalMs, signal: stop.signal });
   const registry = createMetricsRegistry('saga-worker');
   registerDeadLetterMetrics(registry, deadLetterStore, [consumerName, consumerDefinitions.dispatchSaga.name]);
   registerSagaMetrics(registry, sagas, [TRIP_CREATION_SAGA, TRIP_CANCELLATION_SAGA, DISPATCH_SAGA]);
   const metrics = await startMetricsServer(registry, metricsPort, { host: common.host });
-  logger.info({ workerId: runner.workerId, metricsPort, ...config, dispatch: dispatchConfig }, 'saga worker started');
+  const payments = { provider: providerConfig.kind, currency: providerConfig.currency, reconcileIntervalMs: providerConfig.reconcileIntervalMs };
+  logger.info({ workerId: runner.workerId, metricsPort, ...config, dispatch: dispatchConfig, payments }, 'saga worker started');
   return [
     () => new Promise<void>((resolve) => metrics.close(() => resolve())),
     () => mongo.close(),
@@ -77,6 +83,7 @@ runMain(logger, async () => {
       stop.abort();
       await running.catch(() => {});
       await dispatch.running.catch(() => {});
+      await reconciling;
     },
   ];
 });

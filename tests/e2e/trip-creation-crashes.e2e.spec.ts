@@ -6,7 +6,10 @@
  * persisted and not yet carried out, and kills there. Whatever happens, each saga must end with
  * exactly one payment, at most one charge at the provider, one final trip state.
  * Also: the refund on cancellation survives a kill; a pending payment deadline fires after a restart; a passenger cancelling while the
- * saga pays never ends with a confirmed trip, and what was paid is refunded.
+ * saga pays never ends with a confirmed trip, and what was paid is refunded; a charge whose answer came too late is found and
+ * refunded, whatever step the worker is killed at.
+ * Every path ends with the provider's ledger (the simulated provider's MongoDB collections, read directly) settled: each charge
+ * with a confirmed trip or exactly one refund, and every refund recorded in the log with the provider's refund id.
  */
 import { connectNats, JetStreamEventStore, type Nats } from '@happyride/eventstore';
 import { connectMongo, type Mongo } from '@happyride/platform';
@@ -15,6 +18,8 @@ import {
   MongoSagaStore,
   PAYMENT_TIMEOUT,
   SIMULATED_CHARGES,
+  SIMULATED_REFUNDS,
+  SimulatedPaymentProvider,
   tripCancellationSagaId,
   tripCreationSagaId,
   type SagaCommand,
@@ -35,7 +40,11 @@ let events: JetStreamEventStore;
 let sagas: MongoSagaStore;
 const database = `e2e_crash_${randomUUID().slice(0, 8)}`;
 const hangingPassengerId = newId('p-hang');
+/** Hangs too; the test then has the provider complete the charge after the trip was rejected. */
+const strayPassengerId = newId('p-stray');
 const slowPassengerId = newId('p-slow');
+/** The provider takes their money at once but answers after PAYMENT_SLOW_MS, past the payment deadline. */
+const latePassengerIds = [newId('p-late'), newId('p-late')];
 
 beforeAll(async () => {
   system = await startTestSystem({
@@ -46,8 +55,10 @@ beforeAll(async () => {
     TRIP_MAX_DISTANCE_KM: '5',
     PAYMENT_REQUIRED_ABOVE: '100',
     PAYMENT_DECLINE_ABOVE: '120',
-    PAYMENT_HANG_PASSENGERS: hangingPassengerId,
+    PAYMENT_HANG_PASSENGERS: `${hangingPassengerId},${strayPassengerId}`,
     PAYMENT_SLOW_PASSENGERS: slowPassengerId,
+    PAYMENT_LATE_PASSENGERS: latePassengerIds.join(','),
+    PAYMENT_RECONCILE_INTERVAL_MS: '1000',
     PAYMENT_SLOW_MS: '3000',
     PAYMENT_PROVIDER_TIMEOUT_MS: '1000',
     PAYMENT_TIMEOUT_MS: '4000',
@@ -97,9 +108,31 @@ async function expectCleanEnd(tripId: string, expected: { state: string; charged
   expect(count(paymentTypes, 'PaymentCreated')).toBe(1);
   expect(count(paymentTypes, 'PaymentPaid', 'PaymentDeclined')).toBe(1);
   expect(await mongo.db.collection(SIMULATED_CHARGES).countDocuments({ paymentId: tripId })).toBe(expected.charged ? 1 : 0);
+  await expectLedgerSettled(tripId);
   // Up to the ack wait (30 s): an event fetched by the killed worker is redelivered only then.
   const saga = (await eventually(() => instanceOf(tripId), (doc) => doc?.ended === true && doc.pending.length === 0, 45_000)) as SagaInstanceDocument | null;
   expect(saga).toMatchObject({ ended: true, pending: [], pendingDeadlines: [] });
+}
+
+/**
+ * The provider's ledger for one trip, read from the simulated provider's collections: every charge
+ * it made ends with the trip confirmed (and not cancelled since) and no refund, or with exactly
+ * one refund; every refund is in the payment's log with the provider's refund id.
+ */
+async function expectLedgerSettled(tripId: string) {
+  const paid = await mongo.db.collection(SIMULATED_CHARGES).find({ paymentId: tripId, outcome: 'PAID' }).toArray();
+  const refunds = await mongo.db.collection(SIMULATED_REFUNDS).find({ paymentId: tripId }).toArray();
+  const tripTypes = await typesIn('trip', tripId);
+  const keptByTrip = tripTypes.includes('TripConfirmed') && !tripTypes.includes('TripCancelled');
+  for (const charge of paid) {
+    const refundsOfCharge = refunds.filter((refund) => refund['chargeReference'] === charge['providerReference']);
+    expect(refundsOfCharge.length, `charge ${String(charge['providerReference'])}: ${keptByTrip ? 'kept by a confirmed trip' : 'refunded once'}`).toBe(keptByTrip ? 0 : 1);
+  }
+  expect(refunds.length).toBe(paid.length - (keptByTrip ? paid.length : 0));
+  const recorded = (await events.read('payment', tripId)).events
+    .filter((event) => event.type === 'PaymentRefunded' || event.type === 'PaymentLateChargeRefunded')
+    .map((event) => (event.data as { refundReference?: string }).refundReference);
+  expect(recorded.sort()).toEqual(refunds.map((refund) => refund['refundReference'] as string).sort());
 }
 
 describe('trip creation saga, saga worker killed with SIGKILL between steps', { timeout: 120_000 }, () => {
@@ -147,6 +180,7 @@ describe('refund on cancellation, saga worker killed with SIGKILL', { timeout: 1
     const trip = await tripWhen(gql, passenger.token, id, (t) => t.paymentStatus === 'REFUNDED');
     expect(trip).toMatchObject({ state: 'CANCELLED', paymentStatus: 'REFUNDED' });
     expect(count(await typesIn('payment', id), 'PaymentRefunded')).toBe(1);
+    await expectLedgerSettled(id);
     // The refund's event may have been fetched by the killed worker: redelivered after the ack wait (30 s).
     const saga = await eventually(() => sagas.load(tripCancellationSagaId(id)), (doc) => doc?.ended === true, 45_000);
     expect(saga).toMatchObject({ ended: true, pending: [], state: { outcome: 'REFUNDED' } });
@@ -170,6 +204,8 @@ describe('deadlines and isolation with the real saga worker', { timeout: 120_000
     expect(trip?.rejectionReason).toMatch(/did not complete within 4 s/);
     expect((await deadlines.findOne({ _id: armed!._id }))?.firedAt).toBeInstanceOf(Date);
     expect(count(await typesIn('payment', id), 'PaymentPaid')).toBe(0);
+    expect(await mongo.db.collection(SIMULATED_CHARGES).countDocuments({ paymentId: id })).toBe(0);
+    await expectLedgerSettled(id);
   });
 
   it('given the provider is charging, when the passenger cancels the trip, then it never ends confirmed and the amount paid is refunded', async () => {
@@ -187,8 +223,53 @@ describe('deadlines and isolation with the real saga worker', { timeout: 120_000
     const payment = (await events.read('payment', id)).events;
     expect(payment.map((event) => event.type)).toEqual(['PaymentCreated', 'PaymentPaid', 'PaymentRefunded']);
     expect(payment[2]?.data).toMatchObject({ amount: fare });
+    await expectLedgerSettled(id);
     // The trip was never confirmed: the creation saga refunded; the cancellation saga left it to it.
     const refundSaga = await eventually(() => sagas.load(tripCancellationSagaId(id)), (doc) => doc?.ended === true);
     expect(refundSaga?.state).toMatchObject({ outcome: 'NOTHING_TO_REFUND', note: expect.stringMatching(/before it was confirmed/) });
+  });
+});
+
+describe('a charge whose answer came too late, saga worker killed with SIGKILL', { timeout: 120_000 }, () => {
+  it.each([
+    ['cancel-payment', 0],
+    ['refund-payment', 1],
+  ] as const)('given the provider took the money but answered after the deadline, when the worker is killed once "%s" is persisted and restarted, then the charge is found, refunded once, and the trip REJECTED', async (step, passengerIndex) => {
+    const passenger = await registeredPassenger(gql, latePassengerIds[passengerIndex]);
+    const { id, fare } = await requestTrip(gql, passenger, 3.2);
+    expect(fare).toBeGreaterThan(100);
+    expect(fare).toBeLessThan(120);
+
+    await stepPersisted(id, step);
+    await killAndRestartWorker(tripCreationSagaId(id), step);
+
+    const trip = await tripWhen(gql, passenger.token, id, (t) => t.state === 'REJECTED' && t.paymentStatus === 'REFUNDED', 60_000);
+    expect(trip).toMatchObject({ state: 'REJECTED', paymentStatus: 'REFUNDED' });
+    expect(trip?.rejectionReason).toMatch(/did not complete within 4 s/);
+    expect(await typesIn('payment', id)).toEqual(['PaymentCreated', 'PaymentPaid', 'PaymentRefunded']);
+    expect(await mongo.db.collection(SIMULATED_CHARGES).countDocuments({ paymentId: id })).toBe(1);
+    await expectLedgerSettled(id);
+  });
+});
+
+describe('the payment reconciliation in the real saga worker', { timeout: 120_000 }, () => {
+  it('given a trip rejected for a charge that never answered, when the provider completes that charge afterwards and the worker is killed and restarted, then the reconciliation refunds it once and the log records it', async () => {
+    const passenger = await registeredPassenger(gql, strayPassengerId);
+    const { id, fare } = await requestTrip(gql, passenger, 3.2);
+    const trip = await tripWhen(gql, passenger.token, id, settled);
+    expect(trip).toMatchObject({ state: 'REJECTED', paymentStatus: 'CANCELLED' });
+    // The creation saga is over, its PayPayment answered "not charged": nobody will ask for this charge again.
+    await eventually(() => instanceOf(id), (doc) => doc?.ended === true && doc.pending.length === 0, 45_000);
+
+    // The hung charge completes at the provider after all (its own code, writing its own ledger).
+    const late = await new SimulatedPaymentProvider(mongo.db).charge({ idempotencyKey: `${tripCreationSagaId(id)}:pay-payment`, paymentId: id, passengerId: strayPassengerId, amount: fare, currency: 'eur' });
+    expect(late).toMatchObject({ outcome: 'PAID' });
+    await system.kill('saga-worker', 'SIGKILL');
+    await system.restart('saga-worker');
+
+    const refunded = await eventually(() => typesIn('payment', id), (types) => types.includes('PaymentLateChargeRefunded'), 60_000);
+    expect(refunded).toEqual(['PaymentCreated', 'PaymentCancelled', 'PaymentLateChargeRefunded']);
+    expect(await tripWhen(gql, passenger.token, id, settled)).toMatchObject({ state: 'REJECTED', paymentStatus: 'CANCELLED' });
+    await expectLedgerSettled(id);
   });
 });

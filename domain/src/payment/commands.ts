@@ -15,7 +15,17 @@ export type PaymentCommand =
       data: { paymentId: string; outcome: PaymentOutcome; providerReference?: string; reason?: string };
       metadata: CommandMetadata;
     }
-  | { type: 'RefundPayment'; data: { paymentId: string; reason: string }; metadata: CommandMetadata }
+  /** Records a refund the provider made: `refundReference` is the provider's id of the refund. */
+  | { type: 'RefundPayment'; data: { paymentId: string; reason: string; refundReference?: string }; metadata: CommandMetadata }
+  /**
+   * Records the refund of a charge the provider took after the payment was cancelled (its answer
+   * came too late): the payment stays CANCELLED, the money went back.
+   */
+  | {
+      type: 'RefundLateCharge';
+      data: { paymentId: string; chargeReference: string; refundReference: string; amount: number; reason: string };
+      metadata: CommandMetadata;
+    }
   | { type: 'CancelPayment'; data: { paymentId: string; reason: string }; metadata: CommandMetadata };
 
 export type PaymentCommandType = PaymentCommand['type'];

@@ -29,12 +29,18 @@ function validAmount(raw: number): number {
   return raw;
 }
 
-function validReference(raw: string | undefined): string | undefined {
+function validReference(raw: string | undefined, field = 'providerReference'): string | undefined {
   if (raw === undefined) return undefined;
   const reference = typeof raw === 'string' ? raw.trim() : '';
   if (reference.length === 0 || reference.length > MAX_REFERENCE_LENGTH) {
-    throw invalidInput(`providerReference must be 1 to ${MAX_REFERENCE_LENGTH} characters when given.`);
+    throw invalidInput(`${field} must be 1 to ${MAX_REFERENCE_LENGTH} characters when given.`);
   }
+  return reference;
+}
+
+function requiredReference(raw: string, field: string): string {
+  const reference = validReference(raw ?? '', field);
+  if (reference === undefined) throw invalidInput(`${field} is required.`);
   return reference;
 }
 
@@ -68,9 +74,21 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): Pay
     }
     case 'RefundPayment': {
       const reason = validReason(command.data.reason);
+      const refundReference = validReference(command.data.refundReference, 'refundReference');
       const payment = mustExist(state, paymentId);
       if (payment.status !== 'PAID') throw cannot(payment, 'refunded', '; only a PAID payment can be refunded');
-      return [{ type: 'PaymentRefunded', data: { paymentId, tripId: payment.tripId, amount: payment.amount, reason } }];
+      const { tripId, amount } = payment;
+      return [{ type: 'PaymentRefunded', data: { paymentId, tripId, amount, reason, ...(refundReference === undefined ? {} : { refundReference }) } }];
+    }
+    case 'RefundLateCharge': {
+      const reason = validReason(command.data.reason);
+      const chargeReference = requiredReference(command.data.chargeReference, 'chargeReference');
+      const refundReference = requiredReference(command.data.refundReference, 'refundReference');
+      const amount = validAmount(command.data.amount);
+      const payment = mustExist(state, paymentId);
+      if (payment.status !== 'CANCELLED') throw cannot(payment, 'refunded for a late charge', '; only a CANCELLED payment has late charges');
+      if (payment.lateChargeRefunds?.[chargeReference] !== undefined) throw illegalState(`Charge ${chargeReference} of payment ${paymentId} was refunded already.`);
+      return [{ type: 'PaymentLateChargeRefunded', data: { paymentId, tripId: payment.tripId, amount, chargeReference, refundReference, reason } }];
     }
     case 'CancelPayment': {
       const reason = validReason(command.data.reason);

@@ -3,8 +3,13 @@ export type PaymentEvent =
   | { type: 'PaymentCreated'; data: { paymentId: string; tripId: string; passengerId: string; amount: number } }
   | { type: 'PaymentPaid'; data: { paymentId: string; tripId: string; amount: number; providerReference?: string } }
   | { type: 'PaymentDeclined'; data: { paymentId: string; tripId: string; reason: string } }
-  | { type: 'PaymentRefunded'; data: { paymentId: string; tripId: string; amount: number; reason: string } }
-  | { type: 'PaymentCancelled'; data: { paymentId: string; tripId: string; reason: string } };
+  | { type: 'PaymentRefunded'; data: { paymentId: string; tripId: string; amount: number; reason: string; refundReference?: string } }
+  | { type: 'PaymentCancelled'; data: { paymentId: string; tripId: string; reason: string } }
+  /** A charge the provider took after the payment was cancelled, given back (`refundReference`); still CANCELLED. */
+  | {
+      type: 'PaymentLateChargeRefunded';
+      data: { paymentId: string; tripId: string; amount: number; chargeReference: string; refundReference: string; reason: string };
+    };
 
 export type PaymentEventType = PaymentEvent['type'];
 
@@ -14,4 +19,5 @@ export const paymentEventTypes = [
   'PaymentDeclined',
   'PaymentRefunded',
   'PaymentCancelled',
+  'PaymentLateChargeRefunded',
 ] as const satisfies readonly PaymentEventType[];

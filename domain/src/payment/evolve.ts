@@ -17,7 +17,11 @@ export interface Payment {
   providerReference?: string;
   declineReason?: string;
   refundReason?: string;
+  /** The provider's id of the refund of the charge. */
+  refundReference?: string;
   cancellationReason?: string;
+  /** Charges the provider took after the payment was cancelled, each given back: charge → refund reference. */
+  lateChargeRefunds?: Readonly<Record<string, string>>;
 }
 
 export type PaymentState = { status: 'NONE' } | Payment;
@@ -41,9 +45,16 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
     case 'PaymentDeclined':
       return onPayment(state, (payment) => ({ ...payment, status: 'DECLINED', declineReason: event.data.reason }));
     case 'PaymentRefunded':
-      return onPayment(state, (payment) => ({ ...payment, status: 'REFUNDED', refundReason: event.data.reason }));
+      return onPayment(state, (payment) => {
+        const { reason: refundReason, refundReference } = event.data;
+        return { ...payment, status: 'REFUNDED', refundReason, ...(refundReference === undefined ? {} : { refundReference }) };
+      });
     case 'PaymentCancelled':
       return onPayment(state, (payment) => ({ ...payment, status: 'CANCELLED', cancellationReason: event.data.reason }));
+    case 'PaymentLateChargeRefunded': {
+      const { chargeReference, refundReference } = event.data;
+      return onPayment(state, (payment) => ({ ...payment, lateChargeRefunds: { ...payment.lateChargeRefunds, [chargeReference]: refundReference } }));
+    }
     default:
       throw new UnreachableCaseError(event);
   }

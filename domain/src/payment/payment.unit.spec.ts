@@ -106,8 +106,43 @@ describe('Payment decider', () => {
     ])('given a %s payment, when it is refunded, then it is an illegal state', (_label, history) =>
       spec.given(history).when(refund).thenFails('ILLEGAL_STATE', /only a PAID payment/));
 
+    it('given a paid payment, when the provider refunded it, then the refund records the provider\'s reference', () =>
+      spec
+        .given([created, paid])
+        .when({ ...refund, data: { paymentId, reason: 'Trip cancelled.', refundReference: ' re_1 ' } })
+        .then([{ type: 'PaymentRefunded', data: { paymentId, tripId: 't1', amount: 120.5, reason: 'Trip cancelled.', refundReference: 're_1' } }]));
+    it('given a paid payment, when the refund reference is blank, then it is invalid input', () =>
+      spec
+        .given([created, paid])
+        .when({ ...refund, data: { paymentId, reason: 'Trip cancelled.', refundReference: ' ' } })
+        .thenFails('INVALID_INPUT', /refundReference/));
     it('given a paid payment, when the reason is empty, then it is invalid input', () =>
       spec.given([created, paid]).when({ ...refund, data: { paymentId, reason: '  ' } }).thenFails('INVALID_INPUT', /reason/));
+  });
+
+  describe('RefundLateCharge', () => {
+    const late: PaymentCommand = {
+      type: 'RefundLateCharge',
+      data: { paymentId, chargeReference: 'sim-late', refundReference: 'sim-refund-late', amount: 120.5, reason: 'Charged after the payment was cancelled.' },
+      metadata: meta(),
+    };
+    const lateRefunded: PaymentEvent = {
+      type: 'PaymentLateChargeRefunded',
+      data: { paymentId, tripId: 't1', amount: 120.5, chargeReference: 'sim-late', refundReference: 'sim-refund-late', reason: 'Charged after the payment was cancelled.' },
+    };
+    it('given a cancelled payment, when a late charge was refunded, then it is recorded and the payment stays cancelled', () =>
+      spec.given([created, cancelled]).when(late).then([lateRefunded]));
+    it('given a late charge refunded already, when it is refunded again, then it is an illegal state', () =>
+      spec.given([created, cancelled, lateRefunded]).when(late).thenFails('ILLEGAL_STATE', /refunded already/));
+    it.each([
+      ['created', [created]],
+      ['paid', [created, paid]],
+      ['declined', [created, declined]],
+      ['refunded', [created, paid, refunded]],
+    ])('given a %s payment, when a late charge refund is recorded, then it is an illegal state', (_label, history) =>
+      spec.given(history).when(late).thenFails('ILLEGAL_STATE', /only a CANCELLED payment/));
+    it('given a cancelled payment, when the charge reference is missing, then it is invalid input', () =>
+      spec.given([created, cancelled]).when({ ...late, data: { ...late.data, chargeReference: '' } }).thenFails('INVALID_INPUT', /chargeReference/));
   });
 
   describe('CancelPayment', () => {

@@ -86,6 +86,7 @@ export function paymentStatusAfter(event: PaymentEvent): PaymentStatus {
     case 'PaymentRefunded':
       return 'REFUNDED';
     case 'PaymentCancelled':
+    case 'PaymentLateChargeRefunded': // only a CANCELLED payment's late charge is refunded: it stays CANCELLED
       return 'CANCELLED';
     default:
       throw new UnreachableCaseError(event);

@@ -181,6 +181,7 @@ describe('paymentStatusAfter', () => {
     [{ type: 'PaymentDeclined', data: { paymentId: 't1', tripId: 't1', reason: 'r' } }, 'DECLINED'],
     [{ type: 'PaymentRefunded', data: { paymentId: 't1', tripId: 't1', amount: 120, reason: 'r' } }, 'REFUNDED'],
     [{ type: 'PaymentCancelled', data: { paymentId: 't1', tripId: 't1', reason: 'r' } }, 'CANCELLED'],
+    [{ type: 'PaymentLateChargeRefunded', data: { paymentId: 't1', tripId: 't1', amount: 120, chargeReference: 'c', refundReference: 'r', reason: 'r' } }, 'CANCELLED'],
   ] as const)('given %o, then the payment is %s (the domain status names)', (event, status) => {
     expect(paymentStatusAfter(event)).toBe(status);
   });

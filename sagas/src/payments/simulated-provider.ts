@@ -1,162 +1,168 @@
 import { ConfigError, envNumber, envOptional } from '@happyride/platform';
 import { MongoServerError, type Db } from 'mongodb';
-
-export interface ChargeRequest {
-  /** The same key always gets the same answer, without charging twice (the saga's command id). */
-  idempotencyKey: string;
-  paymentId: string;
-  passengerId: string;
-  amount: number;
-}
-
-export type ChargeResult = { outcome: 'PAID'; providerReference: string } | { outcome: 'DECLINED'; reason: string };
-
-/** A card payment provider, as the saga's output handler sees it. */
-export interface PaymentProvider {
-  charge(request: ChargeRequest): Promise<ChargeResult>;
-  /** Gives back a charge that could not be recorded (the payment was cancelled meanwhile). */
-  refund(idempotencyKey: string): Promise<void>;
-}
+import type { ChargeRequest, ChargeResult, PaymentProvider, ProviderCharge, RefundRequest } from './provider.ts';
 
 export interface SimulatedProviderOptions {
   /** Declines any amount at or above this. */
   declineAbove?: number;
   /** Declines these passengers' cards. */
   declinePassengers?: readonly string[];
-  /** Never answers these passengers' charges (a provider that hangs: the saga's timeout path). */
+  /** Never answers these passengers' charges and never charges them (a provider that hangs: the saga's timeout path). */
   hangPassengers?: readonly string[];
-  /** Answers these passengers' charges only after `slowMs` (a window to cancel while paying). */
+  /** Charges these passengers only after `slowMs`, then answers (a window to cancel while paying). */
   slowPassengers?: readonly string[];
+  /**
+   * Charges these passengers at once but answers every charge call only after `slowMs` (the
+   * charge that succeeded while its answer timed out); `findCharge` answers at once.
+   */
+  latePassengers?: readonly string[];
   slowMs?: number;
-  /** Where charges are remembered by idempotency key; in memory unless given. */
-  ledger?: ChargeLedger;
-}
-
-/** One charge the provider answered, under its idempotency key. */
-export type ChargeRecord = ChargeRequest & ChargeResult;
-
-/**
- * The provider's own memory of charges, as a real provider keeps idempotency keys: the first
- * answer recorded under a key is the answer, forever, whoever asks again.
- */
-export interface ChargeLedger {
-  find(idempotencyKey: string): Promise<ChargeRecord | null>;
-  /** Records `charge` unless its key is known; returns the record that stands. */
-  record(charge: ChargeRecord): Promise<ChargeRecord>;
-  refund(idempotencyKey: string): Promise<void>;
-}
-
-export class InMemoryChargeLedger implements ChargeLedger {
-  readonly charges = new Map<string, ChargeRecord>();
-  readonly refunds = new Set<string>();
-  async find(key: string) {
-    return this.charges.get(key) ?? null;
-  }
-  async record(charge: ChargeRecord) {
-    const known = this.charges.get(charge.idempotencyKey);
-    if (known) return known;
-    this.charges.set(charge.idempotencyKey, charge);
-    return charge;
-  }
-  async refund(key: string) {
-    this.refunds.add(key);
-  }
 }
 
 export const SIMULATED_CHARGES = 'simulated_provider_charges';
 export const SIMULATED_REFUNDS = 'simulated_provider_refunds';
 
-/**
- * Charges kept in MongoDB (`simulated_provider_charges`, `_id` = idempotency key): they survive
- * a crash of the saga worker, as a real provider's would, and tests count them. The unique `_id`
- * insert decides a race between two workers (FerretDB has no transactions).
- */
-export class MongoChargeLedger implements ChargeLedger {
-  readonly #charges;
-  readonly #refunds;
-  constructor(db: Db) {
-    this.#charges = db.collection<ChargeRecord & { _id: string; at: Date }>(SIMULATED_CHARGES);
-    this.#refunds = db.collection<{ _id: string; at: Date }>(SIMULATED_REFUNDS);
-  }
-  async find(key: string): Promise<ChargeRecord | null> {
-    const doc = await this.#charges.findOne({ _id: key });
-    if (!doc) return null;
-    const { _id, at: _at, ...charge } = doc;
-    return charge;
-  }
-  async record(charge: ChargeRecord): Promise<ChargeRecord> {
-    try {
-      await this.#charges.insertOne({ _id: charge.idempotencyKey, ...charge, at: new Date() });
-      return charge;
-    } catch (error) {
-      if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
-      const known = await this.find(charge.idempotencyKey);
-      if (!known) throw error;
-      return known;
-    }
-  }
-  async refund(key: string): Promise<void> {
-    try {
-      await this.#refunds.insertOne({ _id: key, at: new Date() });
-    } catch (error) {
-      if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
-    }
-  }
+/** One answered charge in the simulated provider's ledger, `_id` = its idempotency key. */
+export type SimulatedChargeDocument = Omit<ChargeRequest, 'idempotencyKey'> &
+  ChargeResult & {
+    _id: string;
+    at: Date;
+    /** `at` to the minute (`2026-11-25T21:52`): listed by `$in` on its index, which FerretDB answers from the index too. */
+    minute: string;
+  };
+
+/** One refund, `_id` = its idempotency key. */
+export interface SimulatedRefundDocument {
+  _id: string;
+  chargeReference: string;
+  paymentId: string;
+  amount: number;
+  refundReference: string;
+  at: Date;
 }
 
-const answerOf = (record: ChargeRecord): ChargeResult =>
-  record.outcome === 'PAID' ? { outcome: 'PAID', providerReference: record.providerReference } : { outcome: 'DECLINED', reason: record.reason };
+const minuteOf = (at: Date) => at.toISOString().slice(0, 16);
+const MINUTE_MS = 60_000;
+/** At most this many minute buckets per `listCharges` (the reconciliation asks for at most an hour). */
+const MAX_MINUTES = 61;
+
+const isDuplicateKey = (error: unknown) => error instanceof MongoServerError && error.code === 11000;
+
+const answerOf = (doc: SimulatedChargeDocument): ChargeResult =>
+  doc.outcome === 'PAID' ? { outcome: 'PAID', providerReference: doc.providerReference } : { outcome: 'DECLINED', reason: doc.reason };
 
 /**
  * A deterministic stand-in for a payment provider: declines amounts ≥ `declineAbove` and the
- * passengers listed, pays the rest. Idempotent per key, like a real provider's idempotency keys,
- * through its ledger (durable in MongoDB for the saga worker).
+ * passengers listed, pays the rest. Its ledger is in MongoDB (`simulated_provider_charges`,
+ * `simulated_provider_refunds`, `_id` = the idempotency key), as a real provider keeps its own:
+ * the first answer stored under a key is the answer, forever, for every process (a unique
+ * `_id` insert decides a race; FerretDB has no transactions). Nothing is kept in memory, so a
+ * crash of the saga worker forgets nothing and tests read the ledger from the database.
  */
 export class SimulatedPaymentProvider implements PaymentProvider {
-  /** Every charge this instance answered, by key: what a test checks to see nothing was charged twice. */
-  readonly charges = new Map<string, ChargeRecord>();
-  readonly refunds = new Set<string>();
+  readonly #charges;
+  readonly #refunds;
   readonly #declineAbove: number;
   readonly #declinePassengers: ReadonlySet<string>;
   readonly #hangPassengers: ReadonlySet<string>;
   readonly #slowPassengers: ReadonlySet<string>;
+  readonly #latePassengers: ReadonlySet<string>;
   readonly #slowMs: number;
-  readonly #ledger: ChargeLedger;
 
-  constructor({
-    declineAbove = Number.POSITIVE_INFINITY,
-    declinePassengers = [],
-    hangPassengers = [],
-    slowPassengers = [],
-    slowMs = 2_000,
-    ledger = new InMemoryChargeLedger(),
-  }: SimulatedProviderOptions = {}) {
+  constructor(
+    db: Db,
+    { declineAbove = Number.POSITIVE_INFINITY, declinePassengers = [], hangPassengers = [], slowPassengers = [], latePassengers = [], slowMs = 2_000 }: SimulatedProviderOptions = {},
+  ) {
+    this.#charges = db.collection<SimulatedChargeDocument>(SIMULATED_CHARGES);
+    this.#refunds = db.collection<SimulatedRefundDocument>(SIMULATED_REFUNDS);
     this.#declineAbove = declineAbove;
     this.#declinePassengers = new Set(declinePassengers);
     this.#hangPassengers = new Set(hangPassengers);
     this.#slowPassengers = new Set(slowPassengers);
+    this.#latePassengers = new Set(latePassengers);
     this.#slowMs = slowMs;
-    this.#ledger = ledger;
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.#charges.createIndex({ minute: 1 });
   }
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
-    const known = await this.#ledger.find(request.idempotencyKey);
-    if (known) return answerOf(known);
-    if (this.#hangPassengers.has(request.passengerId)) return new Promise<never>(() => {});
-    if (this.#slowPassengers.has(request.passengerId)) await new Promise((resolve) => setTimeout(resolve, this.#slowMs));
-    const result: ChargeResult = this.#declinePassengers.has(request.passengerId)
-      ? { outcome: 'DECLINED', reason: 'The card was declined.' }
-      : request.amount >= this.#declineAbove
-        ? { outcome: 'DECLINED', reason: `The amount ${request.amount} is above the card limit.` }
-        : { outcome: 'PAID', providerReference: `sim-${request.paymentId}` };
-    const recorded = await this.#ledger.record({ ...request, ...result });
-    this.charges.set(request.idempotencyKey, recorded);
-    return answerOf(recorded);
+    const { passengerId } = request;
+    const known = await this.findCharge(request.idempotencyKey);
+    if (known && !this.#latePassengers.has(passengerId)) return known;
+    if (this.#hangPassengers.has(passengerId)) return new Promise<never>(() => {});
+    if (this.#slowPassengers.has(passengerId)) await this.#wait();
+    const answer = known ?? (await this.#record(request));
+    if (this.#latePassengers.has(passengerId)) await this.#wait();
+    return answer;
   }
 
-  async refund(idempotencyKey: string): Promise<void> {
-    await this.#ledger.refund(idempotencyKey);
-    this.refunds.add(idempotencyKey);
+  async findCharge(idempotencyKey: string): Promise<ChargeResult | null> {
+    const doc = await this.#charges.findOne({ _id: idempotencyKey });
+    return doc ? answerOf(doc) : null;
+  }
+
+  async refund({ idempotencyKey, chargeReference, amount }: RefundRequest): Promise<{ refundReference: string }> {
+    const known = await this.#refunds.findOne({ _id: idempotencyKey });
+    if (known) return { refundReference: known.refundReference };
+    // The charge reference is `sim-<key>`, the key is the document's _id.
+    const charge = chargeReference.startsWith('sim-') ? await this.#charges.findOne({ _id: chargeReference.slice(4) }) : null;
+    if (!charge || charge.outcome !== 'PAID' || charge.providerReference !== chargeReference) {
+      throw new Error(`The simulated provider has no charge ${chargeReference} to refund.`);
+    }
+    if (amount > charge.amount) throw new Error(`Refund of ${amount} exceeds charge ${chargeReference} of ${charge.amount}.`);
+    const doc: SimulatedRefundDocument = { _id: idempotencyKey, chargeReference, paymentId: charge.paymentId, amount, refundReference: `sim-re-${idempotencyKey}`, at: new Date() };
+    try {
+      await this.#refunds.insertOne(doc);
+      return { refundReference: doc.refundReference };
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const raced = await this.#refunds.findOne({ _id: idempotencyKey });
+      if (!raced) throw error;
+      return { refundReference: raced.refundReference };
+    }
+  }
+
+  async listCharges(from: Date, to: Date): Promise<ProviderCharge[]> {
+    const minutes: string[] = [];
+    for (let at = Math.floor(from.getTime() / MINUTE_MS) * MINUTE_MS; at < to.getTime() && minutes.length < MAX_MINUTES; at += MINUTE_MS) {
+      minutes.push(minuteOf(new Date(at)));
+    }
+    const docs = minutes.length === 0 ? [] : await this.#charges.find({ minute: { $in: minutes } }).toArray();
+    return docs
+      .filter((doc) => doc.outcome === 'PAID' && doc.at >= from && doc.at < to)
+      .sort((a, b) => a.at.getTime() - b.at.getTime())
+      .map((doc) => ({
+        idempotencyKey: doc._id,
+        paymentId: doc.paymentId,
+        chargeReference: doc.outcome === 'PAID' ? doc.providerReference : '',
+        amount: doc.amount,
+        createdAt: doc.at,
+      }));
+  }
+
+  async #record(request: ChargeRequest): Promise<ChargeResult> {
+    const { idempotencyKey, paymentId, passengerId, amount, currency } = request;
+    const result: ChargeResult = this.#declinePassengers.has(passengerId)
+      ? { outcome: 'DECLINED', reason: 'The card was declined.' }
+      : amount >= this.#declineAbove
+        ? { outcome: 'DECLINED', reason: `The amount ${amount} is above the card limit.` }
+        : { outcome: 'PAID', providerReference: `sim-${idempotencyKey}` };
+    const at = new Date();
+    try {
+      await this.#charges.insertOne({ _id: idempotencyKey, paymentId, passengerId, amount, currency, ...result, at, minute: minuteOf(at) });
+      return result;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const known = await this.findCharge(idempotencyKey);
+      if (!known) throw error;
+      return known;
+    }
+  }
+
+  #wait(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, this.#slowMs));
   }
 }
 
@@ -169,7 +175,8 @@ const idList = (env: Record<string, string | undefined>, name: string) =>
 /**
  * `PAYMENT_DECLINE_ABOVE` (an amount) and `PAYMENT_DECLINE_PASSENGERS` (comma-separated ids);
  * for tests and demos of the timeout and cancel-while-paying paths, `PAYMENT_HANG_PASSENGERS`
- * (never answered) and `PAYMENT_SLOW_PASSENGERS` (answered after `PAYMENT_SLOW_MS`, 2000).
+ * (never answered), `PAYMENT_SLOW_PASSENGERS` (charged and answered after `PAYMENT_SLOW_MS`,
+ * 2000) and `PAYMENT_LATE_PASSENGERS` (charged at once, answered after `PAYMENT_SLOW_MS`).
  */
 export function readSimulatedProviderConfig(env: Record<string, string | undefined>): SimulatedProviderOptions {
   const rawAbove = envOptional(env, 'PAYMENT_DECLINE_ABOVE');
@@ -182,6 +189,7 @@ export function readSimulatedProviderConfig(env: Record<string, string | undefin
     declinePassengers: idList(env, 'PAYMENT_DECLINE_PASSENGERS'),
     hangPassengers: idList(env, 'PAYMENT_HANG_PASSENGERS'),
     slowPassengers: idList(env, 'PAYMENT_SLOW_PASSENGERS'),
+    latePassengers: idList(env, 'PAYMENT_LATE_PASSENGERS'),
     slowMs: envNumber(env, 'PAYMENT_SLOW_MS', 2_000, { min: 0, integer: true }),
   };
 }

@@ -14,7 +14,13 @@ export type SagaCommand =
   | { type: 'CreatePayment'; sagaId: string; commandId: string; paymentId: string; tripId: string; passengerId: string; amount: number }
   /** Charge at the provider, then record the outcome (RecordPaymentResult) with this command id. */
   | { type: 'PayPayment'; sagaId: string; commandId: string; paymentId: string; passengerId: string; amount: number }
-  | { type: 'CancelPayment'; sagaId: string; commandId: string; paymentId: string; reason: string }
+  /**
+   * Cancel a payment that will not be charged. `chargeKey`, when a charge was tried (its
+   * PayPayment's id): the provider is asked first, and a charge it made is recorded as paid
+   * instead (the saga then refunds it), never left behind a cancellation.
+   */
+  | { type: 'CancelPayment'; sagaId: string; commandId: string; paymentId: string; reason: string; chargeKey?: string }
+  /** Refund a PAID payment at the provider (key derived from the charge), then record it with the refund's id. */
   | { type: 'RefundPayment'; sagaId: string; commandId: string; paymentId: string; reason: string }
   /**
    * Refund the trip's payment if it is PAID and the trip had been confirmed before it was

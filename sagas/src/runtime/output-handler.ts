@@ -1,6 +1,7 @@
 import {
   DomainError,
   fold,
+  illegalState,
   passengerDecider,
   paymentDecider,
   tripDecider,
@@ -8,13 +9,15 @@ import {
   type Actor,
   type CommandMetadata,
   type Decider,
+  type Payment,
   type TripCommand,
   type TripEvent,
   type TripState,
 } from '@happyride/domain';
 import { handleCommand, type EventStore } from '@happyride/eventstore';
 import type { Logger } from '@happyride/platform';
-import type { PaymentProvider } from '../payments/simulated-provider.ts';
+import { refundKeyOf, type PaymentProvider } from '../payments/provider.ts';
+import { settleLateCharge } from '../payments/late-charges.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { passengerChecked, type PassengerChecked, type SagaCommand } from './commands.ts';
 import type { PendingCommand } from './mongo-saga-store.ts';
@@ -32,10 +35,14 @@ export interface OutputHandlerOptions {
   trips?: Decider<TripCommand, TripEvent, TripState>;
   /** A provider that has not answered within this long failed: the command is tried again later. */
   chargeTimeoutMs?: number;
+  /** ISO 4217, lower case: the currency of every charge. */
+  currency?: string;
   logger?: Logger;
 }
 
 export type SagaOutcomeInput = PassengerChecked | CommandRejected<SagaCommand>;
+
+type Context = { correlationId: string; causationId: string };
 
 /**
  * The I/O of the sagas: each command becomes a `handleCommand` on its aggregate (trip or
@@ -49,6 +56,7 @@ export function createOutputHandler({
   clock = systemClock,
   trips = tripDecider,
   chargeTimeoutMs = 10_000,
+  currency = 'eur',
   logger,
 }: OutputHandlerOptions): CommandExecutor<SagaOutcomeInput, SagaCommand> {
   const metadata = (commandId: string): CommandMetadata => ({ commandId, actor: SYSTEM_ACTOR, now: clock.now().toISOString() });
@@ -80,16 +88,10 @@ export function createOutputHandler({
         }
         case 'PayPayment':
           return await pay(command, context);
-        case 'CancelPayment': {
-          const { paymentId, reason } = command;
-          await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'CancelPayment', data: { paymentId, reason }, metadata: metadata(commandId) }, context);
-          return null;
-        }
-        case 'RefundPayment': {
-          const { paymentId, reason } = command;
-          await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'RefundPayment', data: { paymentId, reason }, metadata: metadata(commandId) }, context);
-          return null;
-        }
+        case 'CancelPayment':
+          return await cancel(command, context);
+        case 'RefundPayment':
+          return await refund(command, context);
         case 'RefundPaidPayment':
           return await refundPaid(command, context);
         default:
@@ -103,18 +105,27 @@ export function createOutputHandler({
   };
 
   /**
-   * Charges once per command id: a payment whose result is recorded already, or that is no
-   * longer CREATED (cancelled after a timeout), is not charged again.
+   * Charges once per command id (the idempotency key): a payment whose result is recorded
+   * already is not charged again. A payment that is no longer CREATED (cancelled after a
+   * timeout) is not charged; the provider is asked whether the earlier attempt took the money
+   * after all, and what it took is refunded and recorded (`settleLateCharge`).
    */
-  async function pay(command: Extract<SagaCommand, { type: 'PayPayment' }>, context: { correlationId: string; causationId: string }): Promise<SagaOutcomeInput | null> {
+  async function pay(command: Extract<SagaCommand, { type: 'PayPayment' }>, context: Context): Promise<SagaOutcomeInput | null> {
     const { paymentId, passengerId, amount, commandId } = command;
     const history = await store.read('payment', paymentId);
     if (history.commits.has(commandId)) return null; // recorded before a crash: the event is in the log
     const payment = fold(paymentDecider, history.events);
     if (payment.status !== 'CREATED') {
+      const late = await provider.findCharge(commandId);
+      if (late?.outcome === 'PAID') {
+        const verdict = await settleLateCharge({ store, provider, clock }, { paymentId, chargeReference: late.providerReference, amount }, context);
+        const what = verdict.kind === 'refund' || verdict.kind === 'refunded' ? 'was refunded' : `is ${verdict.kind}${verdict.kind === 'unknown' ? ` (${verdict.why})` : ''}`;
+        if (verdict.kind === 'unknown') logger?.error({ paymentId, chargeReference: late.providerReference, why: verdict.why }, 'charge the log cannot hold: settle it by hand');
+        return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', `Payment ${paymentId} is ${payment.status}: its late charge ${late.providerReference} ${what}.`);
+      }
       return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', `Payment ${paymentId} is ${payment.status}: it was not charged.`);
     }
-    const result = await withTimeout(provider.charge({ idempotencyKey: commandId, paymentId, passengerId, amount }), chargeTimeoutMs, 'the payment provider');
+    const result = await withTimeout(provider.charge({ idempotencyKey: commandId, paymentId, passengerId, amount, currency }), chargeTimeoutMs, 'the payment provider');
     const data =
       result.outcome === 'PAID'
         ? { paymentId, outcome: 'PAID' as const, providerReference: result.providerReference }
@@ -123,17 +134,64 @@ export function createOutputHandler({
       await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'RecordPaymentResult', data, metadata: metadata(commandId) }, context);
       return null;
     } catch (error) {
-      // Cancelled between the read and the record: give the money back at the provider.
-      if (error instanceof DomainError && result.outcome === 'PAID') await provider.refund(commandId);
+      // Cancelled between the read and the record: give the money back at the provider, and say so in the log.
+      if (error instanceof DomainError && result.outcome === 'PAID') {
+        await settleLateCharge({ store, provider, clock }, { paymentId, chargeReference: result.providerReference, amount }, context);
+      }
       throw error;
     }
+  }
+
+  /**
+   * Cancels a payment that will not be charged. When a charge was tried (`chargeKey`), the
+   * provider is asked first: a charge it made is recorded as the PayPayment's result, under the
+   * PayPayment's own id (so that command, if it runs again, finds it recorded), and the saga,
+   * seeing PaymentPaid, refunds it. Not cancelled then.
+   */
+  async function cancel(command: Extract<SagaCommand, { type: 'CancelPayment' }>, context: Context): Promise<SagaOutcomeInput | null> {
+    const { paymentId, reason, chargeKey, commandId } = command;
+    if (chargeKey !== undefined) {
+      const charged = await provider.findCharge(chargeKey);
+      const payment = fold(paymentDecider, (await store.read('payment', paymentId)).events);
+      if (charged?.outcome === 'PAID' && payment.status === 'CREATED') {
+        const data = { paymentId, outcome: 'PAID' as const, providerReference: charged.providerReference };
+        await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'RecordPaymentResult', data, metadata: metadata(chargeKey) }, context);
+        return null;
+      }
+    }
+    await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'CancelPayment', data: { paymentId, reason }, metadata: metadata(commandId) }, context);
+    return null;
+  }
+
+  /**
+   * Refunds a PAID payment at the provider, then records the refund with the provider's id. The
+   * refund's key is derived from the charge (`refundKeyOf`), so after a crash between the two
+   * the command, carried out again, gets the same refund back and records it; any other path
+   * that refunds this charge gets the same refund too.
+   */
+  async function refundAndRecord(payment: Payment, reason: string, commandId: string, context: Context): Promise<void> {
+    const { id: paymentId, providerReference, amount } = payment;
+    if (providerReference === undefined) throw illegalState(`Payment ${paymentId} has no provider reference: its charge cannot be refunded here.`);
+    const { refundReference } = await provider.refund({ idempotencyKey: refundKeyOf(providerReference), chargeReference: providerReference, amount });
+    await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'RefundPayment', data: { paymentId, reason, refundReference }, metadata: metadata(commandId) }, context);
+  }
+
+  /** The trip creation saga's compensation: refund a PAID payment. */
+  async function refund(command: Extract<SagaCommand, { type: 'RefundPayment' }>, context: Context): Promise<SagaOutcomeInput | null> {
+    const { paymentId, reason, commandId } = command;
+    const history = await store.read('payment', paymentId);
+    if (history.commits.has(commandId)) return null; // refunded and recorded before a crash
+    const payment = fold(paymentDecider, history.events);
+    if (payment.status !== 'PAID') throw illegalState(`Payment ${paymentId} cannot be refunded: it is ${payment.status}; only a PAID payment can be refunded.`);
+    await refundAndRecord(payment, reason, commandId, context);
+    return null;
   }
 
   /**
    * The cancellation saga's refund: only a PAID payment of a trip that was confirmed before its
    * cancellation (earlier, the trip creation saga compensates). Read from the logs as they are now.
    */
-  async function refundPaid(command: Extract<SagaCommand, { type: 'RefundPaidPayment' }>, context: { correlationId: string; causationId: string }): Promise<SagaOutcomeInput | null> {
+  async function refundPaid(command: Extract<SagaCommand, { type: 'RefundPaidPayment' }>, context: Context): Promise<SagaOutcomeInput | null> {
     const { tripId, paymentId, reason, commandId } = command;
     const trip = await store.read('trip', tripId);
     if (!trip.events.some((event) => event.type === 'TripConfirmed')) {
@@ -143,7 +201,7 @@ export function createOutputHandler({
     if (history.commits.has(commandId)) return null; // refunded before a crash: the event is in the log
     const payment = fold(paymentDecider, history.events);
     if (payment.status !== 'PAID') return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', `Payment ${paymentId} is ${payment.status}: nothing to refund.`);
-    await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'RefundPayment', data: { paymentId, reason }, metadata: metadata(commandId) }, context);
+    await refundAndRecord(payment, reason, commandId, context);
     return null;
   }
 }

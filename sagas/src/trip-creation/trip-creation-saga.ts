@@ -10,7 +10,9 @@ import { stepCommandId, type CommandRejected, type DeadlineReached, type Deadlin
  *    not banned (asked with `CheckPassenger`, answered by a `PassengerChecked` input);
  * 3. create the payment for the fare; compensation: cancel it (or refund it once paid);
  * 4. only if the fare is above `paymentRequiredAbove`: pay it, with a `PAYMENT_TIMEOUT` deadline;
- *    a decline or the timeout marks the saga unpaid;
+ *    a decline or the timeout marks the saga unpaid; the CancelPayment that follows a tried
+ *    charge carries its key, so the provider is asked first and a charge it made after all is
+ *    recorded paid, then refunded (never left behind a cancelled payment);
  * 5. confirm the trip, or run the compensations of the completed steps in reverse: the payment
  *    first, the trip last (a rejected trip leaves no dangling payment).
  *
@@ -225,8 +227,11 @@ function command(run: TripCreationRun, step: TripCreationStep): SagaCommand {
       return { type: 'PayPayment', sagaId, commandId, paymentId, passengerId, amount };
     case 'confirm-trip':
       return { type: 'ConfirmTrip', sagaId, commandId, tripId };
-    case 'cancel-payment':
-      return { type: 'CancelPayment', sagaId, commandId, paymentId, reason };
+    case 'cancel-payment': {
+      // A charge was tried (and timed out): the provider is asked before the payment is cancelled.
+      const tried = run.sent.includes('pay-payment');
+      return { type: 'CancelPayment', sagaId, commandId, paymentId, reason, ...(tried ? { chargeKey: stepCommandId(sagaId, 'pay-payment') } : {}) };
+    }
     case 'refund-payment':
       return { type: 'RefundPayment', sagaId, commandId, paymentId, reason };
     case 'reject-trip':

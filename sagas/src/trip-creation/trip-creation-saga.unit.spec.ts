@@ -64,7 +64,16 @@ const createPayment = (amount: number): SagaCommand => ({
 const payPayment: SagaCommand = { type: 'PayPayment', sagaId, commandId: `${sagaId}:pay-payment`, paymentId: 't1', passengerId: 'p1', amount: 130.5 };
 const confirmTrip: SagaCommand = { type: 'ConfirmTrip', sagaId, commandId: `${sagaId}:confirm-trip`, tripId: 't1' };
 const rejectTrip = (reason: string): SagaCommand => ({ type: 'RejectTrip', sagaId, commandId: `${sagaId}:reject-trip`, tripId: 't1', reason });
-const cancelPayment = (reason: string): SagaCommand => ({ type: 'CancelPayment', sagaId, commandId: `${sagaId}:cancel-payment`, paymentId: 't1', reason });
+const cancelPayment = (reason: string, chargeKey?: string): SagaCommand => ({
+  type: 'CancelPayment',
+  sagaId,
+  commandId: `${sagaId}:cancel-payment`,
+  paymentId: 't1',
+  reason,
+  ...(chargeKey === undefined ? {} : { chargeKey }),
+});
+/** The PayPayment's id, the charge's idempotency key: a CancelPayment after a charge was tried carries it. */
+const chargeKey = `${sagaId}:pay-payment`;
 const refundPayment = (reason: string): SagaCommand => ({ type: 'RefundPayment', sagaId, commandId: `${sagaId}:refund-payment`, paymentId: 't1', reason });
 const timeout = deadlineReached(sagaId, PAYMENT_TIMEOUT, '2026-11-23T10:00:30.000Z');
 
@@ -158,7 +167,7 @@ describe('Trip creation saga', () => {
 
     it('given the payment is being paid, when it is declined, then the saga is unpaid and compensates in reverse: payment, then trip', () => {
       const { decision } = spec.given(paying).when(paymentDeclined);
-      expect(decision.commands).toEqual([cancelPayment('The payment was declined: Card declined.')]);
+      expect(decision.commands).toEqual([cancelPayment('The payment was declined: Card declined.', chargeKey)]);
       expect(decision.cancelDeadlines).toEqual([PAYMENT_TIMEOUT]);
       expect(run(decision.state).unpaid).toBe(true);
 
@@ -172,7 +181,7 @@ describe('Trip creation saga', () => {
   describe('the payment timeout', () => {
     it('given the payment is being paid, when PAYMENT_TIMEOUT is reached, then the payment is cancelled, then the trip rejected', () => {
       const reason = 'The payment did not complete within 30 s.';
-      spec.given(paying).when(timeout).thenSends([cancelPayment(reason)]);
+      spec.given(paying).when(timeout).thenSends([cancelPayment(reason, chargeKey)]);
       spec.given([...paying, timeout]).when(paymentCancelled).thenSends([rejectTrip(reason)]);
       const { state } = play([...paying, timeout, paymentCancelled, tripRejected]);
       expect(run(state)).toMatchObject({ status: 'ENDED', outcome: 'COMPENSATED', unpaid: true });
@@ -189,6 +198,15 @@ describe('Trip creation saga', () => {
       ]);
       expect(commands.map((c) => c.type)).toEqual(['CheckPassenger', 'CreatePayment', 'PayPayment', 'CancelPayment', 'RefundPayment', 'RejectTrip']);
       expect(run(state)).toMatchObject({ status: 'ENDED', payment: 'REFUNDED', trip: 'REJECTED' });
+    });
+
+    it('given the timeout fired, when the provider had charged after all (the CancelPayment found it and recorded it paid), then it is refunded and the trip rejected', () => {
+      const reason = 'The payment did not complete within 30 s.';
+      spec.given([...paying, timeout]).when(paymentPaid).thenSends([refundPayment(reason)]);
+      spec.given([...paying, timeout, paymentPaid]).when(paymentRefunded).thenSends([rejectTrip(reason)]);
+      const { commands, state } = play([...paying, timeout, paymentPaid, paymentRefunded, tripRejected]);
+      expect(commands.map((c) => c.type)).toEqual(['CheckPassenger', 'CreatePayment', 'PayPayment', 'CancelPayment', 'RefundPayment', 'RejectTrip']);
+      expect(run(state)).toMatchObject({ status: 'ENDED', outcome: 'COMPENSATED', payment: 'REFUNDED', trip: 'REJECTED' });
     });
 
     it('given the payment was paid, when the deadline is reached anyway, then it is ignored', () =>

@@ -1,9 +1,11 @@
 import { fold, paymentDecider, tripDecider, type Position } from '@happyride/domain';
 import { bootstrapEventLog, connectNats, handleCommand, JetStreamEventStore, type Nats } from '@happyride/eventstore';
 import { connectMongo, createLogger, type Mongo } from '@happyride/platform';
+import type { Db } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SimulatedPaymentProvider, type ChargeRequest, type ChargeResult, type PaymentProvider } from '../payments/simulated-provider.ts';
+import type { ChargeRequest, ChargeResult, PaymentProvider } from '../payments/provider.ts';
+import { SIMULATED_CHARGES, SIMULATED_REFUNDS, SimulatedPaymentProvider, type SimulatedProviderOptions } from '../payments/simulated-provider.ts';
 import { VirtualClock } from '../runtime/clock.ts';
 import { deadlineId, MongoSagaStore, type SagaInstanceDocument } from '../runtime/mongo-saga-store.ts';
 import { PAYMENT_TIMEOUT, tripCreationSagaId, type TripCreationRun } from './trip-creation-saga.ts';
@@ -36,12 +38,25 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
+let db: Db;
+
+/** A saga store in a database of its own; `db` (and so the simulated provider's ledger) is that database. */
 async function freshSagaStore(): Promise<MongoSagaStore> {
   const mongo = await connectMongo(inject('mongoUrl'), `test_sagas_${randomUUID().slice(0, 8)}`, 'test');
   mongos.push(mongo);
+  db = mongo.db;
   const store = new MongoSagaStore(mongo.db);
   await store.ensureIndexes();
   return store;
+}
+
+/** The simulated provider, its ledger in the test's database. */
+const simulated = (options: SimulatedProviderOptions = {}) => new SimulatedPaymentProvider(db, options);
+/** The provider's ledger for one payment, read from its collections. */
+async function ledgerOf(paymentId: string) {
+  const charges = await db.collection(SIMULATED_CHARGES).find({ paymentId }).toArray();
+  const refunds = await db.collection(SIMULATED_REFUNDS).find({ paymentId }).toArray();
+  return { charges: charges.map((charge) => charge['outcome'] as string), refunds: refunds.map((refund) => refund['refundReference'] as string) };
 }
 
 /**
@@ -104,7 +119,7 @@ const instanceOf = (sagas: MongoSagaStore, sagaId: string) => sagas.load<TripCre
 describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
   it('given a fare of 72.41, when the saga runs, then the trip is CONFIRMED and the payment created but not charged', async () => {
     const sagas = await freshSagaStore();
-    const provider = new SimulatedPaymentProvider();
+    const provider = simulated();
     const { tripId, sagaId } = await givenTrip({ fare: 72.41 });
     const runner = createTripCreationRunner({ config, events, sagas, provider, pollIntervalMs: 50, logger });
     startRunner(runner, await freshConsumer(tripId));
@@ -113,12 +128,12 @@ describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
     expect(instance).toMatchObject({ ended: true, hasPending: false, state: { outcome: 'CONFIRMED', paymentRequired: false } });
     expect((await tripOf(tripId)).status).toBe('CONFIRMED');
     expect(await paymentHistory(tripId)).toEqual(['PaymentCreated']);
-    expect(provider.charges.size).toBe(0);
+    expect(await ledgerOf(tripId)).toEqual({ charges: [], refunds: [] });
   });
 
   it('given a fare of 130.5, when the saga runs, then the payment is charged once, PAID, and the trip CONFIRMED', async () => {
     const sagas = await freshSagaStore();
-    const provider = new SimulatedPaymentProvider();
+    const provider = simulated();
     const { tripId, sagaId } = await givenTrip({ fare: 130.5 });
     const runner = createTripCreationRunner({ config, events, sagas, provider, pollIntervalMs: 50, logger });
     startRunner(runner, await freshConsumer(tripId));
@@ -126,7 +141,7 @@ describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
     await until(() => instanceOf(sagas, sagaId), (doc) => doc?.ended === true);
     expect((await tripOf(tripId)).status).toBe('CONFIRMED');
     expect(await paymentHistory(tripId)).toEqual(['PaymentCreated', 'PaymentPaid']);
-    expect(provider.charges.size).toBe(1);
+    expect(await ledgerOf(tripId)).toEqual({ charges: ['PAID'], refunds: [] });
     // The deadline was armed while paying, and cancelled with the result.
     expect(await sagas.deadlines.findOne({ _id: deadlineId(sagaId, PAYMENT_TIMEOUT) })).toBeNull();
   });
@@ -134,7 +149,7 @@ describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
   it('given a declining card, when the saga runs, then the trip is REJECTED and the payment declined then cancelled', async () => {
     const sagas = await freshSagaStore();
     const { tripId, sagaId, passengerId } = await givenTrip({ fare: 130.5 });
-    const provider = new SimulatedPaymentProvider({ declinePassengers: [passengerId] });
+    const provider = simulated({ declinePassengers: [passengerId] });
     const runner = createTripCreationRunner({ config, events, sagas, provider, pollIntervalMs: 50, logger });
     startRunner(runner, await freshConsumer(tripId));
 
@@ -148,7 +163,7 @@ describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
   it('given a banned passenger, when the saga runs, then the trip is REJECTED and no payment exists', async () => {
     const sagas = await freshSagaStore();
     const { tripId, sagaId, passengerId } = await givenTrip({ fare: 130.5, banned: true });
-    const runner = createTripCreationRunner({ config, events, sagas, provider: new SimulatedPaymentProvider(), pollIntervalMs: 50, logger });
+    const runner = createTripCreationRunner({ config, events, sagas, provider: simulated(), pollIntervalMs: 50, logger });
     startRunner(runner, await freshConsumer(tripId));
 
     await until(() => instanceOf(sagas, sagaId), (doc) => doc?.ended === true);
@@ -162,14 +177,16 @@ describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
     let release: () => void = () => {};
     const charging = new Promise<void>((resolve) => (release = resolve));
     let charged = false;
-    const inner = new SimulatedPaymentProvider();
+    const inner = simulated();
     const slow: PaymentProvider = {
       async charge(request: ChargeRequest): Promise<ChargeResult> {
         charged = true;
         await charging;
         return inner.charge(request);
       },
-      refund: (key) => inner.refund(key),
+      findCharge: (key) => inner.findCharge(key),
+      refund: (request) => inner.refund(request),
+      listCharges: (from, to) => inner.listCharges(from, to),
     };
     const runner = createTripCreationRunner({ config, events, sagas, provider: slow, pollIntervalMs: 50, logger });
     startRunner(runner, await freshConsumer(tripId));
@@ -186,18 +203,22 @@ describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
     expect((await tripOf(tripId)).status).toBe('CANCELLED');
     expect(await paymentHistory(tripId)).toEqual(['PaymentCreated', 'PaymentPaid', 'PaymentRefunded']);
     expect(instance?.state.sent).not.toContain('reject-trip');
+    // The refund reached the provider, and the log records the provider's id of it.
+    const ledger = await ledgerOf(tripId);
+    expect(ledger).toEqual({ charges: ['PAID'], refunds: [expect.any(String)] });
+    const refunded = (await events.read('payment', tripId)).events.at(-1);
+    expect(refunded?.data).toMatchObject({ refundReference: ledger.refunds[0] });
   });
 
   it('given a PAYMENT_TIMEOUT persisted by one worker, when a new worker starts after it is due, then the new worker fires it and compensates', async () => {
     const sagas = await freshSagaStore();
     const { tripId, sagaId } = await givenTrip({ fare: 130.5 });
     // The provider never answers (it is down): the PayPayment stays in the outbox.
-    const down: PaymentProvider = {
-      charge: async () => {
-        throw new Error('payment provider unavailable');
-      },
-      refund: async () => {},
+    const unavailable = async (): Promise<never> => {
+      throw new Error('payment provider unavailable');
     };
+    // Lookups answer (nothing was charged); charges and refunds fail.
+    const down: PaymentProvider = { charge: unavailable, findCharge: async () => null, refund: unavailable, listCharges: unavailable };
     const consumerName = await freshConsumer(tripId);
     const clock1 = new VirtualClock(new Date());
     const first = createTripCreationRunner({ config, events, sagas, provider: down, clock: clock1, workerId: 'worker-1', pollIntervalMs: 50, logger });
@@ -223,7 +244,7 @@ describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
   it('given a crash after a command was carried out but before the outbox was cleared, when another worker sweeps, then the command is deduplicated', async () => {
     const sagas = await freshSagaStore();
     const { tripId, sagaId } = await givenTrip({ fare: 72.41 });
-    const provider = new SimulatedPaymentProvider();
+    const provider = simulated();
     const runner = createTripCreationRunner({ config, events, sagas, provider, pollIntervalMs: 50, logger });
     startRunner(runner, await freshConsumer(tripId));
     const done = await until(() => instanceOf(sagas, sagaId), (doc) => doc?.ended === true);
@@ -238,5 +259,22 @@ describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
     const types = (await events.read('trip', tripId)).events.map((event) => event.type);
     expect(types).toEqual(['TripCreated', 'TripConfirmed']);
     expect(await instanceOf(sagas, sagaId)).toMatchObject({ pending: [], hasPending: false });
+  });
+});
+
+describe('trip creation saga: a charge whose answer came too late', () => {
+  it('given the provider took the money but answers too late, when the payment deadline fires, then the charge is found before cancelling, recorded paid, refunded once and the trip REJECTED', async () => {
+    const sagas = await freshSagaStore();
+    const { tripId, sagaId, passengerId } = await givenTrip({ fare: 130.5 });
+    const provider = simulated({ latePassengers: [passengerId], slowMs: 60_000 });
+    const quick = { ...config, paymentTimeoutMs: 1_000 };
+    const runner = createTripCreationRunner({ config: quick, events, sagas, provider, pollIntervalMs: 50, chargeTimeoutMs: 200, logger });
+    startRunner(runner, await freshConsumer(tripId));
+
+    const instance = await until(() => instanceOf(sagas, sagaId), (doc) => doc?.ended === true && doc.hasPending === false, 30_000);
+    expect(instance?.state).toMatchObject({ outcome: 'COMPENSATED', payment: 'REFUNDED' });
+    expect(await tripOf(tripId)).toMatchObject({ status: 'REJECTED', rejectionReason: 'The payment did not complete within 1 s.' });
+    expect(await paymentHistory(tripId)).toEqual(['PaymentCreated', 'PaymentPaid', 'PaymentRefunded']);
+    expect(await ledgerOf(tripId)).toEqual({ charges: ['PAID'], refunds: [expect.any(String)] });
   });
 });

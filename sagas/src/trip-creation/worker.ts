@@ -1,6 +1,6 @@
 import type { EventStore } from '@happyride/eventstore';
 import { envNumber, type Logger } from '@happyride/platform';
-import type { PaymentProvider } from '../payments/simulated-provider.ts';
+import type { PaymentProvider } from '../payments/provider.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { SagaCommand } from '../runtime/commands.ts';
 import type { MongoSagaStore } from '../runtime/mongo-saga-store.ts';
@@ -28,6 +28,8 @@ export interface TripCreationWorkerOptions {
   workerId?: string;
   pollIntervalMs?: number;
   chargeTimeoutMs?: number;
+  /** The currency of every charge (`eur`). */
+  currency?: string;
   /**
    * Waits this long before carrying out each command, once it is persisted in the outbox: slow
    * motion for the crash tests, which kill the process in that window after every step (0: off).
@@ -46,12 +48,13 @@ function inSlowMotion<I extends SagaInputBase>(execute: CommandExecutor<I, SagaC
 }
 
 /** The trip creation saga wired to its runner and output handler. */
-export function createTripCreationRunner({ config, events, sagas, provider, clock, workerId, pollIntervalMs, chargeTimeoutMs, stepDelayMs = 0, logger }: TripCreationWorkerOptions) {
+export function createTripCreationRunner({ config, events, sagas, provider, clock, workerId, pollIntervalMs, chargeTimeoutMs, currency, stepDelayMs = 0, logger }: TripCreationWorkerOptions) {
   const handler = createOutputHandler({
     store: events,
     provider,
     ...(clock ? { clock } : {}),
     ...(chargeTimeoutMs ? { chargeTimeoutMs } : {}),
+    ...(currency ? { currency } : {}),
     ...(logger ? { logger } : {}),
   });
   const execute = inSlowMotion(handler, stepDelayMs);

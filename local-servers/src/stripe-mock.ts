@@ -1,0 +1,58 @@
+/**
+ * Stripe's stripe-mock (github.com/stripe/stripe-mock): a stateless HTTP server that answers
+ * the Stripe API from its OpenAPI spec and fixtures, checking every request's parameters. Built
+ * like nats-server: `go install` from the Go module proxy at a pinned version, cached in
+ * `.cache/bin/` under a versioned name. The Stripe adapter's test runs against it.
+ */
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildOnce, CACHE_DIR, findGo, freePort, goEnv, run, spawnServer, stopServer, tcpProbe } from './index.ts';
+
+export const STRIPE_MOCK_VERSION = 'v0.203.0';
+const STRIPE_MOCK_MODULE = 'github.com/stripe/stripe-mock';
+
+const defaultLog = (line: string): void => {
+  process.stderr.write(`[local-servers] ${line}\n`);
+};
+
+export async function ensureStripeMock(log: (line: string) => void = defaultLog): Promise<string> {
+  const target = join(CACHE_DIR, `stripe-mock-${STRIPE_MOCK_VERSION}`);
+  return buildOnce(target, `stripe-mock ${STRIPE_MOCK_VERSION}`, log, async (tmp) => {
+    const go = await findGo();
+    if (go === undefined) throw new Error('cannot build stripe-mock: no `go` found on PATH or in /usr/local/go/bin');
+    log(`building stripe-mock ${STRIPE_MOCK_VERSION} (first run only, ~1 min)…`);
+    const gobin = `${tmp}.d`;
+    try {
+      await run(go, ['install', '-trimpath', `${STRIPE_MOCK_MODULE}@${STRIPE_MOCK_VERSION}`], { cwd: CACHE_DIR, env: goEnv({ GOBIN: gobin }) });
+      await rename(join(gobin, 'stripe-mock'), tmp);
+      return undefined;
+    } finally {
+      await rm(gobin, { recursive: true, force: true });
+    }
+  });
+}
+
+export interface StripeMock {
+  /** e.g. `http://127.0.0.1:12111` */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Builds stripe-mock if needed and starts it on a free loopback port (plain HTTP). */
+export async function startStripeMock({ log = defaultLog, readyTimeoutMs = 30_000 }: { log?: (line: string) => void; readyTimeoutMs?: number } = {}): Promise<StripeMock> {
+  const binary = await ensureStripeMock(log);
+  const port = await freePort();
+  const server = await spawnServer('stripe-mock', binary, ['-http-addr', `127.0.0.1:${port}`]);
+  const deadline = Date.now() + readyTimeoutMs;
+  while (!(await tcpProbe(port))) {
+    const status = server.exitStatus();
+    if (status !== undefined) throw new Error(`stripe-mock ${status}:\n${server.tail.text()}`);
+    if (Date.now() > deadline) {
+      await stopServer(server);
+      throw new Error(`stripe-mock did not listen on ${port} within ${readyTimeoutMs} ms:\n${server.tail.text()}`);
+    }
+    await sleep(100);
+  }
+  return { url: `http://127.0.0.1:${port}`, stop: () => stopServer(server) };
+}
