@@ -1,5 +1,6 @@
 import { consumerDefinitions, filterSubjects, type ConsumerDefinition } from './consumers.ts';
 import { ensureDriverLocationsBucket } from './driver-locations.ts';
+import { ensureLeasesBucket } from './lease.ts';
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager } from './nats.ts';
 import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX } from './streams.ts';
 
@@ -10,7 +11,7 @@ export const ACK_WAIT_MS = 30_000;
 
 /**
  * Creates or updates the event stream and every durable consumer in the catalogue, and creates
- * the driver-locations KV bucket if it is missing.
+ * the driver-locations and worker-leases KV buckets if they are missing.
  * Idempotent: run it before the workers start (the start script and tests do).
  */
 export async function bootstrapEventLog(
@@ -34,6 +35,7 @@ export async function bootstrapEventLog(
   }
   for (const consumer of consumers) await ensureConsumer(jsm, consumer);
   await ensureDriverLocationsBucket(jsm);
+  await ensureLeasesBucket(jsm);
 }
 
 const consumerConfig = (definition: ConsumerDefinition) => ({
@@ -50,7 +52,10 @@ export async function ensureConsumer(jsm: JetStreamManager, definition: Consumer
   const config = consumerConfig(definition);
   try {
     await jsm.consumers.info(EVENTS_STREAM, definition.name);
-    await jsm.consumers.update(EVENTS_STREAM, definition.name, config);
+    // Where it starts is not updatable (a projector may have restarted it at its checkpoint:
+    // see `consumeCommits`' `inOrder`): everything else is.
+    const { deliver_policy: _policy, ...updatable } = config;
+    await jsm.consumers.update(EVENTS_STREAM, definition.name, updatable);
   } catch (error) {
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
     await jsm.consumers.add(EVENTS_STREAM, config);

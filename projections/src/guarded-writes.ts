@@ -25,7 +25,7 @@ export type WriteFilters = 'guarded' | 'id-only';
 
 const detected = new WeakMap<Db, Promise<WriteFilters>>();
 
-/** `id-only` on FerretDB (its `buildInfo` has `ferretdbVersion`), `guarded` on MongoDB; asked once per `Db`. */
+/** `id-only` on FerretDB (its `buildInfo` has `ferretdbVersion`), `guarded` on MongoDB; asked once per `Db` (again after a failed ask). */
 export function writeFiltersFor(db: Db): Promise<WriteFilters> {
   let filters = detected.get(db);
   if (!filters) {
@@ -34,6 +34,11 @@ export function writeFiltersFor(db: Db): Promise<WriteFilters> {
       .command({ buildInfo: 1 })
       .then((info): WriteFilters => ('ferretdbVersion' in info ? 'id-only' : 'guarded'));
     detected.set(db, filters);
+    // A failed ask (the server was unreachable) is not kept: the next batch asks again.
+    const asked = filters;
+    asked.catch(() => {
+      if (detected.get(db) === asked) detected.delete(db);
+    });
   }
   return filters;
 }
