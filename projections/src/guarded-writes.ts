@@ -15,8 +15,8 @@ import type { AnyBulkWriteOperation, Collection, Db, Document, Filter } from 'mo
  * collection, so guarded writes make a replay quadratic. And it does not apply a conditional
  * update atomically anyway. There, the guard in the filter buys nothing and costs a scan, so the
  * filters are cut to `{ _id }` and the guard rests on what it rests on in any case: the plan's
- * check against the document just read, with one projector per read model (its durable consumer
- * delivers in stream order, a batch at a time).
+ * check against the document just read, with one projector per read model (the lease holder:
+ * see `whileLeaseHeld`; its durable consumer delivers in stream order, a batch at a time).
  *
  * There too, a command of ~100 matching updates deadlocks the server (see
  * `bulkWriteInSafeCommands`), so the writes go in smaller commands.
