@@ -82,14 +82,16 @@ export async function consumeCommits(
   const jsm = await js.jetstreamManager(false);
   /** The last stream sequence this process handled; null before the first batch. */
   let last: number | null = null;
-  /** The consumer's configuration as last seen, to recreate it if it is deleted. */
+  /** The consumer's configuration and ack floor as last seen, to recreate it if it is deleted. */
   let config: ConsumerConfig | null = null;
+  let floor = 0;
   while (!signal?.aborted) {
     let close = () => {};
     try {
       const info = await consumerInfo(jsm, consumerName);
       if (info === null) {
-        const startSequence = (last ?? 0) + 1;
+        // Right after what was handled: nothing acknowledged is delivered again, nothing after it is skipped.
+        const startSequence = Math.max(last ?? 0, floor) + 1;
         if (config) await recreateConsumer(jsm, config, startSequence);
         else if (definition) await createConsumer(jsm, definition, last);
         else throw new ConsumerLostError(`The durable consumer ${consumerName} does not exist: run the bootstrap step (npm run bootstrap).`);
@@ -97,6 +99,7 @@ export async function consumeCommits(
         continue;
       }
       config = info.config;
+      floor = Math.max(floor, info.ack_floor.stream_seq);
       let nextDelivery: number | null = null;
       if (inOrder) {
         const start = await startInOrder(jsm, info, last);

@@ -27,8 +27,8 @@ let nats: Nats;
 let mongo: Mongo;
 
 beforeAll(async () => {
-  // A short lease: a restarted projector relieves its killed predecessor within about a second.
-  system = await startTestSystem({ MONGODB_DATABASE: database, PROJECTOR_LEASE_TTL_MS: '1000' });
+  // A short lease: a restarted projector relieves its killed predecessor within about 3 s.
+  system = await startTestSystem({ MONGODB_DATABASE: database, PROJECTOR_LEASE_TTL_MS: '3000' });
   gql = graphqlClient(system.gatewayUrl);
   nats = await connectNats(natsUrl(), 'e2e-projector-crashes');
   mongo = await connectMongo(inject('mongoUrl'), database, 'e2e-projector-crashes');
