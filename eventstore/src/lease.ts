@@ -11,6 +11,12 @@ export async function ensureLeasesBucket(jsm: JetStreamManager): Promise<void> {
 
 export type LeaseState = 'standby' | 'active';
 
+/** Who holds the lease `key` now (as its holder named itself), or null if nobody does. */
+export async function leaseHolder(js: JetStreamClient, key: string): Promise<string | null> {
+  const entry = await (await new Kvm(js).open(LEASES_BUCKET)).get(key);
+  return entry?.operation === 'PUT' ? entry.string() : null;
+}
+
 export interface LeaseOptions {
   /** Who asks (logged, stored as the key's value). */
   holder: string;
@@ -89,8 +95,13 @@ async function acquire(kv: KV, key: string, holder: string, ttlMs: number, step:
       if (!isWrongRevision(error) && !(error instanceof Error)) throw error;
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, step);
-      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, step);
+      signal.addEventListener('abort', done, { once: true });
     });
   }
   return null;

@@ -6,7 +6,7 @@
  * letter parked. Random moments come from a seeded generator (`PROJECTOR_CRASH_SEED` to replay
  * a run); the seed is printed.
  */
-import { connectNats, replayCommits, type Delivery, type Nats } from '@happyride/eventstore';
+import { connectNats, consumerDefinitions, leaseHolder, replayCommits, type Delivery, type Nats } from '@happyride/eventstore';
 import { connectMongo, DEAD_LETTERS_COLLECTION, type Mongo } from '@happyride/platform';
 import { driversProjection, passengersProjection, type AggregateViewDocument } from '@happyride/projections';
 import type { Document } from 'mongodb';
@@ -27,8 +27,8 @@ let nats: Nats;
 let mongo: Mongo;
 
 beforeAll(async () => {
-  // A short lease: a restarted projector relieves its killed predecessor within about 3 s.
-  system = await startTestSystem({ MONGODB_DATABASE: database, PROJECTOR_LEASE_TTL_MS: '3000' });
+  // A short lease: a restarted projector relieves its killed predecessor within about 2 s.
+  system = await startTestSystem({ MONGODB_DATABASE: database, PROJECTOR_LEASE_TTL_MS: '2000' });
   gql = graphqlClient(system.gatewayUrl);
   nats = await connectNats(natsUrl(), 'e2e-projector-crashes');
   mongo = await connectMongo(inject('mongoUrl'), database, 'e2e-projector-crashes');
@@ -141,9 +141,20 @@ describe('projector killed with SIGKILL under load', () => {
     };
     const load = Promise.all([0, 1, 2, 3].map(worker));
 
-    // When: ten kills at random moments, each followed by a restart after 0–5 s.
+    // When: ten kills at random moments while the projector applies, each followed by a restart after 0–5 s.
+    const projectorKeys = [consumerDefinitions.passengersProjection.name, consumerDefinitions.driversProjection.name, consumerDefinitions.tripHistoryProjection.name];
+    const holders = async () => Promise.all(projectorKeys.map((key) => leaseHolder(nats.js, key)));
+    let killed: (string | null)[] = [null, null, null];
     for (let kill = 0; kill < 10; kill++) {
+      // The (re)started projector has relieved the killed one of every lease: it applies.
+      const active = await holders();
+      for (let wait = 0; active.some((holder, i) => holder === null || holder === killed[i]); wait++) {
+        if (wait > 600) throw new Error(`the restarted projector never took the leases over: ${JSON.stringify(active)}`);
+        await sleep(100);
+        active.splice(0, 3, ...(await holders()));
+      }
       await sleep(300 + next() * 2_500);
+      killed = active;
       await system.kill('projector', 'SIGKILL');
       await sleep(next() * 5_000);
       await system.restart('projector');
