@@ -102,7 +102,7 @@ async function storedReadModels() {
 }
 
 describe('projector killed with SIGKILL under load', () => {
-  it('given renames and trips through the gateway, when the projector is killed 10 times at random moments and restarted after 0–5 s, then every read model equals a fresh replay of the log and nothing is dead-lettered', { timeout: 240_000 }, async () => {
+  it('given renames and trips through the gateway, when the projector is killed 10 times at random moments and restarted after 0–5 s, then every read model equals a fresh replay of the log and nothing is dead-lettered', { timeout: 600_000 }, async () => {
     const next = random(seed);
     console.info(`projector crash test seed: ${seed} (PROJECTOR_CRASH_SEED)`);
 
