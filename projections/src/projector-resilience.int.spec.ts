@@ -158,6 +158,23 @@ describe('the durable consumer deleted under a running projector', () => {
   });
 });
 
+describe('a projector whose consumer is missing at start', () => {
+  it('given no consumer and no catalogue definition, when the projector starts, then its loop stops with an error (the process exits non-zero)', async () => {
+    const db = freshDb();
+    const { done } = start(db, { consumerName: `test-resilience-missing-${randomUUID().slice(0, 8)}` });
+    await expect(done).rejects.toThrow(/does not exist: run the bootstrap step/);
+  });
+
+  it('given its catalogue definition, when the projector starts, then it creates the consumer and projects', async () => {
+    const db = freshDb();
+    const consumerName = `test-resilience-created-${randomUUID().slice(0, 8)}`;
+    const id = prefix();
+    await register(id);
+    start(db, { consumerName, definition: { name: consumerName, description: 'test', aggregateTypes: ['passenger'] } });
+    await eventually(() => versions(db, [id]), (v) => v[id] === 1, 'the registration projected through the created consumer');
+  });
+});
+
 describe('two projectors for the same read model', () => {
   it('given two instances behind one lease, then only one applies; when the active one dies, the other takes over and the read model converges', async () => {
     // Given: two instances, each on its own NATS connection, one lease key (the consumer name).
