@@ -152,8 +152,12 @@ describe('the durable consumer deleted under a running projector', () => {
 
     // Then: the consumer exists again, and the view caught up.
     await eventually(() => versions(db, [id]), (v) => v[id] === 3, 'the renames after the deletion applied');
-    const info = await nats.jsm.consumers.info(EVENTS_STREAM, consumerName);
-    expect(info.config.filter_subjects ?? [info.config.filter_subject]).toEqual(['events.passenger.*']);
+    const info = await eventually(
+      () => nats.jsm.consumers.info(EVENTS_STREAM, consumerName).catch((error: unknown) => String(error)),
+      (found) => typeof found !== 'string',
+      'the recreated consumer',
+    );
+    expect(typeof info !== 'string' && (info.config.filter_subjects ?? [info.config.filter_subject])).toEqual(['events.passenger.*']);
     expect(health.state).toBe('active');
   });
 });
