@@ -1,6 +1,7 @@
 import { consumerDefinitions, filterSubjects, type ConsumerDefinition } from './consumers.ts';
 import { ensureDriverLocationsBucket } from './driver-locations.ts';
 import { ensureIdempotencyKeysBucket } from './idempotency-keys.ts';
+import { ensureLeasesBucket } from './lease.ts';
 import { ensureTripSlotsBucket } from './trip-slots.ts';
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager } from './nats.ts';
 import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX } from './streams.ts';
@@ -12,7 +13,7 @@ export const ACK_WAIT_MS = 30_000;
 
 /**
  * Creates or updates the event stream and every durable consumer in the catalogue, and creates
- * the KV buckets (driver-locations, idempotency-keys, trip-slots) that are missing.
+ * the KV buckets (driver-locations, idempotency-keys, trip-slots, worker-leases) that are missing.
  * Idempotent: run it before the workers start (the start script and tests do).
  */
 export async function bootstrapEventLog(
@@ -38,6 +39,7 @@ export async function bootstrapEventLog(
   await ensureDriverLocationsBucket(jsm);
   await ensureIdempotencyKeysBucket(jsm);
   await ensureTripSlotsBucket(jsm);
+  await ensureLeasesBucket(jsm);
 }
 
 const consumerConfig = (definition: ConsumerDefinition) => ({
@@ -54,7 +56,10 @@ export async function ensureConsumer(jsm: JetStreamManager, definition: Consumer
   const config = consumerConfig(definition);
   try {
     await jsm.consumers.info(EVENTS_STREAM, definition.name);
-    await jsm.consumers.update(EVENTS_STREAM, definition.name, config);
+    // Where it starts is not updatable (a projector may have restarted it at its checkpoint:
+    // see `consumeCommits`' `inOrder`): everything else is.
+    const { deliver_policy: _policy, ...updatable } = config;
+    await jsm.consumers.update(EVENTS_STREAM, definition.name, updatable);
   } catch (error) {
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)) throw error;
     await jsm.consumers.add(EVENTS_STREAM, config);

@@ -28,6 +28,8 @@ export interface DeadLetter {
   /** Set by the retry command; the consumer applies the key again, then clears it. */
   retryRequestedAt: Date | null;
   commit: Delivery['commit'];
+  /** For a message that was not a valid commit: its text (at most 4 KiB). */
+  raw?: string;
 }
 
 /** Where parked commits live (MongoDB in production, see platform's `MongoDeadLetterStore`). */
@@ -74,6 +76,41 @@ export function routeBatch(batch: readonly Delivery[], parked: ReadonlySet<strin
  */
 export function decideOnFailure({ failures, deliveryCount, maxDeliveries }: { failures: number; deliveryCount: number; maxDeliveries: number }): 'park' | 'retry' {
   return failures + Math.max(deliveryCount - 1, 0) >= maxDeliveries ? 'park' : 'retry';
+}
+
+/**
+ * A failure that says nothing about the commit itself, only that it came too early (an
+ * aggregate view's version gap: its predecessor is still on its way). Such a failure never
+ * counts toward `maxDeliveries` and never parks anything: the commit is retried until its
+ * predecessor has been applied. An error marks itself so with `transient = true`.
+ */
+export const isTransientFailure = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { transient?: unknown }).transient === true;
+
+/** The key under which a message that is not a commit is parked: its own, so it holds nothing behind it. */
+export const malformedKey = (subject: string) => `malformed:${subject}`;
+
+/**
+ * A message on an events subject that is not a valid commit (not JSON, or not an envelope):
+ * it can never be applied, so it is parked at once, under a key of its own (see
+ * `malformedKey`), with its raw text; the commit stored is an empty one named after its
+ * subject, so a retry of it applies nothing and releases it.
+ */
+export function malformedLetter(consumer: string, { subject, streamSequence, raw, error }: { subject: string; streamSequence: number; raw: string; error: string }, now: Date): DeadLetter {
+  const [, aggregateType = 'unknown', aggregateId = 'unknown'] = subject.split('.');
+  return {
+    _id: `${consumer}:${streamSequence}`,
+    consumer,
+    key: malformedKey(subject),
+    streamSequence,
+    reason: 'failed',
+    error: `not a valid commit: ${error}`,
+    attempts: 1,
+    parkedAt: now,
+    retryRequestedAt: null,
+    commit: { commandId: `malformed:${streamSequence}`, aggregateType: aggregateType as Delivery['commit']['aggregateType'], aggregateId, version: 0, events: [] },
+    raw: raw.slice(0, 4_096),
+  };
 }
 
 export function deadLetter(consumer: string, delivery: Delivery, reason: DeadLetterReason, error: string, attempts: number, now: Date): DeadLetter {
@@ -175,7 +212,14 @@ export class DeadLetterGuard {
     });
   }
 
+  /** Parks messages that are not commits (see `malformedLetter`), at once. */
+  parkMalformed(letters: readonly DeadLetter[]): Promise<void> {
+    return this.#exclusive(() => this.#park([...letters]));
+  }
+
   async #failed(delivery: Delivery, error: unknown): Promise<void> {
+    // Too early is not poison: never counted, never parked (the consumer retries it).
+    if (isTransientFailure(error)) throw error;
     const failures = (this.#failures.get(delivery.streamSequence) ?? 0) + 1;
     if (decideOnFailure({ failures, deliveryCount: delivery.deliveryCount, maxDeliveries: this.policy.maxDeliveries }) === 'retry') {
       this.#failures.set(delivery.streamSequence, failures);

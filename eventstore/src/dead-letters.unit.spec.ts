@@ -96,4 +96,24 @@ describe('DeadLetterGuard', () => {
     expect(letter?.retryRequestedAt).toBeNull();
     expect(guard.parkedKeys.has('passenger:p1')).toBe(true);
   });
+
+  it('never counts a transient failure (a version gap: the predecessor is on its way) toward maxDeliveries', async () => {
+    // given a handler that refuses p1@3 as too early until p1@2 has been applied
+    const store = new InMemoryDeadLetterStore();
+    let seen = 1;
+    const handle = async (batch: readonly Delivery[]) => {
+      for (const { commit } of batch) {
+        if (commit.version > seen + 1) throw Object.assign(new Error(`p1@${commit.version} arrived before ${seen + 1}`), { transient: true });
+        seen = Math.max(seen, commit.version);
+      }
+    };
+    const guard = new DeadLetterGuard('projection-test', handle, { store, maxDeliveries: 1 });
+    // when p1@3 arrives alone, many times, even as a JetStream redelivery
+    for (let attempt = 1; attempt <= 5; attempt++) await expect(guard.handleBatch([delivery('p1', 3, 3, attempt)])).rejects.toThrow(/arrived before 2/);
+    // then nothing is parked, and once p1@2 is there, p1@3 applies
+    expect(store.letters.size).toBe(0);
+    await guard.handleBatch([delivery('p1', 2, 2), delivery('p1', 3, 3, 6)]);
+    expect(seen).toBe(3);
+    expect(guard.parkedKeys.size).toBe(0);
+  });
 });

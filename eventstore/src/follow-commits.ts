@@ -1,4 +1,5 @@
 import type { AggregateType } from '@happyride/domain';
+import { parseDelivery } from './durable-consumer.ts';
 import type { Commit } from './envelope.ts';
 import type { JetStreamClient } from './nats.ts';
 import { aggregateTypeSubject, EVENTS_STREAM } from './streams.ts';
@@ -28,7 +29,9 @@ export async function followCommits(
   const done = (async () => {
     try {
       for await (const msg of messages) {
-        onCommit(msg.json<Commit>());
+        // A message that is not a commit is skipped here (the durable consumers park it).
+        const parsed = parseDelivery(msg);
+        if (parsed.ok) onCommit(parsed.delivery.commit);
         if (msg.info.pending === 0) markCaughtUp();
       }
     } finally {

@@ -16,3 +16,4 @@ export * from './dead-letters.ts';
 export * from './replay.ts';
 export * from './follow-commits.ts';
 export * from './offer-notices.ts';
+export * from './lease.ts';

@@ -1,5 +1,4 @@
-import type { Commit } from './envelope.ts';
-import type { Delivery } from './durable-consumer.ts';
+import { parseDelivery, type Delivery } from './durable-consumer.ts';
 import type { JetStreamClient } from './nats.ts';
 import { EVENTS_STREAM } from './streams.ts';
 
@@ -37,14 +36,14 @@ export async function replayCommits(
       let pending = 0;
       const messages = await consumer.fetch({ max_messages: maxBatch, expires: fetchWaitMs });
       for await (const msg of messages) {
-        batch.push({ commit: msg.json<Commit>(), streamSequence: msg.seq, deliveryCount: msg.info.deliveryCount });
+        // A message that is not a commit can never be applied: the live consumers park it.
+        const parsed = parseDelivery(msg);
+        if (parsed.ok) batch.push(parsed.delivery);
+        last = msg.seq;
         pending = msg.info.pending;
         if (pending === 0) break;
       }
-      if (batch.length > 0) {
-        await handle(batch, pending);
-        last = batch.at(-1)!.streamSequence;
-      }
+      if (batch.length > 0) await handle(batch, pending);
       if (pending === 0 || (batch.length > 0 && enough(last, pending))) return last;
     }
     return last;

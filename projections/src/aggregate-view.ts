@@ -24,9 +24,15 @@ export interface AggregateViewProjection<A extends AggregateType, D extends Aggr
   indexes?: IndexDescription[];
 }
 
-/** An event arrived before the ones it follows (out of order): the batch is retried later. */
+/**
+ * An event arrived before the ones it follows (out of order): the batch is retried later.
+ * Transient: it says the predecessor is still on its way, nothing about the event itself, so it
+ * never counts toward `MAX_DELIVERIES` (see `isTransientFailure`). The projector reads its
+ * consumer in stream order from its checkpoint, so it does not meet one in normal operation.
+ */
 export class VersionGapError extends Error {
   override readonly name = 'VersionGapError';
+  readonly transient = true;
 }
 
 /**

@@ -15,8 +15,8 @@ import type { AnyBulkWriteOperation, Collection, Db, Document, Filter } from 'mo
  * collection, so guarded writes make a replay quadratic. And it does not apply a conditional
  * update atomically anyway. There, the guard in the filter buys nothing and costs a scan, so the
  * filters are cut to `{ _id }` and the guard rests on what it rests on in any case: the plan's
- * check against the document just read, with one projector per read model (its durable consumer
- * delivers in stream order, a batch at a time).
+ * check against the document just read, with one projector per read model (the lease holder:
+ * see `whileLeaseHeld`; its durable consumer delivers in stream order, a batch at a time).
  *
  * There too, a command of ~100 matching updates deadlocks the server (see
  * `bulkWriteInSafeCommands`), so the writes go in smaller commands.
@@ -25,7 +25,7 @@ export type WriteFilters = 'guarded' | 'id-only';
 
 const detected = new WeakMap<Db, Promise<WriteFilters>>();
 
-/** `id-only` on FerretDB (its `buildInfo` has `ferretdbVersion`), `guarded` on MongoDB; asked once per `Db`. */
+/** `id-only` on FerretDB (its `buildInfo` has `ferretdbVersion`), `guarded` on MongoDB; asked once per `Db` (again after a failed ask). */
 export function writeFiltersFor(db: Db): Promise<WriteFilters> {
   let filters = detected.get(db);
   if (!filters) {
@@ -34,6 +34,11 @@ export function writeFiltersFor(db: Db): Promise<WriteFilters> {
       .command({ buildInfo: 1 })
       .then((info): WriteFilters => ('ferretdbVersion' in info ? 'id-only' : 'guarded'));
     detected.set(db, filters);
+    // A failed ask (the server was unreachable) is not kept: the next batch asks again.
+    const asked = filters;
+    asked.catch(() => {
+      if (detected.get(db) === asked) detected.delete(db);
+    });
   }
   return filters;
 }

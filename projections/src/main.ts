@@ -3,6 +3,7 @@ import {
   connectMongo,
   createLogger,
   createMetricsRegistry,
+  envNumber,
   envPort,
   MongoDeadLetterStore,
   readCommonConfig,
@@ -15,9 +16,14 @@ import {
 import { registerConsumerMetrics } from './consumer-metrics.ts';
 import { driversProjection } from './drivers/driver-view.ts';
 import { passengersProjection } from './passengers/passenger-view.ts';
-import { runAggregateViewProjector, runProjector } from './projector.ts';
+import { runAggregateViewProjector, runProjector, type ProjectorHealth } from './projector.ts';
 import { tripHistoryProjector } from './trips/trip-history-projector.ts';
 import { publishTripNotices } from './trips/trip-notices.ts';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+
+/** A batch failing in place for longer than this makes the projector unready: it needs a look. */
+const STALLED_AFTER_MS = 60_000;
 
 const logger = createLogger('projector');
 
@@ -35,29 +41,66 @@ runMain(logger, async () => {
   const onStarted = () => void started++;
   // The consumer each projector reads now: it changes when a rebuild swaps its generation.
   const consumers = new Map<string, string>();
-  const common = (base: string) => ({
-    consumerName: base,
-    signal,
-    onStarted,
-    generationPollMs: readGenerationPollMs(process.env),
-    onGeneration: (_generation: number, consumer: string) => void consumers.set(base, consumer),
-    deadLetters,
-  });
+  // One active projector per read model: a second process stands by (see README, leases).
+  const lease = {
+    holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    ttlMs: envNumber(process.env, 'PROJECTOR_LEASE_TTL_MS', 10_000, { min: 300, max: 600_000, integer: true }),
+  };
+  const healths = new Map<string, ProjectorHealth>();
+  const common = (definition: (typeof consumerDefinitions)[keyof typeof consumerDefinitions]) => {
+    const health: ProjectorHealth = { state: 'starting', failingSince: null, position: 0 };
+    healths.set(definition.name, health);
+    return {
+      consumerName: definition.name,
+      definition,
+      signal,
+      onStarted,
+      generationPollMs: readGenerationPollMs(process.env),
+      onGeneration: (_generation: number, consumer: string) => void consumers.set(definition.name, consumer),
+      deadLetters,
+      lease,
+      health,
+    };
+  };
   const running = [
-    runAggregateViewProjector(nats, mongo.db, passengersProjection, logger, common(consumerDefinitions.passengersProjection.name)),
-    runAggregateViewProjector(nats, mongo.db, driversProjection, logger, common(consumerDefinitions.driversProjection.name)),
+    runAggregateViewProjector(nats, mongo.db, passengersProjection, logger, common(consumerDefinitions.passengersProjection)),
+    runAggregateViewProjector(nats, mongo.db, driversProjection, logger, common(consumerDefinitions.driversProjection)),
     runProjector(nats, mongo.db, tripHistoryProjector, logger, {
-      ...common(consumerDefinitions.tripHistoryProjection.name),
+      ...common(consumerDefinitions.tripHistoryProjection),
       onApplied: (batch, generation) => publishTripNotices(nats, mongo.db, batch, generation),
     }),
   ];
+  // A projector loop that ends without being asked (its consumer or stream is gone, a bug)
+  // makes no progress and never will: say so and exit non-zero, for a supervisor to restart.
+  let failed: string | null = null;
+  for (const run of running) {
+    run.then(
+      () => {
+        if (!signal.aborted) fail(new Error('a projector stopped by itself'));
+      },
+      (error: unknown) => fail(error),
+    );
+  }
+  function fail(error: unknown) {
+    failed = error instanceof Error ? error.message : String(error);
+    logger.fatal({ err: error }, 'projector loop stopped; exiting');
+    process.exitCode = 1;
+    stop.abort();
+    setTimeout(() => process.exit(1), 200).unref();
+  }
   const metrics = createMetricsRegistry('projector');
   registerConsumerMetrics(metrics, nats, () => [...consumers.values()]);
   registerDeadLetterMetrics(metrics, deadLetterStore, () => [...consumers.values()]);
   const metricsServer = await startMetricsServer(metrics, envPort(process.env, 'PROJECTOR_METRICS_PORT', 9464), {
     host: config.host,
     readiness: async () => {
+      if (failed) return `a projector loop stopped: ${failed}`;
       if (started < running.length) return `${started} of ${running.length} projectors started`;
+      for (const [name, health] of healths) {
+        if (health.failingSince !== null && Date.now() - health.failingSince > STALLED_AFTER_MS) {
+          return `${name}: a batch has kept failing for ${Math.round((Date.now() - health.failingSince) / 1000)} s`;
+        }
+      }
       return nats.connection.isClosed() ? 'NATS connection closed' : null;
     },
   });

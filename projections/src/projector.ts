@@ -1,5 +1,15 @@
 import type { AggregateType } from '@happyride/domain';
-import { consumeCommits, deleteConsumer, listConsumerNames, type DeadLetterPolicy, type Delivery, type Nats } from '@happyride/eventstore';
+import {
+  consumeCommits,
+  deleteConsumer,
+  listConsumerNames,
+  whileLeaseHeld,
+  type ConsumerDefinition,
+  type DeadLetterPolicy,
+  type Delivery,
+  type LeaseState,
+  type Nats,
+} from '@happyride/eventstore';
 import {
   DEFAULT_GENERATION_POLL_MS,
   generationCollection,
@@ -35,6 +45,26 @@ export interface ProjectorOptions {
    * the pointer. Default 10 × `generationPollMs`, at least 5 s.
    */
   retireAfterMs?: number;
+  /** The catalogue definition of the generation-0 consumer: a missing consumer is created from it (generation n: same subjects, its own name). */
+  definition?: ConsumerDefinition;
+  /**
+   * One active projector per consumer across processes: apply only while holding this lease
+   * (`whileLeaseHeld`, keyed by `consumerName`); a second instance stands by and takes over
+   * when the active one dies or stops. Without it, the caller guarantees a single instance.
+   */
+  lease?: { holder: string; ttlMs: number };
+  /** Kept up to date for readiness and metrics. */
+  health?: ProjectorHealth;
+}
+
+/** What a running projector reports about itself (read by `/ready`). */
+export interface ProjectorHealth {
+  /** `active`: holds the lease (or runs without one) and applies; `standby`: waits for the lease. */
+  state: LeaseState | 'starting';
+  /** Since when (ms epoch) the current batch keeps failing; null while batches apply. */
+  failingSince: number | null;
+  /** Last stream sequence applied by this process. */
+  position: number;
 }
 
 /** A projection as the runner sees it: set up once, then apply batches of deliveries. */
@@ -58,8 +88,40 @@ export async function runProjector(
   db: Db,
   projector: BatchProjector,
   logger: Logger,
-  { consumerName, signal, maxBatch, onApplied, onStarted, onGeneration, generationPollMs = DEFAULT_GENERATION_POLL_MS, retireAfterMs, deadLetters }: ProjectorOptions,
+  options: ProjectorOptions,
 ): Promise<void> {
+  const { consumerName, signal, lease, onStarted, health } = options;
+  if (!lease) {
+    if (health) health.state = 'active';
+    await projectWhile(nats, db, projector, logger, options, signal);
+  } else {
+    let started = false;
+    const log = logger.child({ projection: projector.name, consumer: consumerName, holder: lease.holder });
+    await whileLeaseHeld(
+      nats.js,
+      consumerName,
+      {
+        ...lease,
+        signal,
+        onState: (state, detail) => {
+          if (health) health.state = state;
+          log.info({ state }, detail);
+          // A standby is started too: it does what it should (waits to take over).
+          if (!started) {
+            started = true;
+            onStarted?.();
+          }
+        },
+      },
+      (lost) => projectWhile(nats, db, projector, logger, { ...options, onStarted: () => {} }, lost),
+    );
+  }
+  logger.child({ projection: projector.name }).info('projector stopped');
+}
+
+/** The projector's work while `signal` lets it: follows the generation pointer, consumes, retires. */
+async function projectWhile(nats: Nats, db: Db, projector: BatchProjector, logger: Logger, options: ProjectorOptions, signal: AbortSignal): Promise<void> {
+  const { consumerName, maxBatch, onApplied, onStarted, onGeneration, generationPollMs = DEFAULT_GENERATION_POLL_MS, retireAfterMs, deadLetters, definition, health } = options;
   let started = false;
   const retireDelay = retireAfterMs ?? Math.max(5_000, 10 * generationPollMs);
   while (!signal.aborted) {
@@ -116,10 +178,22 @@ export async function runProjector(
         },
         {
           signal: thisGeneration.signal,
+          // Stream order, restarted at the checkpoint after any break: an aggregate's commits
+          // are never applied out of order, so a version gap is never waited for.
+          inOrder: true,
+          ...(definition ? { definition: { ...definition, name: consumer } } : {}),
           ...(maxBatch ? { maxBatch } : {}),
           ...(deadLetters ? { deadLetters: logDeadLetters(deadLetters, log) } : {}),
-          onError: (error, batch) =>
-            log.warn({ err: error, commits: batch.length, firstSequence: batch[0]?.streamSequence }, 'projection batch failed; retrying'),
+          onError: (error, batch) => {
+            if (health && batch.length > 0) health.failingSince ??= Date.now();
+            log.warn({ err: error, commits: batch.length, firstSequence: batch[0]?.streamSequence }, 'projection batch failed; retrying');
+          },
+          onStatus: (status) => log.warn(status, `consumer ${status.type}`),
+          onProgress: (position) => {
+            if (!health) return;
+            health.failingSince = null;
+            health.position = position;
+          },
         },
       );
     } finally {
@@ -128,7 +202,6 @@ export async function runProjector(
       signal.removeEventListener('abort', stopThis);
     }
   }
-  logger.child({ projection: projector.name }).info('projector stopped');
 }
 
 /** The generation pointer, read again every `pollMs` while the database does not answer; null once stopped. */

@@ -21,6 +21,8 @@ export async function startTestSystem(
     natsUrl: natsUrl(),
     mongoUrl: inject('mongoUrl'),
     ports: 'free',
+    // Test-side wait: on a busy shared machine, loading the TypeScript of eight processes at once takes a while.
+    readyTimeoutMs: 180_000,
     without,
     runtime,
     env: {

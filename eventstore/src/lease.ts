@@ -1,0 +1,118 @@
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from './nats.ts';
+
+/** The KV bucket of worker leases: one key per exclusive job (a projector's durable consumer). */
+export const LEASES_BUCKET = 'worker-leases';
+
+/** Creates the leases bucket if it is missing (history 1). Called by `bootstrapEventLog`. */
+export async function ensureLeasesBucket(jsm: JetStreamManager): Promise<void> {
+  await new Kvm(jsm.jetstream()).create(LEASES_BUCKET, { history: 1 });
+}
+
+export type LeaseState = 'standby' | 'active';
+
+/** Who holds the lease `key` now (as its holder named itself), or null if nobody does. */
+export async function leaseHolder(js: JetStreamClient, key: string): Promise<string | null> {
+  const entry = await (await new Kvm(js).open(LEASES_BUCKET)).get(key);
+  return entry?.operation === 'PUT' ? entry.string() : null;
+}
+
+export interface LeaseOptions {
+  /** Who asks (logged, stored as the key's value). */
+  holder: string;
+  /**
+   * A holder whose key has not been renewed for this long is presumed dead and may be
+   * relieved. The holder renews every third of it, and stops working by itself when it could
+   * not renew for half of it, so an active holder and its successor never overlap by more than
+   * one batch in flight.
+   */
+  ttlMs: number;
+  signal: AbortSignal;
+  onState?: (state: LeaseState, detail: string) => void;
+}
+
+/**
+ * Runs `work` only while holding the lease `key`, with fail-over: one holder at a time across
+ * processes (a JetStream KV key written with compare-and-set). Acquiring is `create` (atomic:
+ * fails if someone holds it); the holder renews with `update` on its last revision; a standby
+ * that sees the same revision for `ttlMs` by its own clock takes the key over with `update` on
+ * that revision (one standby wins). No clocks are compared across processes.
+ *
+ * `work` gets a signal that aborts when the lease is lost (renewal refused, or impossible for
+ * half the TTL); the lease is then sought again. When `signal` aborts, the lease is released
+ * (deleted if still ours) so a standby takes over at once. Resolves once stopped; rejects if
+ * `work` rejects (after releasing).
+ */
+export async function whileLeaseHeld(js: JetStreamClient, key: string, { holder, ttlMs, signal, onState = () => {} }: LeaseOptions, work: (lost: AbortSignal) => Promise<void>): Promise<void> {
+  const kv = await new Kvm(js).open(LEASES_BUCKET);
+  try {
+    await kv.status();
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) {
+      throw new Error(`The KV bucket ${LEASES_BUCKET} does not exist: run the bootstrap step (npm run bootstrap).`, { cause: error });
+    }
+    throw error;
+  }
+  const step = Math.max(50, Math.floor(ttlMs / 3));
+  onState('standby', `waiting for the lease ${key}`);
+  while (!signal.aborted) {
+    const revision = await acquire(kv, key, holder, ttlMs, step, signal);
+    if (revision === null) break;
+    onState('active', `holding the lease ${key}`);
+    const lost = new AbortController();
+    const stopWork = () => lost.abort();
+    signal.addEventListener('abort', stopWork, { once: true });
+    let current = revision;
+    let renewedAt = Date.now();
+    const renew = setInterval(() => {
+      kv.update(key, holder, current).then(
+        (next) => {
+          current = next;
+          renewedAt = Date.now();
+        },
+        (error: unknown) => {
+          if (isWrongRevision(error)) lost.abort(new Error(`the lease ${key} was taken over`));
+        },
+      );
+      if (Date.now() - renewedAt > ttlMs / 2) lost.abort(new Error(`the lease ${key} could not be renewed`));
+    }, step);
+    try {
+      await work(lost.signal);
+    } finally {
+      clearInterval(renew);
+      signal.removeEventListener('abort', stopWork);
+      if (signal.aborted || !lost.signal.aborted) await kv.delete(key, { previousSeq: current }).catch(() => {});
+    }
+    if (!signal.aborted) onState('standby', `lost the lease ${key}: ${String(lost.signal.reason ?? 'stopped')}`);
+  }
+}
+
+/** Waits for the lease; its revision once held, null if stopped first. */
+async function acquire(kv: KV, key: string, holder: string, ttlMs: number, step: number, signal: AbortSignal): Promise<number | null> {
+  let seen = null as { revision: number; since: number } | null;
+  while (!signal.aborted) {
+    try {
+      const entry: KvEntry | null = await kv.get(key);
+      if (entry === null || entry.operation !== 'PUT') {
+        return await kv.create(key, holder);
+      }
+      if (seen?.revision !== entry.revision) seen = { revision: entry.revision, since: Date.now() };
+      else if (Date.now() - seen.since >= ttlMs) return await kv.update(key, holder, entry.revision);
+    } catch (error) {
+      // Someone else was faster (or NATS did not answer): look again.
+      if (!isWrongRevision(error) && !(error instanceof Error)) throw error;
+    }
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, step);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+  return null;
+}
+
+const isWrongRevision = (error: unknown) => error instanceof Error && /wrong last sequence|key exists/i.test(error.message);
