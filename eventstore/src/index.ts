@@ -8,7 +8,7 @@ export * from './bootstrap.ts';
 export * from './durable-consumer.ts';
 export * from './command-handler.ts';
 export * from './driver-locations.ts';
-export { connectNats, type Nats } from './nats.ts';
+export { connectNats, isUnavailable as isNatsUnavailable, type Nats } from './nats.ts';
 export * from './live-updates.ts';
 export * from './dead-letters.ts';
 export * from './replay.ts';

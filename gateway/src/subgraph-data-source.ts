@@ -1,12 +1,26 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { CORRELATION_HEADER } from '@happyride/platform';
+import { CORRELATION_HEADER, serviceUnavailable } from '@happyride/platform';
 import type { GatewayContext } from './context.ts';
 
 /**
  * Calls one subgraph, forwarding the caller's token (each subgraph verifies it again) and the
- * request's correlation id, so the subgraph's logs and events carry the same id.
+ * request's correlation id, so the subgraph's logs and events carry the same id. A subgraph
+ * that cannot be reached (or answers 5xx) is `SERVICE_UNAVAILABLE` naming it, never its URL.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    /** The subgraph's name in the supergraph, for errors a client may read. */
+    readonly name: string,
+    url: string | undefined,
+  ) {
+    super(url === undefined ? {} : { url });
+  }
+
+  override didEncounterError(error: Error, _request: unknown, response?: { status: number }): void {
+    if (!response || response.status >= 500) throw serviceUnavailable(`The ${this.name} service is unavailable; try again shortly.`);
+    throw error;
+  }
+
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     if (!('correlationId' in context)) return;
     if (context.authorization) request.http?.headers.set('authorization', context.authorization);

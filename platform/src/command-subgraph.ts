@@ -1,11 +1,12 @@
 import type { Actor } from '@happyride/domain';
 import { connectNats, JetStreamEventStore, type EventStore, type Nats } from '@happyride/eventstore';
 import type { DocumentNode } from 'graphql';
-import { envPort, readCommonConfig } from './config.ts';
+import { envNumber, envPort, readCommonConfig } from './config.ts';
 import { startGraphQLService } from './graphql-service.ts';
 import { tokenVerifier } from './identity.ts';
 import { createLogger } from './logger.ts';
 import { runMain } from './process.ts';
+import { readinessCheck } from './readiness.ts';
 import { identify } from './request-identity.ts';
 import { subgraphSchema } from './subgraph-schema.ts';
 
@@ -43,8 +44,10 @@ export function runCommandSubgraph<D extends object>(definition: CommandSubgraph
   runMain(logger, async () => {
     const config = readCommonConfig(process.env);
     const port = envPort(process.env, definition.port.variable, definition.port.fallback);
+    const timeoutMs = envNumber(process.env, 'EVENT_LOG_TIMEOUT_MS', 2_000, { min: 100, max: 60_000, integer: true });
     const nats = await connectNats(config.natsUrl, definition.name);
-    const store = new JetStreamEventStore(nats.js, nats.jsm);
+    // Reads and appends answer within timeoutMs: NATS down is SERVICE_UNAVAILABLE, not a hang.
+    const store = new JetStreamEventStore(nats.js, nats.jsm, { timeoutMs });
     const dependencies = await definition.dependencies(process.env, nats, store);
     const verify = tokenVerifier(config.auth);
     const now = () => new Date();
@@ -54,7 +57,8 @@ export function runCommandSubgraph<D extends object>(definition: CommandSubgraph
       host: config.host,
       logger,
       exposeInternalErrors: config.environment === 'development',
-      readiness: async () => (nats.connection.isClosed() ? 'NATS connection closed' : null),
+      // A JetStream API round trip: a connection that is open but unanswered is not ready.
+      readiness: () => readinessCheck('NATS JetStream', () => nats.jsm.getAccountInfo()),
       apollo: { schema: subgraphSchema(definition.typeDefs, definition.resolvers) },
       context: async ({ req, correlationId }) => {
         const traceContext: { traceparent?: string } = {};

@@ -14,3 +14,4 @@ export * from './command-subgraph.ts';
 export * from './dead-letter-store.ts';
 export * from './tracing.ts';
 export * from './read-model-generations.ts';
+export * from './readiness.ts';

@@ -6,9 +6,13 @@ export interface Mongo {
   close(): Promise<void>;
 }
 
-/** Connects to a MongoDB-wire server (MongoDB, or FerretDB locally) and checks it answers. */
-export async function connectMongo(url: string, database: string, appName: string): Promise<Mongo> {
-  const client = new MongoClient(url, { appName, serverSelectionTimeoutMS: 10_000 });
+/**
+ * Connects to a MongoDB-wire server (MongoDB, or FerretDB locally) and checks it answers.
+ * With `timeoutMs` (the query subgraphs), every operation gives up after that long
+ * (the driver's client-side `timeoutMS`), so a stalled server fails a request quickly.
+ */
+export async function connectMongo(url: string, database: string, appName: string, { timeoutMs }: { timeoutMs?: number } = {}): Promise<Mongo> {
+  const client = new MongoClient(url, { appName, serverSelectionTimeoutMS: 10_000, ...(timeoutMs === undefined ? {} : { timeoutMS: timeoutMs }) });
   await client.connect();
   const db = client.db(database);
   await db.command({ ping: 1 });

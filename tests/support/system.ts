@@ -3,25 +3,39 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { startSystem, type RunningSystem } from '../../scripts/system.ts';
+import { startSystem, type RestartPolicy, type RunningSystem } from '../../scripts/system.ts';
 import { natsUrl } from './own-event-log.ts';
 
 /**
  * The whole system as real processes on free ports, against the test run's nats-server and
- * FerretDB, in a database of its own. Service logs go to a file named in failures.
+ * FerretDB (or the given ones), in a database of its own. Service logs go to a file named in
+ * failures. The launcher restarts a service that crashes unasked, as under `npm start`
+ * (`restarts: false` turns that off); a service stopped with `kill` stays down until `restart`.
+ * What the launcher says is kept in `launcherEvents` (and in the log file).
  */
 export async function startTestSystem(
   env: Record<string, string> = {},
-  { without = [] }: { without?: string[] } = {},
-): Promise<RunningSystem & { logFile: string }> {
+  {
+    without = [],
+    restarts,
+    natsUrl: nats = natsUrl(),
+    mongoUrl = inject('mongoUrl'),
+  }: { without?: string[]; restarts?: Partial<RestartPolicy> | false; natsUrl?: string; mongoUrl?: string } = {},
+): Promise<RunningSystem & { logFile: string; launcherEvents: readonly string[] }> {
   const dir = join(tmpdir(), 'happyride-e2e');
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${randomUUID().slice(0, 8)}.log`);
+  const launcherEvents: string[] = [];
   const system = await startSystem({
-    natsUrl: natsUrl(),
-    mongoUrl: inject('mongoUrl'),
+    natsUrl: nats,
+    mongoUrl,
     ports: 'free',
     without,
+    ...(restarts === undefined ? {} : { restarts }),
+    onLauncherEvent: (message) => {
+      launcherEvents.push(message);
+      appendFileSync(logFile, `launcher ${message}\n`);
+    },
     env: {
       MONGODB_DATABASE: `e2e_${randomUUID().slice(0, 8)}`,
       LOG_LEVEL: 'debug',
@@ -33,5 +47,5 @@ export async function startTestSystem(
     },
     onLine: (service, line) => appendFileSync(logFile, `${service} ${line}\n`),
   });
-  return { ...system, logFile };
+  return { ...system, logFile, launcherEvents };
 }
