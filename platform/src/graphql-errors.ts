@@ -94,8 +94,12 @@ function withoutStacktrace(formatted: GraphQLFormattedError): GraphQLFormattedEr
   return { ...formatted, extensions };
 }
 
-/** MongoDB did not answer: no server to select, a network failure, the client-side timeout (`timeoutMS`) or `maxTimeMS`. */
+/**
+ * MongoDB did not answer: no server to select, a network failure or socket timeout, no pooled
+ * connection in time (the driver's `WaitQueueTimeoutError` is not exported: by name), `maxTimeMS`.
+ */
 function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof MongoServerError) return error.code === 50; // MaxTimeMSExpired
+  if (error instanceof Error && error.name === 'MongoWaitQueueTimeoutError') return true;
   return error instanceof MongoServerSelectionError || error instanceof MongoNetworkError || error instanceof MongoOperationTimeoutError;
 }

@@ -1,5 +1,5 @@
 import { connectNats, consumerDefinitions, JetStreamEventStore } from '@happyride/eventstore';
-import { connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, MongoDeadLetterStore, readCommonConfig, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer } from '@happyride/platform';
+import { connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, firstReason, MongoDeadLetterStore, readCommonConfig, readinessCheck, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer, superviseLoops } from '@happyride/platform';
 import { MongoChargeLedger, readSimulatedProviderConfig, SimulatedPaymentProvider } from './payments/simulated-provider.ts';
 import { runSagas } from './runtime/run-sagas.ts';
 import { MongoSagaStore } from './runtime/mongo-saga-store.ts';
@@ -49,8 +49,10 @@ runMain(logger, async () => {
   const refunds = createTripCancellationRunner({ events: new JetStreamEventStore(nats.js, nats.jsm), sagas, provider, pollIntervalMs, stepDelayMs, logger });
 
   const stop = new AbortController();
+  // A loop that stops makes the process unready and exit 1 (to be restarted), never silent.
+  const loops = superviseLoops({ logger, stopping: stop.signal });
   const running = runSagas(nats, [runner, refunds], { consumerName, signal: stop.signal, pollIntervalMs, logger, deadLetters });
-  running.catch((error: unknown) => logger.error({ err: error }, 'saga worker failed'));
+  loops.watch('the saga consumer loop', running);
   const events = new JetStreamEventStore(nats.js, nats.jsm);
   const dispatch = await startDispatchWorker({
     nats,
@@ -63,11 +65,16 @@ runMain(logger, async () => {
     signal: stop.signal,
     deadLetters,
   });
-  dispatch.running.catch((error: unknown) => logger.error({ err: error }, 'dispatch failed'));
+  loops.watch('dispatch (its consumer loop or driver feed)', dispatch.running);
   const registry = createMetricsRegistry('saga-worker');
   registerDeadLetterMetrics(registry, deadLetterStore, [consumerName, consumerDefinitions.dispatchSaga.name]);
   registerSagaMetrics(registry, sagas, [TRIP_CREATION_SAGA, TRIP_CANCELLATION_SAGA, DISPATCH_SAGA]);
-  const metrics = await startMetricsServer(registry, metricsPort, { host: common.host });
+  const metrics = await startMetricsServer(registry, metricsPort, {
+    host: common.host,
+    readiness: async () =>
+      loops.failure() ??
+      firstReason([readinessCheck('NATS JetStream', () => nats.jsm.getAccountInfo()), readinessCheck('MongoDB', () => mongo.db.command({ ping: 1 }))]),
+  });
   logger.info({ workerId: runner.workerId, metricsPort, ...config, dispatch: dispatchConfig }, 'saga worker started');
   return [
     () => new Promise<void>((resolve) => metrics.close(() => resolve())),
