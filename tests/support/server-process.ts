@@ -1,21 +1,41 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /**
- * The pid of the local server (nats-server, FerretDB) listening on `url`'s port, found by its
- * command line in /proc (Linux), so a test can stall it with SIGSTOP and resume it with SIGCONT.
+ * The pid of the process listening on `url`'s TCP port (a local nats-server or FerretDB), found
+ * through /proc (Linux): the listening socket's inode in /proc/net/tcp*, then the process holding
+ * it. A test stalls that server with SIGSTOP and resumes it with SIGCONT.
  */
-export function localServerPid(url: string): number {
-  const port = new URL(url).port;
+export function listeningPid(url: string): number {
+  const port = Number(new URL(url).port);
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let rows: string[];
+    try {
+      rows = readFileSync(table, 'utf8').split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const row of rows) {
+      const [, local, , state, , , , , , inode] = row.trim().split(/\s+/);
+      if (state === '0A' && local && Number.parseInt(local.split(':')[1] ?? '', 16) === port && inode) inodes.add(inode);
+    }
+  }
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    let args: string[];
+    let fds: string[];
     try {
-      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      fds = readdirSync(`/proc/${entry}/fd`);
     } catch {
-      continue; // gone meanwhile
+      continue; // gone meanwhile, or not ours to read
     }
-    const server = /(nats-server|ferretdb)$/.test(args[0] ?? '');
-    if (server && args.some((arg) => arg === port || arg.endsWith(`:${port}`))) return Number(entry);
+    for (const fd of fds) {
+      try {
+        const target = readlinkSync(`/proc/${entry}/fd/${fd}`);
+        if (target.startsWith('socket:[') && inodes.has(target.slice(8, -1))) return Number(entry);
+      } catch {
+        // closed meanwhile
+      }
+    }
   }
-  throw new Error(`no nats-server or ferretdb process listens on port ${port}`);
+  throw new Error(`no process listens on port ${port}`);
 }

@@ -31,6 +31,8 @@ export async function startTestSystem(
     mongoUrl,
     ports: 'free',
     without,
+    // Generous: on a shared 2-core machine under load, a Node process may take a minute to start.
+    readyTimeoutMs: 240_000,
     ...(restarts === undefined ? {} : { restarts }),
     onLauncherEvent: (message) => {
       launcherEvents.push(message);
