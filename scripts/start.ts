@@ -22,11 +22,18 @@ function printLine(service: string, line: string): void {
   }
 }
 
+/** The launcher's own lines (a service crashed, its restart): always shown, whatever LOG_FORMAT. */
+function printLauncherEvent(message: string): void {
+  if (raw) return void console.log(JSON.stringify({ time: new Date().toISOString(), service: 'launcher', level: 40, msg: message }));
+  console.log(`${new Date().toISOString().slice(11, 23)} ${'launcher'.padEnd(18)} warn  ${message}`);
+}
+
 const dataDir = fileURLToPath(new URL('../.data/', import.meta.url));
 const servers = await startLocalServers({ dataDir, log: (line) => console.log(`local-servers      ${line}`) });
 let system: RunningSystem;
 try {
-  system = await startSystem({ natsUrl: servers.natsUrl, mongoUrl: servers.mongoUrl, onLine: printLine, runtime: 'compiled' });
+  // A service that crashes is reported and started again (0.5 s, doubling to 30 s).
+  system = await startSystem({ natsUrl: servers.natsUrl, mongoUrl: servers.mongoUrl, onLine: printLine, onLauncherEvent: printLauncherEvent, runtime: 'compiled' });
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   await servers.stop();

@@ -1,7 +1,8 @@
 /**
  * Starts the whole system as real processes: every subgraph, the projector and the gateway,
  * each in its own Node process, wired to one NATS and one MongoDB-wire server. Used by
- * `npm start` and by the end-to-end tests (which pick free ports).
+ * `npm start` and by the end-to-end tests (which pick free ports). A service that exits
+ * unasked is reported and, with restarts on (the default), started again after a backoff.
  */
 import { bootstrapEventLog, connectNats } from '@happyride/eventstore';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -50,6 +51,10 @@ export interface SystemOptions {
    * bundle `npm run build` wrote to `dist/<name>.js` with plain node (`npm start`).
    */
   runtime?: 'source' | 'compiled';
+  /** What the launcher itself has to say: a service that exited, its restart, its return. */
+  onLauncherEvent?: (message: string) => void;
+  /** Restart a service that exits unasked (default on); `false` only reports it. */
+  restarts?: Partial<RestartPolicy> | false;
 }
 
 /** The node arguments that run one service. */
@@ -57,13 +62,40 @@ export function serviceArguments(service: ServiceDefinition, runtime: 'source' |
   return runtime === 'compiled' ? ['--enable-source-maps', `dist/${service.name}.js`] : ['--import', 'tsx', service.entry];
 }
 
+/**
+ * Delays before restarting a crashed service: `initialDelayMs`, doubled after each crash up to
+ * `maxDelayMs`, back to `initialDelayMs` once the service had been ready for `healthyAfterMs`.
+ */
+export interface RestartPolicy {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  healthyAfterMs: number;
+}
+
+export const defaultRestartPolicy: RestartPolicy = { initialDelayMs: 500, maxDelayMs: 30_000, healthyAfterMs: 60_000 };
+
+/** The delay before the restart after `crashesInARow` crashes (1 for the first). */
+export function restartDelayMs(policy: RestartPolicy, crashesInARow: number): number {
+  return Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, crashesInARow - 1));
+}
+
+/** How a launcher line names an exit: `code 1`, `signal SIGKILL`. */
+export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `signal ${signal}` : `code ${code}`;
+}
+
 export interface RunningSystem {
   gatewayUrl: string;
   urls: Record<string, string>;
-  /** Sends a signal to one service (SIGKILL to simulate a crash) and waits for it to exit. */
+  /**
+   * Sends a signal to one service (SIGKILL to simulate a crash) and waits for it to exit. The
+   * caller owns it then: the launcher does not restart it until `restart`.
+   */
   kill(name: string, signal?: NodeJS.Signals): Promise<void>;
   /** Starts one service again (after `kill`) and waits until it is ready. */
   restart(name: string): Promise<void>;
+  /** The process id of a running service (to signal it behind the launcher's back). */
+  pid(name: string): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -104,8 +136,16 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const urls = Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]));
   const children = new Map<string, ChildProcess>();
   const onLine = options.onLine ?? (() => {});
+  const report = options.onLauncherEvent ?? (() => {});
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const policy: RestartPolicy | undefined = options.restarts === false ? undefined : { ...defaultRestartPolicy, ...options.restarts };
+  /** Services the caller stopped (`kill`) or that are being stopped: their exit is expected. */
+  const owned = new Set<string>();
+  const crashes = new Map<string, number>();
+  const pendingRestarts = new Map<string, NodeJS.Timeout>();
+  let stopping = false;
 
+  /** Spawns a service and waits until it is ready; if it is not, it is killed and this throws. */
   const launch = async (service: ServiceDefinition) => {
     const child = spawn(process.execPath, serviceArguments(service, options.runtime), { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.set(service.name, child);
@@ -123,17 +163,57 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     };
     child.stdout?.on('data', forward);
     child.stderr?.on('data', forward);
+    let readyAt: number | undefined;
     const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code, signal) =>
-        reject(new Error(`${service.name} exited (${signal ?? code}) before it was ready:\n${recent.join('\n')}`)),
-      ),
+      child.once('exit', (code, signal) => {
+        if (readyAt === undefined) reject(new Error(`${service.name} exited (${describeExit(code, signal)}) before it was ready:\n${recent.join('\n')}`));
+        else onExitAfterReady(service, child, code, signal, readyAt);
+      }),
     );
-    const ready = service.portEnv ? waitForReady(`${urls[service.name]}/ready`, readyTimeoutMs) : loggedReady;
-    await Promise.race([ready, exited, timeout(readyTimeoutMs, `${service.name} was not ready within ${readyTimeoutMs} ms`)]);
-    exited.catch(() => {}); // exits after readiness are the caller's business
+    const alive = () => child.exitCode === null && child.signalCode === null;
+    const ready = service.portEnv ? waitForReady(`${urls[service.name]}/ready`, readyTimeoutMs, alive) : loggedReady;
+    try {
+      await Promise.race([ready, exited, timeout(readyTimeoutMs, `${service.name} was not ready within ${readyTimeoutMs} ms`)]);
+      readyAt = Date.now();
+    } catch (error) {
+      if (alive()) child.kill('SIGKILL');
+      throw error;
+    }
+  };
+
+  /** A service that exits after it was ready, unasked, is a crash: say so, and restart it. */
+  const onExitAfterReady = (service: ServiceDefinition, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, readyAt: number) => {
+    if (stopping || owned.has(service.name) || children.get(service.name) !== child) return;
+    if (!policy) return report(`${service.name} exited (${describeExit(code, signal)}); restarts are off`);
+    const inARow = Date.now() - readyAt >= policy.healthyAfterMs ? 1 : (crashes.get(service.name) ?? 0) + 1;
+    crashes.set(service.name, inARow);
+    scheduleRestart(service, `${service.name} exited (${describeExit(code, signal)})`, inARow);
+  };
+
+  const scheduleRestart = (service: ServiceDefinition, why: string, inARow: number) => {
+    if (!policy) return;
+    const delayMs = restartDelayMs(policy, inARow);
+    report(`${why}; restarting it in ${(delayMs / 1000).toFixed(1)} s (crash ${inARow} in a row)`);
+    const timer = setTimeout(() => {
+      pendingRestarts.delete(service.name);
+      if (stopping || owned.has(service.name)) return;
+      launch(service).then(
+        () => report(`${service.name} restarted: ready again`),
+        (error: unknown) => {
+          if (stopping || owned.has(service.name)) return;
+          const next = (crashes.get(service.name) ?? inARow) + 1;
+          crashes.set(service.name, next);
+          scheduleRestart(service, `${service.name} failed to restart (${firstLine(error)})`, next);
+        },
+      );
+    }, delayMs);
+    timer.unref();
+    pendingRestarts.set(service.name, timer);
   };
 
   const stopOne = async (name: string, signal: NodeJS.Signals = 'SIGTERM') => {
+    clearTimeout(pendingRestarts.get(name));
+    pendingRestarts.delete(name);
     const child = children.get(name);
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -150,6 +230,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   };
 
   const stopAll = async () => {
+    stopping = true;
     for (const service of [...services].reverse()) await stopOne(service.name);
   };
   const onExit = () => {
@@ -169,8 +250,22 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   return {
     gatewayUrl: `${urls.gateway}/graphql`,
     urls,
-    kill: (name, signal = 'SIGKILL') => stopOne(byName(name).name, signal),
-    restart: (name) => launch(byName(name)),
+    kill: (name, signal = 'SIGKILL') => {
+      owned.add(byName(name).name);
+      return stopOne(name, signal);
+    },
+    restart: async (name) => {
+      const service = byName(name);
+      owned.add(service.name);
+      await stopOne(service.name);
+      owned.delete(service.name);
+      crashes.delete(service.name);
+      await launch(service);
+    },
+    pid: (name) => {
+      const child = children.get(byName(name).name);
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     stop: async () => {
       process.removeListener('exit', onExit);
       await stopAll();
@@ -178,11 +273,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   };
 }
 
-async function waitForReady(url: string, timeoutMs: number): Promise<void> {
+async function waitForReady(url: string, timeoutMs: number, alive: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && alive()) {
     try {
-      const response = await fetch(url);
+      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      await response.body?.cancel();
       if (response.ok) return;
     } catch {
       // not listening yet
@@ -191,6 +287,8 @@ async function waitForReady(url: string, timeoutMs: number): Promise<void> {
   }
   throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
 }
+
+const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n', 1)[0];
 
 const timeout = (ms: number, message: string) =>
   new Promise<never>((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());

@@ -58,3 +58,24 @@ export function historyFromCommits<A extends AggregateType>(commits: readonly Co
   }
   return { events, version: events.length, commits: byCommand };
 }
+
+/**
+ * The event log did not answer (a timeout, no JetStream responder, the connection closed).
+ * `outcomeUnknown`: an append was sent and may have been recorded although no acknowledgement
+ * came back; a read or a refused append changed nothing.
+ */
+export class EventLogUnavailableError extends Error {
+  override readonly name = 'EventLogUnavailableError';
+  constructor(
+    readonly operation: 'read' | 'append',
+    readonly outcomeUnknown: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(
+      outcomeUnknown
+        ? 'The event log did not confirm the change in time: it may or may not have been applied.'
+        : `The event log is unavailable (${operation}).`,
+      options,
+    );
+  }
+}

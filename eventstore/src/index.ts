@@ -10,7 +10,7 @@ export * from './command-handler.ts';
 export * from './driver-locations.ts';
 export * from './idempotency-keys.ts';
 export * from './trip-slots.ts';
-export { connectNats, type Nats } from './nats.ts';
+export { connectNats, isUnavailable as isNatsUnavailable, type Nats } from './nats.ts';
 export * from './live-updates.ts';
 export * from './dead-letters.ts';
 export * from './replay.ts';

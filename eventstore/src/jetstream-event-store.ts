@@ -1,7 +1,7 @@
 import type { AggregateType, EventsByAggregate } from '@happyride/domain';
 import { envelop, type AppendMetadata, type Commit } from './envelope.ts';
-import { ConcurrencyError, historyFromCommits, type AggregateHistory, type AppendResult, type EventStore } from './event-store.ts';
-import { headers, JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager, type StoredMsg } from './nats.ts';
+import { ConcurrencyError, EventLogUnavailableError, historyFromCommits, type AggregateHistory, type AppendResult, type EventStore } from './event-store.ts';
+import { headers, isUnavailable, JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager, type StoredMsg } from './nats.ts';
 import { aggregateSubject, EVENTS_STREAM, HEADER } from './streams.ts';
 
 const READ_BATCH = 512;
@@ -19,25 +19,67 @@ interface Head {
  * `Nats-Expected-Last-Subject-Sequence` (optimistic concurrency per aggregate). The stream
  * sequence of each aggregate's head is remembered from reads and appends, so an append costs
  * one publish; when the head is not known it is looked up with one direct get.
+ *
+ * With `timeoutMs`, every read and append answers within about that long: when NATS does not
+ * (a timeout, no JetStream responder, the connection closed) it throws `EventLogUnavailableError`,
+ * with `outcomeUnknown` when the publish itself went out unacknowledged.
  */
 export class JetStreamEventStore implements EventStore {
   readonly #heads = new Map<string, Head>();
   readonly #maxCachedHeads: number;
+  readonly #timeoutMs: number | undefined;
 
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
-    { maxCachedHeads = 50_000 }: { maxCachedHeads?: number } = {},
+    { maxCachedHeads = 50_000, timeoutMs }: { maxCachedHeads?: number; timeoutMs?: number } = {},
   ) {
     this.#maxCachedHeads = maxCachedHeads;
+    this.#timeoutMs = timeoutMs;
   }
 
-  async append<A extends AggregateType>(
+  append<A extends AggregateType>(
     aggregateType: A,
     aggregateId: string,
     events: readonly EventsByAggregate[A][],
     expectedVersion: number,
     meta: AppendMetadata,
+  ): Promise<AppendResult> {
+    const published = { sent: false };
+    return this.#bounded('append', published, this.#append(aggregateType, aggregateId, events, expectedVersion, meta, published));
+  }
+
+  read<A extends AggregateType>(aggregateType: A, aggregateId: string): Promise<AggregateHistory<A>> {
+    return this.#bounded('read', { sent: false }, this.#read(aggregateType, aggregateId));
+  }
+
+  /** Maps NATS being unreachable to `EventLogUnavailableError`, and gives up after `timeoutMs`. */
+  async #bounded<T>(operation: 'read' | 'append', published: { sent: boolean }, work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline =
+      this.#timeoutMs === undefined
+        ? undefined
+        : new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new EventLogUnavailableError(operation, published.sent)), this.#timeoutMs);
+          });
+    try {
+      return await (deadline ? Promise.race([work, deadline]) : work);
+    } catch (error) {
+      if (error instanceof EventLogUnavailableError || !isUnavailable(error)) throw error;
+      throw new EventLogUnavailableError(operation, published.sent, { cause: error });
+    } finally {
+      clearTimeout(timer);
+      work.catch(() => {}); // a late failure of work given up on is not unhandled
+    }
+  }
+
+  async #append<A extends AggregateType>(
+    aggregateType: A,
+    aggregateId: string,
+    events: readonly EventsByAggregate[A][],
+    expectedVersion: number,
+    meta: AppendMetadata,
+    published: { sent: boolean },
   ): Promise<AppendResult> {
     if (events.length === 0) return { version: expectedVersion, duplicate: false };
     const subject = aggregateSubject(aggregateType, aggregateId);
@@ -54,10 +96,12 @@ export class JetStreamEventStore implements EventStore {
     h.set(HEADER.eventTypes, events.map((event) => event.type).join(','));
     if (meta.traceparent) h.set(HEADER.traceparent, meta.traceparent);
     try {
+      published.sent = true;
       const ack = await this.js.publish(subject, JSON.stringify(commit), {
         msgID: meta.commandId,
         expect: { lastSubjectSequence: head.seq },
         headers: h,
+        ...(this.#timeoutMs === undefined ? {} : { timeout: this.#timeoutMs }),
       });
       if (ack.duplicate) {
         // The same command was appended before (a retry): report what is there now.
@@ -74,7 +118,7 @@ export class JetStreamEventStore implements EventStore {
     }
   }
 
-  async read<A extends AggregateType>(aggregateType: A, aggregateId: string): Promise<AggregateHistory<A>> {
+  async #read<A extends AggregateType>(aggregateType: A, aggregateId: string): Promise<AggregateHistory<A>> {
     const subject = aggregateSubject(aggregateType, aggregateId);
     const commits: Commit<A>[] = [];
     let lastSeq = 0;

@@ -57,3 +57,17 @@ export function natsServerOptions(url: string): { servers: string; user?: string
   parsed.password = '';
   return { servers: parsed.toString().replace(/\/$/, ''), user, pass };
 }
+
+/** What the NATS client throws when the server does not answer (by name: the classes are not all exported). */
+const UNAVAILABLE = new Set(['TimeoutError', 'NoResponders', 'ClosedConnectionError', 'DrainingConnectionError', 'ConnectionError', 'JetStreamNotEnabled']);
+
+/**
+ * NATS did not answer: a request timed out, nobody answered (JetStream unreachable), or the
+ * connection is closed or draining. A client may retry; nothing says the work was refused.
+ */
+export function isUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
+    if (UNAVAILABLE.has(current.name)) return true;
+  }
+  return false;
+}

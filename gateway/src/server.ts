@@ -1,6 +1,6 @@
 import { ApolloGateway } from '@apollo/gateway';
 import type { Nats } from '@happyride/eventstore';
-import { createMetricsRegistry, identify, startGraphQLService, type Logger, type RunningService, type TokenVerifier } from '@happyride/platform';
+import { cachedReadiness, createMetricsRegistry, firstReason, identify, readinessCheck, startGraphQLService, type Logger, type RunningService, type TokenVerifier } from '@happyride/platform';
 import type { GatewayContext } from './context.ts';
 import { explorerRoutes } from './explorer/routes.ts';
 import { operationLimitsRule, type OperationLimits } from './plugins/operation-limits.ts';
@@ -35,6 +35,13 @@ export interface GatewayOptions {
   apolloSandbox?: boolean;
 }
 
+/** A subgraph's `/health` (beside its `/graphql`) answers 200. */
+async function healthy(graphqlUrl: string): Promise<void> {
+  const response = await fetch(new URL('/health', graphqlUrl), { signal: AbortSignal.timeout(1_500) });
+  await response.body?.cancel();
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+}
+
 /**
  * The one public endpoint: `/graphql` over HTTP (the federated graph), `/health`, and
  * `/ready` (503 until the supergraph is loaded and NATS answers), and `/graphiql` (an
@@ -46,7 +53,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   let loaded = false;
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
-    buildService: ({ name, url }) => new SubgraphDataSource({ url: options.subgraphUrls[name] ?? url }),
+    buildService: ({ name, url }) => new SubgraphDataSource(name, options.subgraphUrls[name] ?? url),
     logger,
   });
   const limiter = rateLimiter(options.rateLimit);
@@ -74,16 +81,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       parseOptions: { maxTokens: options.limits.maxTokens },
       validationRules,
     },
-    readiness: async () => {
+    // NATS (a flush round trip) and every subgraph's /health, in parallel, each bounded,
+    // the answer reused for 2 s: /ready never hangs and costs the subgraphs little.
+    readiness: cachedReadiness(async () => {
       if (!loaded) return 'the supergraph is not loaded yet';
-      if (nats.connection.isClosed()) return 'the NATS connection is closed';
-      try {
-        await nats.connection.flush();
-      } catch {
-        return 'NATS does not answer';
-      }
-      return null;
-    },
+      return firstReason([
+        readinessCheck('NATS', () => nats.connection.flush()),
+        ...Object.entries(options.subgraphUrls).map(([name, url]) => readinessCheck(`the ${name} service`, () => healthy(url))),
+      ]);
+    }, 2_000),
     context: async ({ req, correlationId }) => {
       const actor = await identify(req.headers, options.verify);
       const limit = limiter.take(actor ? `${actor.role}:${actor.id}` : `ip:${req.socket.remoteAddress ?? 'unknown'}`, Date.now());

@@ -1,13 +1,27 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { CORRELATION_HEADER, IDEMPOTENCY_KEY_HEADER } from '@happyride/platform';
+import { CORRELATION_HEADER, IDEMPOTENCY_KEY_HEADER, serviceUnavailable } from '@happyride/platform';
 import type { GatewayContext } from './context.ts';
 
 /**
  * Calls one subgraph, forwarding the caller's token (each subgraph verifies it again) and the
  * request's correlation id, so the subgraph's logs and events carry the same id, and the
- * client's `Idempotency-Key` (the write subgraphs make a retried mutation exact with it).
+ * client's `Idempotency-Key` (the write subgraphs make a retried mutation exact with it). A subgraph
+ * that cannot be reached (or answers 5xx) is `SERVICE_UNAVAILABLE` naming it, never its URL.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    /** The subgraph's name in the supergraph, for errors a client may read. */
+    readonly name: string,
+    url: string | undefined,
+  ) {
+    super(url === undefined ? {} : { url });
+  }
+
+  override didEncounterError(error: Error, _request: unknown, response?: { status: number }): void {
+    if (!response || response.status >= 500) throw serviceUnavailable(`The ${this.name} service is unavailable; try again shortly.`);
+    throw error;
+  }
+
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     const { request, context } = options;
     if (!('correlationId' in context)) return;

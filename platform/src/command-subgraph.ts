@@ -1,12 +1,13 @@
 import type { Actor } from '@happyride/domain';
 import { connectNats, JetStreamEventStore, KvIdempotencyKeys, type EventStore, type IdempotencyKeys, type Nats } from '@happyride/eventstore';
 import type { DocumentNode } from 'graphql';
-import { envPort, readCommonConfig } from './config.ts';
+import { envNumber, envPort, readCommonConfig } from './config.ts';
 import { startGraphQLService } from './graphql-service.ts';
 import { tokenVerifier } from './identity.ts';
 import { createLogger } from './logger.ts';
 import { runMain } from './process.ts';
 import { idempotencyKeyHeader } from './idempotency.ts';
+import { readinessCheck } from './readiness.ts';
 import { identify } from './request-identity.ts';
 import { subgraphSchema } from './subgraph-schema.ts';
 
@@ -47,8 +48,10 @@ export function runCommandSubgraph<D extends object>(definition: CommandSubgraph
   runMain(logger, async () => {
     const config = readCommonConfig(process.env);
     const port = envPort(process.env, definition.port.variable, definition.port.fallback);
+    const timeoutMs = envNumber(process.env, 'EVENT_LOG_TIMEOUT_MS', 2_000, { min: 100, max: 60_000, integer: true });
     const nats = await connectNats(config.natsUrl, definition.name);
-    const store = new JetStreamEventStore(nats.js, nats.jsm);
+    // Reads and appends answer within timeoutMs: NATS down is SERVICE_UNAVAILABLE, not a hang.
+    const store = new JetStreamEventStore(nats.js, nats.jsm, { timeoutMs });
     const dependencies = await definition.dependencies(process.env, nats, store);
     const idempotency = await KvIdempotencyKeys.open(nats.js);
     const verify = tokenVerifier(config.auth);
@@ -59,7 +62,8 @@ export function runCommandSubgraph<D extends object>(definition: CommandSubgraph
       host: config.host,
       logger,
       exposeInternalErrors: config.environment === 'development',
-      readiness: async () => (nats.connection.isClosed() ? 'NATS connection closed' : null),
+      // A JetStream API round trip: a connection that is open but unanswered is not ready.
+      readiness: () => readinessCheck('NATS JetStream', () => nats.jsm.getAccountInfo()),
       apollo: { schema: subgraphSchema(definition.typeDefs, definition.resolvers) },
       context: async ({ req, correlationId }) => {
         const traceContext: { traceparent?: string } = {};

@@ -1,7 +1,8 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { DomainError, type DomainErrorKind } from '@happyride/domain';
-import { CommandConflictError } from '@happyride/eventstore';
+import { CommandConflictError, EventLogUnavailableError, isNatsUnavailable } from '@happyride/eventstore';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { MongoNetworkError, MongoOperationTimeoutError, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import { InvalidTokenError } from './identity.ts';
 
 export type ErrorCode =
@@ -10,7 +11,18 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'FORBIDDEN'
   | 'UNAUTHENTICATED'
+  | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
+
+/** How long a client is told to wait before retrying after `SERVICE_UNAVAILABLE`. */
+export const RETRY_AFTER_SECONDS = 2;
+
+/**
+ * A dependency (NATS, MongoDB, a subgraph) did not answer in time: a coded, retryable error
+ * with `retryAfterSeconds`, never a stack trace or an internal address.
+ */
+export const serviceUnavailable = (message: string) =>
+  new GraphQLError(message, { extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: RETRY_AFTER_SECONDS } });
 
 const codeOfKind: Record<DomainErrorKind, ErrorCode> = {
   INVALID_INPUT: 'BAD_USER_INPUT',
@@ -34,7 +46,8 @@ export function formatErrorFor({ exposeInternals, onInternalError }: { exposeInt
     const original = unwrapResolverError(error);
     const known = classify(original);
     if (known) {
-      return { message: known.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: known.code } };
+      const extensions = known.code === 'SERVICE_UNAVAILABLE' ? { code: known.code, retryAfterSeconds: RETRY_AFTER_SECONDS } : { code: known.code };
+      return { message: known.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}), extensions };
     }
     const code = formatted.extensions?.code;
     const specific = specificValidationCode(error);
@@ -62,6 +75,16 @@ function classify(error: unknown): { code: ErrorCode; message: string } | undefi
   if (error instanceof DomainError) return { code: codeOfKind[error.kind], message: error.message };
   if (error instanceof CommandConflictError) return { code: 'CONFLICT', message: error.message };
   if (error instanceof InvalidTokenError) return { code: 'UNAUTHENTICATED', message: error.message };
+  if (error instanceof EventLogUnavailableError) {
+    return {
+      code: 'SERVICE_UNAVAILABLE',
+      message: error.outcomeUnknown
+        ? 'The event log did not confirm this change in time: it may or may not have been applied. Retrying with the same Idempotency-Key is safe.'
+        : 'The event log is unavailable; nothing was changed. Try again shortly.',
+    };
+  }
+  if (isNatsUnavailable(error)) return { code: 'SERVICE_UNAVAILABLE', message: 'NATS is unavailable; try again shortly.' };
+  if (isDatabaseUnavailable(error)) return { code: 'SERVICE_UNAVAILABLE', message: 'The read models are unavailable; try again shortly.' };
   return undefined;
 }
 
@@ -69,4 +92,14 @@ function withoutStacktrace(formatted: GraphQLFormattedError): GraphQLFormattedEr
   if (!formatted.extensions || !('stacktrace' in formatted.extensions)) return formatted;
   const { stacktrace: _stacktrace, ...extensions } = formatted.extensions;
   return { ...formatted, extensions };
+}
+
+/**
+ * MongoDB did not answer: no server to select, a network failure or socket timeout, no pooled
+ * connection in time (the driver's `WaitQueueTimeoutError` is not exported: by name), `maxTimeMS`.
+ */
+function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof MongoServerError) return error.code === 50; // MaxTimeMSExpired
+  if (error instanceof Error && error.name === 'MongoWaitQueueTimeoutError') return true;
+  return error instanceof MongoServerSelectionError || error instanceof MongoNetworkError || error instanceof MongoOperationTimeoutError;
 }

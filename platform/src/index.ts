@@ -15,3 +15,4 @@ export * from './dead-letter-store.ts';
 export * from './tracing.ts';
 export * from './read-model-generations.ts';
 export * from './idempotency.ts';
+export * from './readiness.ts';

@@ -6,9 +6,19 @@ export interface Mongo {
   close(): Promise<void>;
 }
 
-/** Connects to a MongoDB-wire server (MongoDB, or FerretDB locally) and checks it answers. */
-export async function connectMongo(url: string, database: string, appName: string): Promise<Mongo> {
-  const client = new MongoClient(url, { appName, serverSelectionTimeoutMS: 10_000 });
+/**
+ * Connects to a MongoDB-wire server (MongoDB, or FerretDB locally) and checks it answers.
+ * With `timeoutMs` (the query subgraphs), each step of an operation gives up after that long:
+ * selecting the server, opening a connection, waiting for a pooled one, and waiting for the
+ * reply (the driver's `timeoutMS` is a no-op in 6.x), so a stalled server fails a request fast;
+ * a read is then not retried by the driver (that would double the wait): the client retries.
+ */
+export async function connectMongo(url: string, database: string, appName: string, { timeoutMs }: { timeoutMs?: number } = {}): Promise<Mongo> {
+  const bounded =
+    timeoutMs === undefined
+      ? { serverSelectionTimeoutMS: 10_000 }
+      : { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs, waitQueueTimeoutMS: timeoutMs, retryReads: false };
+  const client = new MongoClient(url, { appName, ...bounded });
   await client.connect();
   const db = client.db(database);
   await db.command({ ping: 1 });

@@ -1,13 +1,14 @@
 import type { Actor } from '@happyride/domain';
 import type { DocumentNode } from 'graphql';
 import type { Db } from 'mongodb';
-import { readCommonConfig, envPort } from './config.ts';
+import { envNumber, envPort, readCommonConfig } from './config.ts';
 import { startGraphQLService } from './graphql-service.ts';
 import { tokenVerifier, type TokenVerifier } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { connectMongo } from './mongo.ts';
 import { DEFAULT_GENERATION_POLL_MS, generationResolver, readGenerationPollMs, type ReadModelResolver } from './read-model-generations.ts';
 import { runMain } from './process.ts';
+import { readinessCheck } from './readiness.ts';
 import { identify } from './request-identity.ts';
 import { subgraphSchema } from './subgraph-schema.ts';
 
@@ -58,7 +59,9 @@ export function runQuerySubgraph(definition: QuerySubgraphDefinition, portVariab
   runMain(logger, async () => {
     const config = readCommonConfig(process.env);
     const port = envPort(process.env, portVariable, defaultPort);
-    const mongo = await connectMongo(config.mongoUrl, config.mongoDatabase, definition.name);
+    const timeoutMs = envNumber(process.env, 'MONGODB_TIMEOUT_MS', 2_000, { min: 100, max: 60_000, integer: true });
+    // Every read gives up after timeoutMs: MongoDB down is SERVICE_UNAVAILABLE, not a hang.
+    const mongo = await connectMongo(config.mongoUrl, config.mongoDatabase, definition.name, { timeoutMs });
     const service = await startQuerySubgraph(definition, {
       port,
       host: config.host,
@@ -67,10 +70,7 @@ export function runQuerySubgraph(definition: QuerySubgraphDefinition, portVariab
       verify: tokenVerifier(config.auth),
       logger,
       exposeInternalErrors: config.environment === 'development',
-      readiness: async () => {
-        await mongo.db.command({ ping: 1 });
-        return null;
-      },
+      readiness: () => readinessCheck('MongoDB', () => mongo.db.command({ ping: 1 })),
     });
     return [() => mongo.close(), () => service.stop()];
   });

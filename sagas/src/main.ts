@@ -1,5 +1,5 @@
 import { connectNats, consumerDefinitions, JetStreamEventStore } from '@happyride/eventstore';
-import { connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, MongoDeadLetterStore, readCommonConfig, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer } from '@happyride/platform';
+import { connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, firstReason, MongoDeadLetterStore, readCommonConfig, readinessCheck, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer, superviseLoops } from '@happyride/platform';
 import { createPaymentProvider, readPaymentProviderConfig } from './payments/config.ts';
 import { PaymentReconciler } from './payments/reconciliation.ts';
 import { runSagas } from './runtime/run-sagas.ts';
@@ -51,8 +51,10 @@ runMain(logger, async () => {
   const refunds = createTripCancellationRunner({ events: new JetStreamEventStore(nats.js, nats.jsm), sagas, provider, pollIntervalMs, stepDelayMs, logger });
 
   const stop = new AbortController();
+  // A loop that stops makes the process unready and exit 1 (to be restarted), never silent.
+  const loops = superviseLoops({ logger, stopping: stop.signal });
   const running = runSagas(nats, [runner, refunds], { consumerName, signal: stop.signal, pollIntervalMs, logger, deadLetters });
-  running.catch((error: unknown) => logger.error({ err: error }, 'saga worker failed'));
+  loops.watch('the saga consumer loop', running);
   const events = new JetStreamEventStore(nats.js, nats.jsm);
   const dispatch = await startDispatchWorker({
     nats,
@@ -65,14 +67,19 @@ runMain(logger, async () => {
     signal: stop.signal,
     deadLetters,
   });
-  dispatch.running.catch((error: unknown) => logger.error({ err: error }, 'dispatch failed'));
+  loops.watch('dispatch (its consumer loop or driver feed)', dispatch.running);
   // Charges the log does not hold (their answer came after the payment was cancelled) are refunded.
   const reconciler = new PaymentReconciler({ db: mongo.db, store: events, provider, logger });
   const reconciling = reconciler.run({ intervalMs: providerConfig.reconcileIntervalMs, signal: stop.signal });
   const registry = createMetricsRegistry('saga-worker');
   registerDeadLetterMetrics(registry, deadLetterStore, [consumerName, consumerDefinitions.dispatchSaga.name]);
   registerSagaMetrics(registry, sagas, [TRIP_CREATION_SAGA, TRIP_CANCELLATION_SAGA, DISPATCH_SAGA]);
-  const metrics = await startMetricsServer(registry, metricsPort, { host: common.host });
+  const metrics = await startMetricsServer(registry, metricsPort, {
+    host: common.host,
+    readiness: async () =>
+      loops.failure() ??
+      firstReason([readinessCheck('NATS JetStream', () => nats.jsm.getAccountInfo()), readinessCheck('MongoDB', () => mongo.db.command({ ping: 1 }))]),
+  });
   const payments = { provider: providerConfig.kind, currency: providerConfig.currency, reconcileIntervalMs: providerConfig.reconcileIntervalMs };
   logger.info({ workerId: runner.workerId, metricsPort, ...config, dispatch: dispatchConfig, payments }, 'saga worker started');
   return [

@@ -65,12 +65,20 @@ describe('the gateway protects the graph (production settings)', () => {
     expect(codes(response)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
   });
 
-  it('given a subgraph that is down, then the error is masked: no internal message reaches the client', async () => {
+  it('given a subgraph that is down, then the gateway names it as SERVICE_UNAVAILABLE with a retry hint, never its address, and is not ready', async () => {
     await system.kill('profile-queries');
     try {
       const response = await gql('{ passenger(id: "p1") { id } }', { token: admin });
-      expect(JSON.stringify(response.errors)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|stack/i);
-      expect(codes(response)).toEqual(['INTERNAL_SERVER_ERROR']);
+      expect(JSON.stringify(response.errors)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|localhost|http:|stack/i);
+      expect(response.errors).toEqual([
+        expect.objectContaining({
+          message: 'The profile-queries service is unavailable; try again shortly.',
+          extensions: expect.objectContaining({ code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 2 }),
+        }),
+      ]);
+      const ready = await fetch(`${system.urls.gateway}/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ reason: expect.stringContaining('the profile-queries service') });
     } finally {
       await system.restart('profile-queries');
     }

@@ -3,28 +3,43 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { startSystem, type RunningSystem } from '../../scripts/system.ts';
+import { startSystem, type RestartPolicy, type RunningSystem } from '../../scripts/system.ts';
 import { natsUrl } from './own-event-log.ts';
 
 /**
  * The whole system as real processes on free ports, against the test run's nats-server and
- * FerretDB, in a database of its own. Service logs go to a file named in failures.
+ * FerretDB (or the given ones), in a database of its own. Service logs go to a file named in
+ * failures. The launcher restarts a service that crashes unasked, as under `npm start`
+ * (`restarts: false` turns that off); a service stopped with `kill` stays down until `restart`.
+ * What the launcher says is kept in `launcherEvents` (and in the log file).
  */
 export async function startTestSystem(
   env: Record<string, string> = {},
-  { without = [], runtime = 'source' }: { without?: string[]; runtime?: 'source' | 'compiled' } = {},
-): Promise<RunningSystem & { logFile: string }> {
+  {
+    without = [],
+    restarts,
+    runtime = 'source',
+    natsUrl: nats = natsUrl(),
+    mongoUrl = inject('mongoUrl'),
+  }: { without?: string[]; restarts?: Partial<RestartPolicy> | false; runtime?: 'source' | 'compiled'; natsUrl?: string; mongoUrl?: string } = {},
+): Promise<RunningSystem & { logFile: string; launcherEvents: readonly string[] }> {
   const dir = join(tmpdir(), 'happyride-e2e');
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${randomUUID().slice(0, 8)}.log`);
+  const launcherEvents: string[] = [];
   const system = await startSystem({
-    natsUrl: natsUrl(),
-    mongoUrl: inject('mongoUrl'),
+    natsUrl: nats,
+    mongoUrl,
     ports: 'free',
-    // Test-side wait: on a busy shared machine, loading the TypeScript of eight processes at once takes a while.
-    readyTimeoutMs: 180_000,
     without,
     runtime,
+    // Generous: on a shared 2-core machine under load, a Node process may take a minute to start.
+    readyTimeoutMs: 240_000,
+    ...(restarts === undefined ? {} : { restarts }),
+    onLauncherEvent: (message) => {
+      launcherEvents.push(message);
+      appendFileSync(logFile, `launcher ${message}\n`);
+    },
     env: {
       MONGODB_DATABASE: `e2e_${randomUUID().slice(0, 8)}`,
       LOG_LEVEL: 'debug',
@@ -36,5 +51,5 @@ export async function startTestSystem(
     },
     onLine: (service, line) => appendFileSync(logFile, `${service} ${line}\n`),
   });
-  return { ...system, logFile };
+  return { ...system, logFile, launcherEvents };
 }

@@ -55,3 +55,22 @@ describe('the index of available drivers, fed from JetStream', () => {
     }
   });
 });
+
+describe('the index feeds are watched: one that stops unasked is an error, not a stale index', () => {
+  it('given a running feed, when its NATS connection is closed under it (nobody aborted), then done rejects', async () => {
+    const own = await connectNats(inject('natsUrl'), 'available-drivers-feed-closing');
+    const stop = new AbortController();
+    const { done } = await startAvailableDrivers(own, await KvDriverLocationStore.open(own.js), { signal: stop.signal });
+
+    await own.connection.close();
+
+    await expect(done).rejects.toThrow(/ended|closed/);
+  });
+
+  it('given a running feed, when its signal aborts, then done resolves', async () => {
+    const stop = new AbortController();
+    const { done } = await startAvailableDrivers(nats, locations, { signal: stop.signal });
+    stop.abort();
+    await expect(done).resolves.toBeUndefined();
+  });
+});

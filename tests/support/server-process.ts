@@ -1,0 +1,41 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+/**
+ * The pid of the process listening on `url`'s TCP port (a local nats-server or FerretDB), found
+ * through /proc (Linux): the listening socket's inode in /proc/net/tcp*, then the process holding
+ * it. A test stalls that server with SIGSTOP and resumes it with SIGCONT.
+ */
+export function listeningPid(url: string): number {
+  const port = Number(new URL(url).port);
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let rows: string[];
+    try {
+      rows = readFileSync(table, 'utf8').split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const row of rows) {
+      const [, local, , state, , , , , , inode] = row.trim().split(/\s+/);
+      if (state === '0A' && local && Number.parseInt(local.split(':')[1] ?? '', 16) === port && inode) inodes.add(inode);
+    }
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${entry}/fd`);
+    } catch {
+      continue; // gone meanwhile, or not ours to read
+    }
+    for (const fd of fds) {
+      try {
+        const target = readlinkSync(`/proc/${entry}/fd/${fd}`);
+        if (target.startsWith('socket:[') && inodes.has(target.slice(8, -1))) return Number(entry);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  throw new Error(`no process listens on port ${port}`);
+}
