@@ -24,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { WebSocketServer } from 'ws';
 import type { GatewayContext } from '../context.ts';
+import { checkOperationCost, type OperationLimits } from '../plugins/operation-limits.ts';
 import { OFFER_TRIP_VARIABLE, oneOfferQuery, subscriptionAsQuery } from './as-query.ts';
 
 const subscriptionTypeDefs = parse(readFileSync(new URL('./subscriptions.graphql', import.meta.url), 'utf8'));
@@ -38,6 +39,8 @@ export interface SubscriptionServerOptions {
   nats: Nats;
   logger: Logger;
   validationRules: readonly ValidationRule[];
+  /** Checked again with the subscription's variables, as on HTTP. */
+  limits: OperationLimits;
   /** Refuses a subscription for the caller's rate limit: the retry hint in seconds, or null. */
   rateLimited: (actor: Actor) => number | null;
   connectionInitWaitTimeoutMs: number;
@@ -119,6 +122,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         }
         const errors = validate(schema(), document, [...specifiedRules, ...options.validationRules]);
         if (errors.length > 0) return errors;
+        const overLimits = checkOperationCost(document, payload.variables ?? {}, options.limits, { schema: schema(), operationName: payload.operationName });
+        if (overLimits.length > 0) return overLimits;
         const operation = getOperationAST(document, payload.operationName);
         if (!operation || operation.operation !== 'subscription') {
           return [new GraphQLError('Only subscriptions go over WebSocket: send queries and mutations with HTTP POST.', { extensions: { code: 'BAD_REQUEST' } })];
