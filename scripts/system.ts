@@ -54,6 +54,8 @@ export interface RunningSystem {
   kill(name: string, signal?: NodeJS.Signals): Promise<void>;
   /** Starts one service again (after `kill`) and waits until it is ready. */
   restart(name: string): Promise<void>;
+  /** The process id of a running service (tests read its memory from /proc). */
+  pid(name: string): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -161,6 +163,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     urls,
     kill: (name, signal = 'SIGKILL') => stopOne(byName(name).name, signal),
     restart: (name) => launch(byName(name)),
+    pid: (name) => children.get(byName(name).name)?.pid,
     stop: async () => {
       process.removeListener('exit', onExit);
       await stopAll();

@@ -1,4 +1,4 @@
-import { buildSchema, getIntrospectionQuery, Kind, parse, specifiedRules, validate, type OperationDefinitionNode } from 'graphql';
+import { buildSchema, getIntrospectionQuery, Kind, parse, print, specifiedRules, validate, type DefinitionNode, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { checkOperationCost, defaultOperationLimits, MAX_VISITS, measureOperation, operationLimitsRule } from './operation-limits.ts';
 import { rateLimiter } from './rate-limit.ts';
@@ -40,11 +40,19 @@ describe('operation limits', () => {
   it('given the standard introspection query (GraphiQL, Sandbox), then it passes every limit', () =>
     expect(validate(schema, parse(getIntrospectionQuery()), [...specifiedRules, operationLimitsRule(defaultOperationLimits)])).toEqual([]));
 
-  it('given deep introspection, then its depth does not count but its fields cost 1 each', () => {
+  it('given deep introspection, then its depth does not count but it costs its root plus 1 per field', () => {
     const nested = '{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } }';
     expect(codesOf(nested)).toEqual([]);
-    expect(measured(nested).cost).toBe(10);
-    expect(codesOf(nested, { ...defaultOperationLimits, maxCost: 9 })).toEqual(['COST_LIMIT_EXCEEDED']);
+    expect(measured(nested)).toEqual({ depth: 1, aliases: 0, cost: 1010 });
+    expect(measured('{ __type(name: "Trip") { name fields { name } } }').cost).toBe(14);
+  });
+
+  it('given the standard introspection query four times, then it passes; five times, then COST_LIMIT_EXCEEDED', () => {
+    const [operation, ...fragments] = parse(getIntrospectionQuery()).definitions as [OperationDefinitionNode, ...DefinitionNode[]];
+    const schemaField = print(operation.selectionSet.selections[0]!);
+    const copies = (n: number) => `query Many { ${Array.from({ length: n }, (_, i) => `s${i}: ${schemaField}`).join(' ')} } ${fragments.map((f) => print(f)).join(' ')}`;
+    expect(codesOf(copies(4))).toEqual([]);
+    expect(codesOf(copies(5))).toEqual(['COST_LIMIT_EXCEEDED']);
   });
 
   it('given introspection nested through its lists, then graphql\'s MaxIntrospectionDepthRule refuses it', () => {
@@ -53,7 +61,7 @@ describe('operation limits', () => {
   });
 
   it('given introspection aliased 16 times, then ALIAS_LIMIT_EXCEEDED', () => {
-    const query = `{ ${Array.from({ length: 16 }, (_, i) => `s${i}: __schema { types { name } }`).join(' ')} }`;
+    const query = `{ ${Array.from({ length: 16 }, (_, i) => `t${i}: __type(name: "Trip") { name }`).join(' ')} }`;
     expect(codesOf(query)).toEqual(['ALIAS_LIMIT_EXCEEDED']);
   });
 });

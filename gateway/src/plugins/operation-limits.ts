@@ -29,7 +29,7 @@ export interface OperationLimits {
   maxAliases: number;
   /** Lexical tokens in the document: enforced by the parser (`parseOptions.maxTokens`). */
   maxTokens: number;
-  /** Estimated cost: 1 per field (introspection too), times the page size under a paged field. */
+  /** Estimated cost: 1 per field, times the page size under a paged field; introspection roots weigh more (INTROSPECTION_COST). */
   maxCost: number;
 }
 
@@ -45,7 +45,12 @@ export const PAGE_SIZE = { min: 1, max: 100, default: 20 } as const;
  */
 export const MAX_VISITS = 10_000;
 
-const INTROSPECTION_ROOTS = new Set(['__schema', '__type']);
+/**
+ * What an introspection root costs beyond its fields: `__schema` answers for the whole schema
+ * (the standard introspection query costs about 1,200 in all, so four fit in the default
+ * limit and a fifth is refused), `__type` for one type.
+ */
+export const INTROSPECTION_COST: Readonly<Record<string, number>> = { __schema: 1000, __type: 10 };
 
 const limitError = (code: string, message: string) => new GraphQLError(message, { extensions: { code } });
 
@@ -141,9 +146,10 @@ class Measurer {
     const type = definition ? getNamedType(definition.type) : undefined;
     const children = this.selectionSet(field.selectionSet, type && isCompositeType(type) ? type : undefined);
     // Introspection: its depth is bounded by MaxIntrospectionDepthRule (in graphql's
-    // specifiedRules), its fields cost 1 each like any other.
-    const depth = INTROSPECTION_ROOTS.has(field.name.value) ? 1 : 1 + children.depth;
-    return { depth, aliases: aliases + children.aliases, cost: 1 + this.pageSize(field, definition) * children.cost };
+    // specifiedRules), not by maxDepth; it costs its root's weight plus 1 per field.
+    const introspection = INTROSPECTION_COST[field.name.value];
+    if (introspection !== undefined) return { depth: 1, aliases: aliases + children.aliases, cost: 1 + introspection + children.cost };
+    return { depth: 1 + children.depth, aliases: aliases + children.aliases, cost: 1 + this.pageSize(field, definition) * children.cost };
   }
 
   /** The page a paged field (one taking `first`) returns; 1 for any other field. */
