@@ -118,7 +118,7 @@ function fieldOf(field: GraphQLField<unknown, unknown>, depth: number): fc.Arbit
 function selectionOf(type: GraphQLObjectType, depth: number): fc.Arbitrary<Piece> {
   const fields = Object.values(type.getFields());
   return fc
-    .subarray(fields, { minLength: 1, maxLength: 4 })
+    .subarray(fields, { minLength: 1, maxLength: Math.min(4, fields.length) })
     .chain((chosen) => fc.tuple(...chosen.map((f) => fieldOf(f, depth))))
     .map((pieces) => join(pieces));
 }
@@ -133,7 +133,7 @@ export function operationOf(schema: GraphQLSchema, kind: 'query' | 'mutation' | 
   const root = schema.getRootType(kind as OperationTypeNode) ?? schema.getType(kind[0]!.toUpperCase() + kind.slice(1));
   if (!isObjectType(root)) throw new Error(`the schema has no ${kind} type`);
   const fields = Object.values(root.getFields());
-  const rootSelection = (kind === 'subscription' ? fc.constantFrom(...fields).map((f) => [f]) : fc.subarray(fields, { minLength: 1, maxLength: 2 }))
+  const rootSelection = (kind === 'subscription' ? fc.constantFrom(...fields).map((f) => [f]) : fc.subarray(fields, { minLength: 1, maxLength: Math.min(2, fields.length) }))
     .chain((chosen) => fc.tuple(...chosen.map((f) => fieldOf(f, maxDepth))))
     .map((pieces) => join(pieces));
   return rootSelection.map((piece) => {

@@ -22,6 +22,8 @@ export async function startTestSystem(
     mongoUrl: inject('mongoUrl'),
     ports: 'free',
     without,
+    // A shared, loaded machine can take over a minute to start every service.
+    readyTimeoutMs: 180_000,
     env: {
       MONGODB_DATABASE: `e2e_${randomUUID().slice(0, 8)}`,
       LOG_LEVEL: 'debug',
