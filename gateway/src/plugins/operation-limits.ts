@@ -273,13 +273,22 @@ export function operationLimitsRule(limits: OperationLimits): ValidationRule {
   });
 }
 
-/** Checks the operation about to run with the request's variables, before it reaches a subgraph. */
+/**
+ * Checks the operation about to run with the request's variables, before it reaches a
+ * subgraph; a document without the operation asked for is refused here too (400).
+ */
 export function operationLimitsPlugin<C extends BaseContext>(limits: OperationLimits): ApolloServerPlugin<C> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, operation, request, schema }) {
-          if (!operation) return; // Apollo refuses a document without the operation asked for
+          // Left alone, the gateway's executor answers this with a 500 (found by the fuzzer).
+          if (!operation) {
+            const message = request.operationName
+              ? `The document has no operation named "${request.operationName}".`
+              : 'The document has several operations: say which one to run with operationName.';
+            throw new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
+          }
           const [error] = checkOperations(document, [operation], request.variables ?? {}, limits, schema);
           // A client's mistake: 400, as the same refusal in validation answers.
           if (error) throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });

@@ -118,10 +118,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         try {
           document = parse(payload.query, { maxTokens: 1000 });
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
+          return [withCode(error instanceof GraphQLError ? error : new GraphQLError(String(error)), 'GRAPHQL_PARSE_FAILED')];
         }
         const errors = validate(schema(), document, [...specifiedRules, ...options.validationRules]);
-        if (errors.length > 0) return errors;
+        if (errors.length > 0) return errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
         const overLimits = checkOperationCost(document, payload.variables ?? {}, options.limits, { schema: schema(), operationName: payload.operationName });
         if (overLimits.length > 0) return overLimits;
         const operation = getOperationAST(document, payload.operationName);
@@ -211,6 +211,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     },
   };
 }
+
+/** Every error a client sees carries a code, as on HTTP (graphql's own parse and validation errors have none). */
+const withCode = (error: GraphQLError, code: string): GraphQLError =>
+  error.extensions.code ? error : new GraphQLError(error.message, { nodes: error.nodes ?? null, extensions: { ...error.extensions, code } });
 
 /** The NATS subject whose notices mean the subscription's payload may have changed. */
 function subjectOf(root: unknown, variables: Record<string, unknown> | undefined): string {
