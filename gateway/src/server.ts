@@ -98,7 +98,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     nats,
     logger,
     validationRules,
-    limits: options.limits,
+    operationLimits: options.limits,
     rateLimited: (actor) => {
       const limit = limiter.take(`${actor.role}:${actor.id}`, Date.now());
       return limit.allowed ? null : limit.retryAfterSeconds;

@@ -40,7 +40,7 @@ export interface SubscriptionServerOptions {
   logger: Logger;
   validationRules: readonly ValidationRule[];
   /** Checked again with the subscription's variables, as on HTTP. */
-  limits: OperationLimits;
+  operationLimits: OperationLimits;
   /** Refuses a subscription for the caller's rate limit: the retry hint in seconds, or null. */
   rateLimited: (actor: Actor) => number | null;
   connectionInitWaitTimeoutMs: number;
@@ -122,7 +122,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         }
         const errors = validate(schema(), document, [...specifiedRules, ...options.validationRules]);
         if (errors.length > 0) return errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
-        const overLimits = checkOperationCost(document, payload.variables ?? {}, options.limits, { schema: schema(), operationName: payload.operationName });
+        const overLimits = checkOperationCost(document, payload.variables ?? {}, options.operationLimits, { schema: schema(), operationName: payload.operationName });
         if (overLimits.length > 0) return overLimits;
         const operation = getOperationAST(document, payload.operationName);
         if (!operation || operation.operation !== 'subscription') {
@@ -135,7 +135,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         if (offers && connection.actor.role !== 'driver') {
           return [new GraphQLError('dispatchOffers is for drivers: sign in with the driver role.', { extensions: { code: 'FORBIDDEN' } })];
         }
-        const subject = offers ? dispatchOfferSubject(connection.actor.id) : subjectOf(root, variables);
+        let subject: string;
+        try {
+          subject = offers ? dispatchOfferSubject(connection.actor.id) : subjectOf(root, variables);
+        } catch (error) {
+          // A bad tripId: an `error` message, not 4500 (the websocket branch reworks this).
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
         const context = {
           ...(offers ? { oneOffer: oneOfferQuery(query) } : {}),
           gatewayContext: { actor: connection.actor, authorization: connection.authorization!, correlationId: randomUUID() },
