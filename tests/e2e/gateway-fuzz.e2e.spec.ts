@@ -60,7 +60,7 @@ describe('validation cost is bounded for every document (through the real gatewa
     expect((await fetch(healthUrl)).status).toBe(200);
   });
 
-  it('given the fragment bomb as a subscription over graphql-ws, then an error with the code arrives and the socket stays open', async () => {
+  it('given the fragment bomb, then an unknown field, as subscriptions over graphql-ws, then an error with a code arrives for each and the socket stays open', async () => {
     const socket = await rawSocket(system.gatewayUrl);
     socket.send({ type: 'connection_init', payload: { authorization: `Bearer ${tokens.passenger}` } });
     await until(() => socket.messages.some((m) => m.type === 'connection_ack'));
@@ -69,6 +69,11 @@ describe('validation cost is bounded for every document (through the real gatewa
     await until(() => socket.messages.some((m) => m.type === 'error') && socket.messages.some((m) => m.type === 'pong'));
     const error = socket.messages.find((m) => m.type === 'error') as { payload: Array<{ extensions: { code: string } }> };
     expect(error.payload.map((e) => e.extensions.code)).toContain('COST_LIMIT_EXCEEDED');
+    // Subscriptions are validated against the schema too: an unknown field is refused, with a code.
+    socket.send({ type: 'subscribe', id: 'unknown', payload: { query: 'subscription { tripUpdates(tripId: "t1") { nope } }' } });
+    await until(() => socket.messages.some((m) => m.type === 'error' && m.id === 'unknown'));
+    const unknown = socket.messages.find((m) => m.type === 'error' && m.id === 'unknown') as { payload: Array<{ message: string; extensions: { code: string } }> };
+    expect(unknown.payload).toEqual([expect.objectContaining({ message: 'Cannot query field "nope" on type "Trip".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
     socket.close();
   });
 });
