@@ -143,6 +143,13 @@ describe('page sizes', () => {
   it.each([-1, 0, 101])('given first=%s by literal, then BAD_USER_INPUT before any variable is known', (first) =>
     expect(codesOf(`{ trips(first: ${first}) { edges { node { id } } } }`)).toEqual(['BAD_USER_INPUT']));
 
+  it('given a float literal too large for a double (read as Infinity), then BAD_USER_INPUT', () => {
+    const floats = buildSchema('type Query { near(lng: Float): Int }');
+    const codes = (query: string) => validate(floats, parse(query), [operationLimitsRule(defaultOperationLimits)]).map((e) => e.extensions.code);
+    expect(codes('{ near(lng: 1.7976931348623157e309) }')).toEqual(['BAD_USER_INPUT']);
+    expect(codes('{ near(lng: 1.7976931348623157e308) }')).toEqual([]);
+  });
+
   it.each([1, 100])('given first=%s, then it passes', (first) => expect(codesOf(`{ trips(first: ${first}) { edges { node { id } } } }`)).toEqual([]));
 });
 

@@ -268,7 +268,10 @@ export function operationLimitsRule(limits: OperationLimits): ValidationRule {
     Document(document) {
       const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
       for (const error of checkOperations(document, operations, undefined, limits, context.getSchema())) context.reportError(error);
-      return false;
+    },
+    // graphql reads `1e400` as Infinity, which the gateway cannot send on: a 500 (found by the fuzzer).
+    FloatValue(node) {
+      if (!Number.isFinite(Number(node.value))) context.reportError(limitError('BAD_USER_INPUT', `${node.value.slice(0, 40)} is not a finite number.`));
     },
   });
 }
