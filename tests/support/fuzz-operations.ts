@@ -207,5 +207,14 @@ export function httpShapeOf(operation: fc.Arbitrary<Operation>): fc.Arbitrary<Ht
         .map(([body, contentType]): HttpShape => ({ kind: 'bytes', body, contentType })),
     },
     { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((body): HttpShape => ({ kind: 'json', body })) },
+    {
+      // Numbers JSON.parse reads as Infinity or -0 in variables.
+      weight: 1,
+      arbitrary: fc.tuple(operation, fc.constantFrom('1e400', '-1e400', '-0', '1e-400')).map(([o, n]): HttpShape => ({
+        kind: 'bytes',
+        body: new TextEncoder().encode(JSON.stringify({ query: o.query, variables: o.variables }).replace(/(?<=[:[,])-?\d+(\.\d+)?([eE][-+]?\d+)?(?=[,\]}])/g, n)),
+        contentType: 'application/json',
+      })),
+    },
   );
 }
