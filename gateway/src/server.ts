@@ -3,7 +3,7 @@ import type { Nats } from '@happyride/eventstore';
 import { cachedReadiness, createMetricsRegistry, firstReason, identify, readinessCheck, startGraphQLService, type Logger, type RunningService, type TokenVerifier } from '@happyride/platform';
 import type { GatewayContext } from './context.ts';
 import { explorerRoutes } from './explorer/routes.ts';
-import { operationLimitsRule, type OperationLimits } from './plugins/operation-limits.ts';
+import { operationLimitsPlugin, operationLimitsRule, type OperationLimits } from './plugins/operation-limits.ts';
 import { rateLimitedError, rateLimiter, type RateLimitOptions } from './plugins/rate-limit.ts';
 import { SubgraphDataSource } from './subgraph-data-source.ts';
 import { registerSubscriptionMetrics } from './subscription-metrics.ts';
@@ -80,6 +80,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       introspection: options.introspection ?? true,
       parseOptions: { maxTokens: options.limits.maxTokens },
       validationRules,
+      // The same limits again with the request's variables (page sizes given by a variable).
+      plugins: [operationLimitsPlugin<GatewayContext>(options.limits)],
     },
     // NATS (a flush round trip) and every subgraph's /health, in parallel, each bounded,
     // the answer reused for 2 s: /ready never hangs and costs the subgraphs little.
@@ -105,6 +107,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     nats,
     logger,
     validationRules,
+    operationLimits: options.limits,
     rateLimited: (actor) => {
       const limit = limiter.take(`${actor.role}:${actor.id}`, Date.now());
       return limit.allowed ? null : limit.retryAfterSeconds;

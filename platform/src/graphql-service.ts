@@ -9,7 +9,7 @@ import {
 import { expressMiddleware, type ExpressContextFunctionArgument } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatErrorFor } from './graphql-errors.ts';
 import type { Logger } from './logger.ts';
@@ -60,6 +60,17 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
   // gateway reuses it answers "socket hang up" (ECONNRESET) to a perfectly good request.
   httpServer.keepAliveTimeout = 65_000;
   httpServer.headersTimeout = 66_000;
+  // What Node refuses before any route (a URL or headers over its limit, malformed HTTP) answers
+  // as JSON with a code too, not an empty 431 / 400 (found by the gateway fuzzer: a long GET).
+  httpServer.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify({
+      errors: [{ message: tooLarge ? 'The request line or headers are too large: send the query in a POST body.' : 'Malformed HTTP request.', extensions: { code: tooLarge ? 'REQUEST_HEADERS_TOO_LARGE' : 'BAD_REQUEST' } }],
+    });
+    const status = tooLarge ? 431 : 400;
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
   const server = new ApolloServer<C>({
     ...options.apollo,
     formatError: formatErrorFor({

@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayContext } from '../context.ts';
+import { checkOperationCost, type OperationLimits } from '../plugins/operation-limits.ts';
 import { OFFER_TRIP_VARIABLE, oneOfferQuery, subscriptionAsQuery } from './as-query.ts';
 import { LiveFeeds, type Followed, type OfferQueries } from './live-feeds.ts';
 import {
@@ -50,6 +51,8 @@ export interface SubscriptionServerOptions {
   nats: Nats;
   logger: Logger;
   validationRules: readonly ValidationRule[];
+  /** Checked again with the subscription's variables, as on HTTP. */
+  operationLimits: OperationLimits;
   /** Refuses a subscription for the caller's rate limit: the retry hint in seconds, or null. */
   rateLimited: (actor: Actor) => number | null;
   connectionInitWaitTimeoutMs: number;
@@ -173,7 +176,11 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   }
 
   /** Parses and validates a `subscribe`; its subscription operation, or the errors to answer. */
-  function checkSubscription(query: string, operationName: string | undefined): { document: DocumentNode; operation: OperationDefinitionNode } | readonly GraphQLError[] {
+  function checkSubscription(
+    query: string,
+    operationName: string | undefined,
+    variables: Record<string, unknown>,
+  ): { document: DocumentNode; operation: OperationDefinitionNode } | readonly GraphQLError[] {
     let document: DocumentNode;
     try {
       document = parse(query, { maxTokens: 1000 });
@@ -182,6 +189,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     }
     const errors = validate(schema(), document, [...specifiedRules, ...options.validationRules]);
     if (errors.length > 0) return errors.map(withCode('GRAPHQL_VALIDATION_FAILED'));
+    const overLimits = checkOperationCost(document, variables, options.operationLimits, { schema: schema(), operationName });
+    if (overLimits.length > 0) return overLimits;
     const operation = getOperationAST(document, operationName);
     if (!operation || operation.operation !== 'subscription') {
       return [new GraphQLError('Only subscriptions go over WebSocket: send queries and mutations with HTTP POST.', { extensions: { code: 'BAD_REQUEST' } })];
@@ -201,7 +210,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       return [new GraphQLError(`Too many requests: try again in ${retryAfter} s.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } })];
     }
     const operationName = payload.operationName ?? undefined;
-    const checked = checkSubscription(payload.query, operationName);
+    const checked = checkSubscription(payload.query, operationName, payload.variables ?? {});
     if (Array.isArray(checked)) return checked;
     const { document, operation } = checked as { document: DocumentNode; operation: OperationDefinitionNode };
     const { document: query, responseKey } = subscriptionAsQuery(document, operation);
