@@ -37,6 +37,7 @@ console.log(`
 
   GraphQL (HTTP and graphql-ws):  ${system.gatewayUrl}
   Health / readiness:             ${system.urls.gateway}/health  ${system.urls.gateway}/ready
+  Gateway metrics (admin port):   ${system.urls['gateway-metrics']}/metrics
   NATS:                           ${servers.natsUrl}
   MongoDB wire (FerretDB):        ${servers.mongoUrl}
 

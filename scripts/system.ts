@@ -20,6 +20,9 @@ export interface ServiceDefinition {
   defaultPort?: number;
   /** For services without HTTP: ready once a log line's `msg` equals this. */
   readyMessage?: string;
+  /** A second, admin-only listener (the gateway's `/metrics`): its port variable and default; its URL is `urls['<name>-metrics']`. */
+  metricsPortEnv?: string;
+  defaultMetricsPort?: number;
 }
 
 export const allServices: readonly ServiceDefinition[] = [
@@ -31,7 +34,7 @@ export const allServices: readonly ServiceDefinition[] = [
   })),
   { name: 'projector', entry: 'projections/src/main.ts', portEnv: 'PROJECTOR_METRICS_PORT', defaultPort: 9464 },
   { name: 'saga-worker', entry: 'sagas/src/main.ts', portEnv: 'SAGA_WORKER_METRICS_PORT', defaultPort: 9465 },
-  { name: 'gateway', entry: 'gateway/src/main.ts', portEnv: 'GATEWAY_PORT', defaultPort: 4000 },
+  { name: 'gateway', entry: 'gateway/src/main.ts', portEnv: 'GATEWAY_PORT', defaultPort: 4000, metricsPortEnv: 'GATEWAY_METRICS_PORT', defaultMetricsPort: 9466 },
 ];
 
 export interface SystemOptions {
@@ -81,6 +84,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     ports[service.name] =
       options.ports === 'free' ? await freePort() : Number(process.env[service.portEnv] ?? service.defaultPort);
   }
+  const metricsPorts: Record<string, number> = {};
+  for (const service of services) {
+    if (!service.metricsPortEnv) continue;
+    metricsPorts[service.name] =
+      options.ports === 'free' ? await freePort() : Number(process.env[service.metricsPortEnv] ?? service.defaultMetricsPort);
+  }
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     NATS_URL: options.natsUrl,
@@ -89,9 +98,13 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     ...options.env,
   };
   for (const service of services) if (service.portEnv) env[service.portEnv] = String(ports[service.name]);
+  for (const service of services) if (service.metricsPortEnv) env[service.metricsPortEnv] = String(metricsPorts[service.name]);
   for (const entry of subgraphs) env[`${entry.envPrefix}_URL`] = `http://127.0.0.1:${ports[entry.name]}/graphql`;
 
-  const urls = Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]));
+  const urls = Object.fromEntries([
+    ...Object.entries(ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]),
+    ...Object.entries(metricsPorts).map(([name, port]) => [`${name}-metrics`, `http://127.0.0.1:${port}`]),
+  ]);
   const children = new Map<string, ChildProcess>();
   const onLine = options.onLine ?? (() => {});
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;

@@ -14,7 +14,7 @@ runMain(logger, async () => {
   const port = envPort(process.env, 'GATEWAY_PORT', 4000);
   const supergraphPath = envString(process.env, 'SUPERGRAPH_PATH', new URL('../../schema/supergraph.graphql', import.meta.url).pathname);
   const introspection = envEnum(process.env, 'GRAPHQL_INTROSPECTION', ['on', 'off'], config.environment === 'production' ? 'off' : 'on');
-  const graphiql = envEnum(process.env, 'GRAPHIQL', ['on', 'off'], 'on');
+  const graphiql = envEnum(process.env, 'GRAPHIQL', ['on', 'off'], config.environment === 'production' ? 'off' : 'on');
   const apolloSandbox = envEnum(process.env, 'APOLLO_SANDBOX', ['on', 'off'], config.environment === 'production' ? 'off' : 'on');
   const nats = await connectNats(config.natsUrl, 'gateway');
   if (config.auth.usesDevSecret) logger.warn('JWT_SECRET is not set: using the public development secret (see README).');
@@ -30,6 +30,7 @@ runMain(logger, async () => {
     introspection: introspection === 'on',
     graphiql: graphiql === 'on',
     apolloSandbox: apolloSandbox === 'on',
+    metrics: { port: envPort(process.env, 'GATEWAY_METRICS_PORT', 9466), host: envString(process.env, 'GATEWAY_METRICS_HOST', '127.0.0.1') },
     limits: {
       maxDepth: envNumber(process.env, 'GRAPHQL_MAX_DEPTH', defaultOperationLimits.maxDepth, { min: 1, integer: true }),
       maxAliases: envNumber(process.env, 'GRAPHQL_MAX_ALIASES', defaultOperationLimits.maxAliases, { min: 0, integer: true }),

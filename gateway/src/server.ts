@@ -1,6 +1,7 @@
 import { ApolloGateway } from '@apollo/gateway';
 import type { Nats } from '@happyride/eventstore';
-import { createMetricsRegistry, identify, startGraphQLService, type Logger, type RunningService, type TokenVerifier } from '@happyride/platform';
+import { createMetricsRegistry, identify, startGraphQLService, startMetricsServer, type Logger, type RunningService, type TokenVerifier } from '@happyride/platform';
+import type { AddressInfo } from 'node:net';
 import type { GatewayContext } from './context.ts';
 import { explorerRoutes } from './explorer/routes.ts';
 import { operationLimitsRule, type OperationLimits } from './plugins/operation-limits.ts';
@@ -30,6 +31,16 @@ export interface GatewayOptions {
   graphiql?: boolean;
   /** Apollo's landing page (Sandbox, from Apollo's CDN) on `GET /graphql` (default on). */
   apolloSandbox?: boolean;
+  /**
+   * The admin listener with `/metrics` (and `/health`, `/ready`): never the public port, whose
+   * `/metrics` answers 404. Without it, the gateway serves no metrics.
+   */
+  metrics?: { port: number; host: string };
+}
+
+export interface RunningGateway extends RunningService<GatewayContext> {
+  /** The admin listener's port (`/metrics`), when one was asked for. */
+  metricsPort?: number;
 }
 
 /**
@@ -38,7 +49,7 @@ export interface GatewayOptions {
  * explorer whose every asset is served from here). Every operation passes the
  * token, depth, alias and cost limits and the caller's rate limit before it reaches a subgraph.
  */
-export async function startGateway(options: GatewayOptions): Promise<RunningService<GatewayContext>> {
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { logger, nats } = options;
   let loaded = false;
   const gateway = new ApolloGateway({
@@ -58,6 +69,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   const service = await startGraphQLService<GatewayContext>({
     name: 'gateway',
     metrics,
+    metricsRoute: false,
     port: options.port,
     ...(options.host ? { host: options.host } : {}),
     logger,
@@ -103,9 +115,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     connectionInitWaitTimeoutMs: options.connectionInitWaitTimeoutMs ?? 3_000,
   });
   registerSubscriptionMetrics(metrics, subscriptions.stats);
+  const admin = options.metrics
+    ? await startMetricsServer(metrics, options.metrics.port, { host: options.metrics.host, readiness: async () => (loaded ? null : 'the supergraph is not loaded yet') })
+    : undefined;
+  const metricsPort = admin ? (admin.address() as AddressInfo).port : undefined;
+  if (admin) logger.info({ url: `http://${options.metrics!.host}:${metricsPort}/metrics` }, 'gateway metrics listening');
   return {
     ...service,
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
     async stop() {
+      if (admin) {
+        const closed = new Promise((resolve) => admin.close(resolve));
+        admin.closeAllConnections();
+        await closed;
+      }
       await subscriptions.stop();
       await service.stop();
     },
