@@ -1,6 +1,7 @@
 import { connectNats } from '@happyride/eventstore';
 import { createLogger, envEnum, envNumber, envPort, envString, readCommonConfig, runMain, tokenVerifier } from '@happyride/platform';
 import { readFileSync } from 'node:fs';
+import { parseTrustedProxies } from './plugins/client-ip.ts';
 import { defaultOperationLimits } from './plugins/operation-limits.ts';
 import { startGateway } from './server.ts';
 import { subgraphUrls } from './subgraph-urls.ts';
@@ -41,6 +42,7 @@ runMain(logger, async () => {
       perMinute: envNumber(process.env, 'RATE_LIMIT_PER_MINUTE', 600, { min: 0, integer: true }),
       burst: envNumber(process.env, 'RATE_LIMIT_BURST', 100, { min: 1, integer: true }),
     },
+    trustedProxies: parseTrustedProxies(process.env.TRUSTED_PROXIES),
     maxBodyBytes: envNumber(process.env, 'MAX_BODY_BYTES', 1_000_000, { min: 1_000, integer: true }),
     connectionInitWaitTimeoutMs: envNumber(process.env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3_000, { min: 100, integer: true }),
   });

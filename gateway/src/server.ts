@@ -5,11 +5,12 @@ import type { AddressInfo } from 'node:net';
 import type { GatewayContext } from './context.ts';
 import { explorerRoutes } from './explorer/routes.ts';
 import { operationLimitsRule, type OperationLimits } from './plugins/operation-limits.ts';
+import { clientIp, parseTrustedProxies, type TrustedProxies } from './plugins/client-ip.ts';
 import { rateLimitedError, rateLimiter, type RateLimitOptions } from './plugins/rate-limit.ts';
 import { SubgraphDataSource } from './subgraph-data-source.ts';
 import { registerSubscriptionMetrics } from './subscription-metrics.ts';
 import { startSubscriptionServer } from './subscriptions/websocket-server.ts';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 
 export interface GatewayOptions {
   port: number;
@@ -24,6 +25,8 @@ export interface GatewayOptions {
   introspection?: boolean;
   limits: OperationLimits;
   rateLimit: RateLimitOptions;
+  /** Peers whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`); default none. */
+  trustedProxies?: TrustedProxies;
   maxBodyBytes: number;
   /** graphql-ws: how long a socket may wait before `connection_init` (then 4408). */
   connectionInitWaitTimeoutMs?: number;
@@ -58,6 +61,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
   });
   const limiter = rateLimiter(options.rateLimit);
+  const trustedProxies = options.trustedProxies ?? parseTrustedProxies('');
   let apiSchema: GraphQLSchema | undefined;
   gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => {
     apiSchema = schema;
@@ -94,8 +98,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return null;
     },
     context: async ({ req, correlationId }) => {
-      const actor = await identify(req.headers, options.verify);
-      const limit = limiter.take(actor ? `${actor.role}:${actor.id}` : `ip:${req.socket.remoteAddress ?? 'unknown'}`, Date.now());
+      // Before any token is verified: an address whose bad tokens used up its burst is refused
+      // unverified, so a flood of forged tokens costs a map lookup each. Then per identity.
+      const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies);
+      const badTokens = `bad-token:${ip}`;
+      const early = limiter.check(badTokens, Date.now());
+      if (req.headers.authorization && !early.allowed) throw rateLimitedError(early.retryAfterSeconds);
+      const actor = await identify(req.headers, options.verify).catch((error: unknown) => {
+        if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') limiter.take(badTokens, Date.now());
+        throw error;
+      });
+      const limit = limiter.take(actor ? `${actor.role}:${actor.id}` : `ip:${ip}`, Date.now());
       if (!limit.allowed) throw rateLimitedError(limit.retryAfterSeconds);
       return { actor, correlationId, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) };
     },
