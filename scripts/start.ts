@@ -4,6 +4,7 @@
  * subgraph, the projector and the gateway, and prints where to point a GraphQL client.
  */
 import { startLocalServers } from '@happyride/local-servers';
+import { redactUrl } from '@happyride/platform';
 import { fileURLToPath } from 'node:url';
 import { startSystem, type RunningSystem } from './system.ts';
 
@@ -38,8 +39,8 @@ console.log(`
   GraphQL (HTTP and graphql-ws):  ${system.gatewayUrl}
   Health / readiness:             ${system.urls.gateway}/health  ${system.urls.gateway}/ready
   Gateway metrics (admin port):   ${system.urls['gateway-metrics']}/metrics
-  NATS:                           ${servers.natsUrl}
-  MongoDB wire (FerretDB):        ${servers.mongoUrl}
+  NATS:                           ${redactUrl(servers.natsUrl)}
+  MongoDB wire (FerretDB):        ${redactUrl(servers.mongoUrl)}
 
   A token:   npm run token -- --role passenger --sub p1
   Try it:    curl -s ${system.gatewayUrl} -H 'content-type: application/json' \\
