@@ -78,17 +78,20 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   await bootstrapEventLog(nats.jsm);
   await nats.close();
 
+  // Free ports, each one different: the kernel may hand out a port it just released again.
+  const taken = new Set<number>();
+  const pick = async (variable: string, fallback: number | undefined): Promise<number> => {
+    if (options.ports !== 'free') return Number(process.env[variable] ?? fallback);
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) return taken.add(port), port;
+    }
+  };
   const ports: Record<string, number> = {};
-  for (const service of services) {
-    if (!service.portEnv) continue;
-    ports[service.name] =
-      options.ports === 'free' ? await freePort() : Number(process.env[service.portEnv] ?? service.defaultPort);
-  }
+  for (const service of services) if (service.portEnv) ports[service.name] = await pick(service.portEnv, service.defaultPort);
   const metricsPorts: Record<string, number> = {};
   for (const service of services) {
-    if (!service.metricsPortEnv) continue;
-    metricsPorts[service.name] =
-      options.ports === 'free' ? await freePort() : Number(process.env[service.metricsPortEnv] ?? service.defaultMetricsPort);
+    if (service.metricsPortEnv) metricsPorts[service.name] = await pick(service.metricsPortEnv, service.defaultMetricsPort);
   }
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
