@@ -84,7 +84,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     if (options.ports !== 'free') return Number(process.env[variable] ?? fallback);
     for (;;) {
       const port = await freePort();
-      if (!taken.has(port)) return taken.add(port), port;
+      if (taken.has(port)) continue;
+      taken.add(port);
+      return port;
     }
   };
   const ports: Record<string, number> = {};
