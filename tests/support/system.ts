@@ -21,6 +21,8 @@ export async function startTestSystem(
     natsUrl: natsUrl(),
     mongoUrl: inject('mongoUrl'),
     ports: 'free',
+    // Seven Node processes compiling TypeScript at once on a busy 2-core machine can take minutes.
+    readyTimeoutMs: 240_000,
     without,
     env: {
       MONGODB_DATABASE: `e2e_${randomUUID().slice(0, 8)}`,
