@@ -2,7 +2,7 @@
  * `npm run bench:subscriptions -- --sockets 10000`: many driver apps on one gateway process.
  * Over the whole system as real processes (the launcher of `npm start`), it opens `sockets`
  * graphql-ws connections, each with its own driver token and a `dispatchOffers` subscription,
- * and reads the gateway's resident memory (its own `/metrics`) before and after: RSS per
+ * and reads the gateway's resident memory (its own `/metrics`, on its admin port) before and after: RSS per
  * socket. With all of them open, `sampleDrivers` real drivers online at the city centre get
  * the offers of `trips` real trips (requested through the gateway, confirmed by the saga,
  * dispatched by the dispatch saga); the offer delivery latency is the time from the dispatch
@@ -63,7 +63,7 @@ async function gql<T>(query: string, bearer: string, variables: Record<string, u
 }
 
 async function gatewayRssBytes(): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', system.gatewayUrl))).text();
+  const text = await (await fetch(`${system.urls['gateway-metrics']}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith('process_resident_memory_bytes'));
   if (!line) throw new Error('the gateway /metrics has no process_resident_memory_bytes');
   return Number(line.split(' ')[1]);

@@ -5,6 +5,7 @@
  * Runs from the build (`node dist/start.js`): every service is the bundle in `dist/`.
  */
 import { startLocalServers } from '@happyride/local-servers';
+import { redactUrl } from '@happyride/platform';
 import { fileURLToPath } from 'node:url';
 import { startSystem, type RunningSystem } from './system.ts';
 
@@ -45,8 +46,9 @@ console.log(`
 
   GraphQL (HTTP and graphql-ws):  ${system.gatewayUrl}
   Health / readiness:             ${system.urls.gateway}/health  ${system.urls.gateway}/ready
-  NATS:                           ${servers.natsUrl}
-  MongoDB wire (FerretDB):        ${servers.mongoUrl}
+  Gateway metrics (admin port):   ${system.urls['gateway-metrics']}/metrics
+  NATS:                           ${redactUrl(servers.natsUrl)}
+  MongoDB wire (FerretDB):        ${redactUrl(servers.mongoUrl)}
 
   A token:   npm run token -- --role passenger --sub p1
   Try it:    curl -s ${system.gatewayUrl} -H 'content-type: application/json' \\

@@ -21,6 +21,9 @@ export interface ServiceDefinition {
   defaultPort?: number;
   /** For services without HTTP: ready once a log line's `msg` equals this. */
   readyMessage?: string;
+  /** A second, admin-only listener (the gateway's `/metrics`): its port variable and default; its URL is `urls['<name>-metrics']`. */
+  metricsPortEnv?: string;
+  defaultMetricsPort?: number;
 }
 
 export const allServices: readonly ServiceDefinition[] = [
@@ -32,7 +35,7 @@ export const allServices: readonly ServiceDefinition[] = [
   })),
   { name: 'projector', entry: 'projections/src/main.ts', portEnv: 'PROJECTOR_METRICS_PORT', defaultPort: 9464 },
   { name: 'saga-worker', entry: 'sagas/src/main.ts', portEnv: 'SAGA_WORKER_METRICS_PORT', defaultPort: 9465 },
-  { name: 'gateway', entry: 'gateway/src/main.ts', portEnv: 'GATEWAY_PORT', defaultPort: 4000 },
+  { name: 'gateway', entry: 'gateway/src/main.ts', portEnv: 'GATEWAY_PORT', defaultPort: 4000, metricsPortEnv: 'GATEWAY_METRICS_PORT', defaultMetricsPort: 9466 },
 ];
 
 export interface SystemOptions {
@@ -117,11 +120,22 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   await bootstrapEventLog(nats.jsm);
   await nats.close();
 
+  // Free ports, each one different: the kernel may hand out a port it just released again.
+  const taken = new Set<number>();
+  const pick = async (variable: string, fallback: number | undefined): Promise<number> => {
+    if (options.ports !== 'free') return Number(process.env[variable] ?? fallback);
+    for (;;) {
+      const port = await freePort();
+      if (taken.has(port)) continue;
+      taken.add(port);
+      return port;
+    }
+  };
   const ports: Record<string, number> = {};
+  for (const service of services) if (service.portEnv) ports[service.name] = await pick(service.portEnv, service.defaultPort);
+  const metricsPorts: Record<string, number> = {};
   for (const service of services) {
-    if (!service.portEnv) continue;
-    ports[service.name] =
-      options.ports === 'free' ? await freePort() : Number(process.env[service.portEnv] ?? service.defaultPort);
+    if (service.metricsPortEnv) metricsPorts[service.name] = await pick(service.metricsPortEnv, service.defaultMetricsPort);
   }
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -131,9 +145,13 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     ...options.env,
   };
   for (const service of services) if (service.portEnv) env[service.portEnv] = String(ports[service.name]);
+  for (const service of services) if (service.metricsPortEnv) env[service.metricsPortEnv] = String(metricsPorts[service.name]);
   for (const entry of subgraphs) env[`${entry.envPrefix}_URL`] = `http://127.0.0.1:${ports[entry.name]}/graphql`;
 
-  const urls = Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]));
+  const urls = Object.fromEntries([
+    ...Object.entries(ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]),
+    ...Object.entries(metricsPorts).map(([name, port]) => [`${name}-metrics`, `http://127.0.0.1:${port}`]),
+  ]);
   const children = new Map<string, ChildProcess>();
   const onLine = options.onLine ?? (() => {});
   const report = options.onLauncherEvent ?? (() => {});

@@ -1,7 +1,9 @@
 /**
  * `npm run token -- --role passenger --sub p1 [--ttl 12h]`: prints a bearer token signed with
- * `JWT_SECRET` (or the development default), for curl, Sandbox or GraphiQL.
+ * `JWT_SECRET` (or the development default), with `iss` / `aud` when `JWT_ISSUER` / `JWT_AUDIENCE`
+ * are set, for curl, Sandbox or GraphiQL.
  */
+import { isValidId } from '@happyride/domain';
 import { readAuthConfig, signToken, type Role } from '@happyride/platform';
 import { parseArgs } from 'node:util';
 
@@ -14,9 +16,9 @@ if (!roles.includes(role)) {
   console.error(`--role must be one of ${roles.join(', ')}`);
   process.exit(2);
 }
-if (!values.sub || !/^[A-Za-z0-9_-]{1,64}$/.test(values.sub)) {
+if (!values.sub || !isValidId(values.sub)) {
   console.error('--sub is required: the passenger, driver or admin id (letters, digits, _ or -, at most 64)');
   process.exit(2);
 }
 const auth = readAuthConfig(process.env);
-console.log(await signToken({ id: values.sub, role }, auth.jwtSecret, { expiresIn: values.ttl }));
+console.log(await signToken({ id: values.sub, role }, auth.jwtSecret, { expiresIn: values.ttl, issuer: auth.issuer, audience: auth.audience }));

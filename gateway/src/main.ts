@@ -1,6 +1,8 @@
 import { connectNats } from '@happyride/eventstore';
-import { createLogger, envEnum, envNumber, envPort, envString, readCommonConfig, runMain, tokenVerifier } from '@happyride/platform';
+import { createLogger, envNumber, envPort, envString, readCommonConfig, runMain, tokenVerifier } from '@happyride/platform';
 import { readFileSync } from 'node:fs';
+import { readExposure } from './exposure.ts';
+import { parseTrustedProxies } from './plugins/client-ip.ts';
 import { defaultOperationLimits } from './plugins/operation-limits.ts';
 import { startGateway } from './server.ts';
 import { defaultWebSocketLimits } from './subscriptions/socket-limits.ts';
@@ -14,9 +16,7 @@ runMain(logger, async () => {
   const config = readCommonConfig(process.env);
   const port = envPort(process.env, 'GATEWAY_PORT', 4000);
   const supergraphPath = envString(process.env, 'SUPERGRAPH_PATH', new URL('../../schema/supergraph.graphql', import.meta.url).pathname);
-  const introspection = envEnum(process.env, 'GRAPHQL_INTROSPECTION', ['on', 'off'], config.environment === 'production' ? 'off' : 'on');
-  const graphiql = envEnum(process.env, 'GRAPHIQL', ['on', 'off'], 'on');
-  const apolloSandbox = envEnum(process.env, 'APOLLO_SANDBOX', ['on', 'off'], config.environment === 'production' ? 'off' : 'on');
+  const exposure = readExposure(process.env, config.environment);
   const nats = await connectNats(config.natsUrl, 'gateway');
   if (config.auth.usesDevSecret) logger.warn('JWT_SECRET is not set: using the public development secret (see README).');
   const service = await startGateway({
@@ -28,9 +28,8 @@ runMain(logger, async () => {
     nats,
     logger,
     exposeInternalErrors: config.environment === 'development',
-    introspection: introspection === 'on',
-    graphiql: graphiql === 'on',
-    apolloSandbox: apolloSandbox === 'on',
+    ...exposure,
+    metrics: { port: envPort(process.env, 'GATEWAY_METRICS_PORT', 9466), host: envString(process.env, 'GATEWAY_METRICS_HOST', '127.0.0.1') },
     limits: {
       maxDepth: envNumber(process.env, 'GRAPHQL_MAX_DEPTH', defaultOperationLimits.maxDepth, { min: 1, integer: true }),
       maxAliases: envNumber(process.env, 'GRAPHQL_MAX_ALIASES', defaultOperationLimits.maxAliases, { min: 0, integer: true }),
@@ -41,6 +40,7 @@ runMain(logger, async () => {
       perMinute: envNumber(process.env, 'RATE_LIMIT_PER_MINUTE', 600, { min: 0, integer: true }),
       burst: envNumber(process.env, 'RATE_LIMIT_BURST', 100, { min: 1, integer: true }),
     },
+    trustedProxies: parseTrustedProxies(process.env.TRUSTED_PROXIES),
     maxBodyBytes: envNumber(process.env, 'MAX_BODY_BYTES', 1_000_000, { min: 1_000, integer: true }),
     connectionInitWaitTimeoutMs: envNumber(process.env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3_000, { min: 100, integer: true }),
     webSocketLimits: {

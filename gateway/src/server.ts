@@ -1,15 +1,17 @@
 import { ApolloGateway } from '@apollo/gateway';
 import type { Nats } from '@happyride/eventstore';
-import { cachedReadiness, createMetricsRegistry, firstReason, identify, readinessCheck, startGraphQLService, type Logger, type RunningService, type TokenVerifier } from '@happyride/platform';
+import { cachedReadiness, createMetricsRegistry, firstReason, identify, readinessCheck, startGraphQLService, startMetricsServer, type Logger, type RunningService, type TokenVerifier } from '@happyride/platform';
+import type { AddressInfo } from 'node:net';
 import type { GatewayContext } from './context.ts';
 import { explorerRoutes } from './explorer/routes.ts';
 import { operationLimitsPlugin, operationLimitsRule, type OperationLimits } from './plugins/operation-limits.ts';
+import { clientIp, parseTrustedProxies, type TrustedProxies } from './plugins/client-ip.ts';
 import { rateLimitedError, rateLimiter, type RateLimitOptions } from './plugins/rate-limit.ts';
 import { SubgraphDataSource } from './subgraph-data-source.ts';
 import { registerSubscriptionMetrics } from './subscription-metrics.ts';
 import type { WebSocketLimits } from './subscriptions/socket-limits.ts';
 import { startSubscriptionServer } from './subscriptions/websocket-server.ts';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 
 export interface GatewayOptions {
   port: number;
@@ -24,6 +26,8 @@ export interface GatewayOptions {
   introspection?: boolean;
   limits: OperationLimits;
   rateLimit: RateLimitOptions;
+  /** Peers whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`); default none. */
+  trustedProxies?: TrustedProxies;
   maxBodyBytes: number;
   /** graphql-ws: how long a socket may wait before `connection_init` (then 4408). */
   connectionInitWaitTimeoutMs?: number;
@@ -33,6 +37,16 @@ export interface GatewayOptions {
   graphiql?: boolean;
   /** Apollo's landing page (Sandbox, from Apollo's CDN) on `GET /graphql` (default on). */
   apolloSandbox?: boolean;
+  /**
+   * The admin listener with `/metrics` (and `/health`, `/ready`): never the public port, whose
+   * `/metrics` answers 404. Without it, the gateway serves no metrics.
+   */
+  metrics?: { port: number; host: string };
+}
+
+export interface RunningGateway extends RunningService<GatewayContext> {
+  /** The admin listener's port (`/metrics`), when one was asked for. */
+  metricsPort?: number;
 }
 
 /** A subgraph's `/health` (beside its `/graphql`) answers 200. */
@@ -48,7 +62,7 @@ async function healthy(graphqlUrl: string): Promise<void> {
  * explorer whose every asset is served from here). Every operation passes the
  * token, depth, alias and cost limits and the caller's rate limit before it reaches a subgraph.
  */
-export async function startGateway(options: GatewayOptions): Promise<RunningService<GatewayContext>> {
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { logger, nats } = options;
   let loaded = false;
   const gateway = new ApolloGateway({
@@ -57,6 +71,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     logger,
   });
   const limiter = rateLimiter(options.rateLimit);
+  const trustedProxies = options.trustedProxies ?? parseTrustedProxies('');
   let apiSchema: GraphQLSchema | undefined;
   gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => {
     apiSchema = schema;
@@ -68,6 +83,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   const service = await startGraphQLService<GatewayContext>({
     name: 'gateway',
     metrics,
+    metricsRoute: false,
     port: options.port,
     ...(options.host ? { host: options.host } : {}),
     logger,
@@ -93,8 +109,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       ]);
     }, 2_000),
     context: async ({ req, correlationId }) => {
-      const actor = await identify(req.headers, options.verify);
-      const limit = limiter.take(actor ? `${actor.role}:${actor.id}` : `ip:${req.socket.remoteAddress ?? 'unknown'}`, Date.now());
+      // Before any token is verified: an address whose bad tokens used up its burst is refused
+      // unverified, so a flood of forged tokens costs a map lookup each. Then per identity.
+      const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies);
+      const badTokens = `bad-token:${ip}`;
+      const early = limiter.check(badTokens, Date.now());
+      if (req.headers.authorization && !early.allowed) throw rateLimitedError(early.retryAfterSeconds);
+      const actor = await identify(req.headers, options.verify).catch((error: unknown) => {
+        if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') limiter.take(badTokens, Date.now());
+        throw error;
+      });
+      const limit = limiter.take(actor ? `${actor.role}:${actor.id}` : `ip:${ip}`, Date.now());
       if (!limit.allowed) throw rateLimitedError(limit.retryAfterSeconds);
       return { actor, correlationId, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) };
     },
@@ -116,9 +141,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     ...(options.webSocketLimits ? { limits: options.webSocketLimits } : {}),
   });
   registerSubscriptionMetrics(metrics, subscriptions.stats);
+  const admin = options.metrics
+    ? await startMetricsServer(metrics, options.metrics.port, { host: options.metrics.host, readiness: async () => (loaded ? null : 'the supergraph is not loaded yet') })
+    : undefined;
+  const metricsPort = admin ? (admin.address() as AddressInfo).port : undefined;
+  if (admin) logger.info({ url: `http://${options.metrics!.host}:${metricsPort}/metrics` }, 'gateway metrics listening');
   return {
     ...service,
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
     async stop() {
+      if (admin) {
+        const closed = new Promise((resolve) => admin.close(resolve));
+        admin.closeAllConnections();
+        await closed;
+      }
       await subscriptions.stop();
       await service.stop();
     },

@@ -39,16 +39,28 @@ export function envNumber(
 export const envPort = (env: Env, name: string, fallback: number) =>
   envNumber(env, name, fallback, { min: 0, max: 65_535, integer: true });
 
+/**
+ * A URL as it may be shown in a message or a log: whatever stands between the scheme and the
+ * last `@` (user, password, token) becomes `***`, even when the URL does not parse.
+ * @example redactUrl('mongodb://app:s3cret@db:27017/x') // → 'mongodb://***@db:27017/x'
+ */
+export function redactUrl(value: string): string {
+  const at = value.lastIndexOf('@');
+  if (at < 0) return value;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(value)?.[0] ?? '';
+  return `${scheme}***${value.slice(at)}`;
+}
+
 export function envUrl(env: Env, name: string, protocols: readonly string[], fallback?: string): string {
   const value = envString(env, name, fallback);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`${name} must be a URL (${protocols.join(' or ')}); got ${JSON.stringify(value)}.`);
+    throw new ConfigError(`${name} must be a URL (${protocols.join(' or ')}); got ${JSON.stringify(redactUrl(value))}.`);
   }
   if (!protocols.includes(url.protocol.replace(/:$/, ''))) {
-    throw new ConfigError(`${name} must use ${protocols.join(' or ')}; got ${JSON.stringify(value)}.`);
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}; got ${JSON.stringify(redactUrl(value))}.`);
   }
   return value;
 }
@@ -79,26 +91,72 @@ export interface AuthConfig {
   jwtSecret: string;
   /** RS256 key set URL, instead of the shared secret. */
   jwksUrl?: string;
+  /** When set, a token's `iss` must equal it (required with `jwksUrl`). */
+  issuer?: string;
+  /** When set, a token's `aud` must contain it (required with `jwksUrl`). */
+  audience?: string;
   usesDevSecret: boolean;
 }
 
 /** The documented development secret: `npm run token` signs with it when `JWT_SECRET` is unset. */
 export const DEV_JWT_SECRET = 'happyride-dev-secret-do-not-use-in-production';
 
+/** HS256 needs a key at least as long as its hash (RFC 7518 §3.2): 256 bits. */
+export const MIN_JWT_SECRET_BYTES = 32;
+
+/** Whether an address is this machine only (`HOST` / `GATEWAY_METRICS_HOST` values). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^(::ffff:)?127(\.\d{1,3}){3}$/.test(bare);
+}
+
+/**
+ * Who signs tokens and what they must say. Checks what needs no knowledge of the process
+ * (see `refuseDevSecretWhenExposed` for that): a secret of at least 32 bytes, a key set on
+ * https (http only on loopback) that comes with an issuer and an audience.
+ */
 export function readAuthConfig(env: Env): AuthConfig {
   const jwtSecret = envString(env, 'JWT_SECRET', DEV_JWT_SECRET);
-  if (jwtSecret.length < 16) throw new ConfigError('JWT_SECRET must be at least 16 characters.');
-  const jwksUrl = envOptional(env, 'JWT_JWKS_URL');
-  if (jwksUrl) envUrl(env, 'JWT_JWKS_URL', ['https', 'http']);
-  const environment = envEnum(env, 'NODE_ENV', ['development', 'production', 'test'], 'development');
-  if (environment === 'production' && jwtSecret === DEV_JWT_SECRET && !jwksUrl) {
-    throw new ConfigError('JWT_SECRET must be set in production (the development default is public).');
+  const bytes = Buffer.byteLength(jwtSecret, 'utf8');
+  if (bytes < MIN_JWT_SECRET_BYTES) {
+    throw new ConfigError(`JWT_SECRET must be at least ${MIN_JWT_SECRET_BYTES} bytes (it has ${bytes}): e.g. \`openssl rand -base64 48\`.`);
   }
-  return { jwtSecret, usesDevSecret: jwtSecret === DEV_JWT_SECRET, ...(jwksUrl ? { jwksUrl } : {}) };
+  const jwksUrl = envOptional(env, 'JWT_JWKS_URL');
+  if (jwksUrl) {
+    envUrl(env, 'JWT_JWKS_URL', ['https', 'http']);
+    const url = new URL(jwksUrl);
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+      throw new ConfigError('JWT_JWKS_URL must use https (plain http only on loopback: 127.0.0.1, ::1, localhost).');
+    }
+  }
+  const issuer = envOptional(env, 'JWT_ISSUER');
+  const audience = envOptional(env, 'JWT_AUDIENCE');
+  if (jwksUrl && (!issuer || !audience)) {
+    throw new ConfigError('JWT_ISSUER and JWT_AUDIENCE are required with JWT_JWKS_URL: a key set signs tokens for many parties.');
+  }
+  return {
+    jwtSecret,
+    usesDevSecret: jwtSecret === DEV_JWT_SECRET,
+    ...(jwksUrl ? { jwksUrl } : {}),
+    ...(issuer ? { issuer } : {}),
+    ...(audience ? { audience } : {}),
+  };
+}
+
+/**
+ * The public development secret is for a process on this machine only: refused in
+ * production and whenever it listens beyond loopback (anyone could sign an admin token).
+ */
+export function refuseDevSecretWhenExposed(auth: AuthConfig, { environment, host }: { environment: string; host: string }): void {
+  if (!auth.usesDevSecret || auth.jwksUrl) return;
+  if (environment === 'production') throw new ConfigError('JWT_SECRET must be set in production (the development default is public).');
+  if (!isLoopbackHost(host)) {
+    throw new ConfigError(`JWT_SECRET must be set when HOST is not loopback (HOST=${host}): the development default is public.`);
+  }
 }
 
 export function readCommonConfig(env: Env): CommonConfig {
-  return {
+  const config: CommonConfig = {
     natsUrl: envUrl(env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss']),
     mongoUrl: envUrl(env, 'MONGODB_URL', ['mongodb', 'mongodb+srv']),
     mongoDatabase: envString(env, 'MONGODB_DATABASE', 'happyride'),
@@ -107,4 +165,6 @@ export function readCommonConfig(env: Env): CommonConfig {
     host: envString(env, 'HOST', '127.0.0.1'),
     auth: readAuthConfig(env),
   };
+  refuseDevSecretWhenExposed(config.auth, config);
+  return config;
 }

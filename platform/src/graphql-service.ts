@@ -34,6 +34,8 @@ export interface GraphQLServiceOptions<C extends BaseContext> {
   maxBodyBytes?: number;
   /** The process's metrics registry; one is made when not given. Served at `/metrics`. */
   metrics?: Registry;
+  /** `/metrics` on this listener (default true); the gateway serves it on an admin port instead. */
+  metricsRoute?: boolean;
 }
 
 export interface RunningService<C extends BaseContext = BaseContext> {
@@ -99,9 +101,11 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
     if (reason) res.status(503).json({ status: 'unavailable', reason });
     else res.json({ status: 'ready' });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.contentType).send(await metrics.metrics());
-  });
+  if (options.metricsRoute !== false) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.contentType).send(await metrics.metrics());
+    });
+  }
   options.routes?.(app);
 
   const context: ContextFunction<[ExpressContextFunctionArgument], C> = async (args) => {

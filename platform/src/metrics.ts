@@ -15,11 +15,45 @@ export function createMetricsRegistry(service: string): Registry {
   return registry;
 }
 
+export interface LabelBounds {
+  /** Longer values fold into `fallback`. */
+  maxLength?: number;
+  /** Once this many distinct values were seen, new ones fold into `fallback`. */
+  maxDistinct?: number;
+  /** Values that do not match fold into `fallback`. */
+  pattern?: RegExp;
+  fallback?: string;
+}
+
+/**
+ * A label for a value a client chooses (an operation's name): each series costs memory for
+ * the life of the process, so values are capped in length and in number; the rest are
+ * counted under `other`.
+ * @example const label = boundedLabel({ maxDistinct: 2 }); label('A'); label('B'); label('C') // → 'other'
+ */
+export function boundedLabel({ maxLength = 64, maxDistinct = 100, pattern = /^[_A-Za-z][_0-9A-Za-z]*$/, fallback = 'other' }: LabelBounds = {}) {
+  const seen = new Set<string>();
+  return (value: string): string => {
+    if (seen.has(value)) return value;
+    if (value.length > maxLength || !pattern.test(value) || seen.size >= maxDistinct) return fallback;
+    seen.add(value);
+    return value;
+  };
+}
+
+/** Operation names as counted: at most 100 distinct names of at most 64 characters, the rest `other`. */
+export const OPERATION_LABEL_BOUNDS = { maxLength: 64, maxDistinct: 100 } as const;
+
 /**
  * Counts and times GraphQL operations by name, type and outcome (`ok`, or the first error
- * code): `graphql_operations_total` and `graphql_operation_duration_seconds`.
+ * code): `graphql_operations_total` and `graphql_operation_duration_seconds`. The operation
+ * name is the client's: bounded (`OPERATION_LABEL_BOUNDS`), so no client can grow the series
+ * without limit; outcomes are error codes, bounded likewise.
  */
 export function operationMetricsPlugin<C extends BaseContext>(registry: Registry): ApolloServerPlugin<C> {
+  const operationLabel = boundedLabel(OPERATION_LABEL_BOUNDS);
+  const outcomeLabel = boundedLabel({ maxLength: 64, maxDistinct: 50, pattern: /^[A-Z][A-Z0-9_]*$/, fallback: 'ERROR' });
+  const typeLabel = (type: string | undefined) => (type === 'query' || type === 'mutation' || type === 'subscription' ? type : 'unknown');
   const total = new Counter({
     name: 'graphql_operations_total',
     help: 'GraphQL operations served, by operation name, type and outcome.',
@@ -38,9 +72,9 @@ export function operationMetricsPlugin<C extends BaseContext>(registry: Registry
       const started = process.hrtime.bigint();
       return {
         async willSendResponse({ operationName, operation, errors }) {
-          const labels = { operation: operationName ?? 'anonymous', type: operation?.operation ?? 'unknown' };
+          const labels = { operation: operationName ? operationLabel(operationName) : 'anonymous', type: typeLabel(operation?.operation) };
           const code = errors?.[0]?.extensions?.code;
-          total.inc({ ...labels, outcome: errors?.length ? String(code ?? 'ERROR') : 'ok' });
+          total.inc({ ...labels, outcome: errors?.length ? outcomeLabel(String(code ?? 'ERROR')) : 'ok' });
           duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
         },
       };

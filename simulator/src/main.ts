@@ -33,7 +33,7 @@ const world: World = {
   counters: { onlineDrivers: 0, tripsByState: {}, offersReceived: 0, accepted: 0, errors: 0 },
   offerArrivals: [],
   signal: stop.signal,
-  token: (role, id) => signToken({ id, role }, auth.jwtSecret, { expiresIn: '24h' }),
+  token: (role, id) => signToken({ id, role }, auth.jwtSecret, { expiresIn: '24h', issuer: auth.issuer, audience: auth.audience }),
   report: (error) => {
     world.counters.errors++;
     const message = error instanceof RequestFailed ? error.message : error instanceof Error ? error.message : String(error);

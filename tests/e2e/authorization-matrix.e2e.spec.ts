@@ -3,11 +3,14 @@
  * The cast: passenger P owns trip T, driven by driver D; passenger Q and driver E are
  * strangers to it; A is an admin. Expected: the owner and admin may act or see, strangers
  * get FORBIDDEN, anonymous callers UNAUTHENTICATED, and no answer leaks T to a stranger.
+ * Then the same rules for `_entities` posted straight to the subgraphs, skipping the gateway.
  */
 import { connectNats, JetStreamEventStore, type Nats } from '@happyride/eventstore';
+import { connectMongo, type Mongo } from '@happyride/platform';
+import { DispatchOffers } from '@happyride/sagas';
 import { TripInternalCommands } from '@happyride/subgraph-trip-commands';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { codes, eventually, graphqlClient, tokenFor, type GraphQLResponse } from '../support/graphql-client.ts';
 import { startTestSystem } from '../support/system.ts';
 import { natsUrl } from '../support/own-event-log.ts';
@@ -18,6 +21,8 @@ const roles: Role[] = ['anonymous', 'P', 'Q', 'D', 'E', 'A'];
 let system: Awaited<ReturnType<typeof startTestSystem>>;
 let gql: ReturnType<typeof graphqlClient>;
 let nats: Nats;
+let mongo: Mongo;
+const database = `e2e_${randomUUID().slice(0, 8)}`;
 const id = { P: `p-${randomUUID().slice(0, 6)}`, Q: `q-${randomUUID().slice(0, 6)}`, D: `d-${randomUUID().slice(0, 6)}`, E: `e-${randomUUID().slice(0, 6)}`, A: 'ops', T: '' };
 const token: Partial<Record<Role, string>> = {};
 const here = { lng: 116.3975, lat: 39.9087 };
@@ -29,7 +34,7 @@ async function as(role: Role, query: string, variables: Record<string, unknown> 
 
 beforeAll(async () => {
   // Trips here are moved by hand with the internal commands: no saga worker racing them.
-  system = await startTestSystem({}, { without: ['saga-worker'] });
+  system = await startTestSystem({ MONGODB_DATABASE: database }, { without: ['saga-worker'] });
   gql = graphqlClient(system.gatewayUrl);
   token.P = await tokenFor('passenger', id.P);
   token.Q = await tokenFor('passenger', id.Q);
@@ -58,6 +63,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await nats?.close();
+  await mongo?.close();
   await system?.stop();
 });
 
@@ -126,4 +132,71 @@ describe('authorization matrix through the gateway', () => {
       }
     });
   }
+});
+
+/** `_entities` posted straight to a subgraph's URL, as a caller who skips the gateway would. */
+async function entities(subgraph: 'trip-queries' | 'profile-queries', who: Role, representations: Array<{ __typename: string; id: string }>, fields: string) {
+  const types = [...new Set(representations.map((r) => r.__typename))];
+  const query = `query ($r: [_Any!]!) { _entities(representations: $r) { ${types.map((t) => `... on ${t} { ${fields} }`).join(' ')} } }`;
+  return graphqlClient(`${system.urls[subgraph]}/graphql`)(query, { variables: { r: representations }, ...(token[who] ? { token: token[who] } : {}) });
+}
+const entitiesOf = (response: GraphQLResponse) => (response.data as { _entities?: unknown[] } | null | undefined)?._entities;
+
+describe('_entities straight to the subgraphs (no gateway) apply the root fields\' rules', () => {
+  it('given no token, then UNAUTHENTICATED and no data, for trips and profiles', async () => {
+    const trip = await entities('trip-queries', 'anonymous', [{ __typename: 'Trip', id: id.T }], 'id passengerName');
+    const profile = await entities('profile-queries', 'anonymous', [{ __typename: 'Passenger', id: id.P }], 'id name');
+    for (const response of [trip, profile]) {
+      expect(codes(response)).toContain('UNAUTHENTICATED');
+      expect(JSON.stringify(response.data ?? null)).not.toMatch(/Person|Driver/);
+    }
+  });
+
+  it("given another passenger's trip, then the answer is the same as for an unknown trip", async () => {
+    const theirs = await entities('trip-queries', 'Q', [{ __typename: 'Trip', id: id.T }], 'id passengerName');
+    const unknown = await entities('trip-queries', 'Q', [{ __typename: 'Trip', id: randomUUID() }], 'id passengerName');
+    expect(theirs.errors).toBeUndefined();
+    expect(entitiesOf(theirs)).toEqual([null]);
+    expect({ ...theirs }).toEqual({ ...unknown });
+  });
+
+  it('given the trip\'s passenger and its assigned driver, then they resolve it', async () => {
+    for (const who of ['P', 'D'] as const) {
+      expect(entitiesOf(await entities('trip-queries', who, [{ __typename: 'Trip', id: id.T }], 'id'))).toEqual([{ id: id.T }]);
+    }
+  });
+
+  it("given a driver with no trip or offer of P's, then P's profile is null, as an unknown one is; the assigned driver D gets it", async () => {
+    expect(entitiesOf(await entities('profile-queries', 'E', [{ __typename: 'Passenger', id: id.P }], 'id name'))).toEqual([null]);
+    expect(entitiesOf(await entities('profile-queries', 'E', [{ __typename: 'Passenger', id: 'nobody' }], 'id name'))).toEqual([null]);
+    expect(entitiesOf(await entities('profile-queries', 'D', [{ __typename: 'Passenger', id: id.P }], 'id name'))).toEqual([{ id: id.P, name: expect.any(String) }]);
+    // and P sees their driver; Q does not
+    expect(entitiesOf(await entities('profile-queries', 'P', [{ __typename: 'Driver', id: id.D }], 'id'))).toEqual([{ id: id.D }]);
+    expect(entitiesOf(await entities('profile-queries', 'Q', [{ __typename: 'Driver', id: id.D }], 'id'))).toEqual([null]);
+  });
+
+  it("given an offer of R's trip OPEN to driver E, then E sees R's profile; once the offer expired, no longer", async () => {
+    // given passenger R with a trip offered to E (dispatch's own read-model writer)
+    const R = `r-${randomUUID().slice(0, 6)}`;
+    const asR = await tokenFor('passenger', R);
+    await gql('mutation { registerPassenger(input: { name: "Rider" }) { id } }', { token: asR });
+    const requested = await gql<{ requestTrip: { id: string } }>('mutation ($s: PositionInput!, $e: PositionInput!) { requestTrip(input: { start: $s, end: $e }) { id } }', { token: asR, variables: { s: here, e: there } });
+    const tripId = requested.data!.requestTrip.id;
+    await eventually(() => as('A', 'query ($id: ID!) { passenger(id: $id) { id } }', { id: R }), (r) => !r.errors);
+    mongo ??= await connectMongo(inject('mongoUrl'), database, 'e2e-authorization');
+    const offers = new DispatchOffers(mongo.db, nats);
+    const profileOfR = () => entities('profile-queries', 'E', [{ __typename: 'Passenger', id: R }], 'id name');
+    expect(entitiesOf(await profileOfR())).toEqual([null]);
+    await offers.open({ tripId, passengerId: R, passengerName: 'Rider', start: here, end: there, distanceKm: 3, fare: 17.5 }, [id.E], new Date(Date.now() + 600_000).toISOString());
+    // when the offer is open, then E gets R's profile, through _entities and through the gateway's offer
+    expect(entitiesOf(await profileOfR())).toEqual([{ id: R, name: 'Rider' }]);
+    const offer = await as('E', 'query ($t: ID!) { dispatchOffer(tripId: $t) { status passenger { name } } }', { t: tripId });
+    expect(offer.data).toEqual({ dispatchOffer: { status: 'OPEN', passenger: { name: 'Rider' } } });
+    // when it expires, then nothing more
+    await offers.close(tripId, [id.E], 'EXPIRED');
+    expect(entitiesOf(await profileOfR())).toEqual([null]);
+    const closed = await as('E', 'query ($t: ID!) { dispatchOffer(tripId: $t) { status passengerName passenger { name } } }', { t: tripId });
+    expect(closed.data).toEqual({ dispatchOffer: { status: 'EXPIRED', passengerName: 'Rider', passenger: null } });
+    expect(codes(await as('E', 'query ($id: ID!) { passenger(id: $id) { name } }', { id: R }))).toEqual(['FORBIDDEN']);
+  });
 });

@@ -80,7 +80,7 @@ describe('observability through the running system', () => {
     try {
       await follow.next(1);
       // when each process's /metrics is scraped
-      const gateway = await scrape('gateway');
+      const gateway = await scrape('gateway-metrics');
       const projector = await eventually(() => scrape('projector'), (text) => /projection_position\{[^}]*consumer="projection-trip-history"[^}]*\} [1-9]/.test(text));
       const sagaWorker = await eventually(() => scrape('saga-worker'), (text) => /saga_instances\{[^}]*saga="trip-creation"[^}]*\} [1-9]/.test(text));
       // then the gateway counts operations and the live subscription

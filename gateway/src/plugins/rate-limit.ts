@@ -12,19 +12,32 @@ interface Bucket {
   updatedAt: number;
 }
 
+export type Verdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
 /**
  * Token buckets keyed by caller: refilled continuously at `perMinute`, at most `burst` full.
+ * Memory stays bounded: a bucket idle long enough to be full again is dropped (it is the same
+ * as no bucket) at most once per `sweepEveryMs`, and beyond `maxKeys` the least recently used go.
  * @example const limiter = rateLimiter({ perMinute: 600, burst: 60 }); limiter.take('user:p1', Date.now())
  */
-export function rateLimiter({ perMinute, burst }: RateLimitOptions, maxKeys = 100_000) {
+export function rateLimiter({ perMinute, burst }: RateLimitOptions, { maxKeys = 100_000, sweepEveryMs = 60_000 } = {}) {
   const buckets = new Map<string, Bucket>();
   const perMs = perMinute / 60_000;
+  let sweptAt = -Infinity;
+  const refilled = (bucket: Bucket, now: number) => Math.min(burst, bucket.tokens + (now - bucket.updatedAt) * perMs);
+  const sweep = (now: number) => {
+    if (now - sweptAt < sweepEveryMs) return;
+    sweptAt = now;
+    for (const [key, bucket] of buckets) if (refilled(bucket, now) >= burst) buckets.delete(key);
+  };
+  const waitFor = (tokens: number): Verdict => ({ allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)) });
   return {
     /** Takes one token; returns how many seconds to wait when there is none. */
-    take(key: string, now: number): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
+    take(key: string, now: number): Verdict {
       if (perMinute <= 0) return { allowed: true };
+      sweep(now);
       const bucket = buckets.get(key) ?? { tokens: burst, updatedAt: now };
-      bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.updatedAt) * perMs);
+      bucket.tokens = refilled(bucket, now);
       bucket.updatedAt = now;
       buckets.delete(key);
       buckets.set(key, bucket);
@@ -33,10 +46,21 @@ export function rateLimiter({ perMinute, burst }: RateLimitOptions, maxKeys = 10
         bucket.tokens -= 1;
         return { allowed: true };
       }
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000)) };
+      return waitFor(bucket.tokens);
     },
+    /** Whether `take` would allow now, without taking (a check before costly work). */
+    check(key: string, now: number): Verdict {
+      const bucket = perMinute > 0 ? buckets.get(key) : undefined;
+      if (!bucket) return { allowed: true };
+      const tokens = refilled(bucket, now);
+      return tokens >= 1 ? { allowed: true } : waitFor(tokens);
+    },
+    /** Buckets held now (for tests of the memory bound). */
+    size: () => buckets.size,
   };
 }
+
+export type RateLimiter = ReturnType<typeof rateLimiter>;
 
 export function rateLimitedError(retryAfterSeconds: number): GraphQLError {
   return new GraphQLError(`Too many requests: try again in ${retryAfterSeconds} s.`, {

@@ -21,20 +21,57 @@ interface DriverDoc extends ProfileDoc {
 
 const withId = <D extends { _id: string }>({ _id, ...rest }: D) => ({ id: _id, ...rest });
 
-/** Whether the two people share a trip (the trip history read model knows). */
+/** Whether the driver is (or was) assigned to a trip of the passenger (the trip history read model knows). */
 async function shareATrip({ db, readModels }: ProfileQueriesContext, passengerId: string, driverId: string): Promise<boolean> {
   return (await db.collection(await readModels.collection('trips')).countDocuments({ passengerId, driverId }, { limit: 1 })) > 0;
 }
 
+/** A driver's offers of one passenger's trips (`dispatch_offers`, written by dispatch). */
+interface OfferDoc {
+  status: string;
+  expiresAt: string;
+}
+
 /**
- * Who may see whose profile: everyone their own, admins all, and the two people of a trip
- * each other's (a passenger sees who drives them, a driver whom they drive).
+ * Whether an offer of one of the passenger's trips is OPEN for the driver now, or went to
+ * them (ASSIGNED, before the trip history shows it). An offer that expired, was taken by
+ * another driver or cancelled gives nothing.
+ */
+export function offerLetsDriverSee(offers: readonly OfferDoc[], now: Date): boolean {
+  return offers.some((offer) => offer.status === 'ASSIGNED' || (offer.status === 'OPEN' && offer.expiresAt > now.toISOString()));
+}
+
+async function holdsAnOffer({ db }: ProfileQueriesContext, passengerId: string, driverId: string): Promise<boolean> {
+  const offers = await db.collection<OfferDoc & { driverId: string; passengerId: string }>('dispatch_offers')
+    .find({ driverId, passengerId }, { projection: { _id: 0, status: 1, expiresAt: 1 } })
+    .limit(100)
+    .toArray();
+  return offerLetsDriverSee(offers, new Date());
+}
+
+/**
+ * Who may see whose profile: everyone their own, admins all; a passenger the drivers
+ * assigned to their trips; a driver the passengers of their assigned trips and of the
+ * offers OPEN to them now (never merely because a trip was once offered). One rule for the
+ * root fields and for `_entities`.
  */
 async function mayRead(ctx: ProfileQueriesContext, actor: Actor, kind: 'passenger' | 'driver', id: string): Promise<boolean> {
   if (actor.role === 'admin' || (actor.role === kind && actor.id === id)) return true;
-  if (kind === 'passenger' && actor.role === 'driver') return shareATrip(ctx, id, actor.id);
+  if (kind === 'passenger' && actor.role === 'driver') return (await shareATrip(ctx, id, actor.id)) || holdsAnOffer(ctx, id, actor.id);
   if (kind === 'driver' && actor.role === 'passenger') return shareATrip(ctx, actor.id, id);
   return false;
+}
+
+/**
+ * `_entities` may be posted straight to this subgraph, and the gateway resolves them for
+ * `trip { passenger { … } }` and offers: the caller needs a token, and a profile they may not
+ * see is null, exactly as an unknown one is.
+ */
+async function entity<D extends ProfileDoc>(ctx: ProfileQueriesContext, kind: 'passenger' | 'driver', id: string) {
+  const actor = requireActor(ctx.actor);
+  if (!(await mayRead(ctx, actor, kind, id))) return null;
+  const doc = await ctx.db.collection<D>(await ctx.readModels.collection(kind === 'passenger' ? 'passengers' : 'drivers')).findOne({ _id: id } as never);
+  return doc ? withId(doc as D) : null;
 }
 
 async function profile<D extends ProfileDoc>(ctx: ProfileQueriesContext, kind: 'passenger' | 'driver', id: string) {
@@ -53,17 +90,10 @@ export const resolvers = {
     passenger: (_: unknown, { id }: { id: string }, ctx: ProfileQueriesContext) => profile<PassengerDoc>(ctx, 'passenger', id),
     driver: (_: unknown, { id }: { id: string }, ctx: ProfileQueriesContext) => profile<DriverDoc>(ctx, 'driver', id),
   },
-  // Entities are reached only through a parent the caller may already see (e.g. a trip).
   Passenger: {
-    __resolveReference: async ({ id }: { id: string }, ctx: ProfileQueriesContext) => {
-      const doc = await ctx.db.collection<PassengerDoc>(await ctx.readModels.collection('passengers')).findOne({ _id: id });
-      return doc ? withId(doc) : null;
-    },
+    __resolveReference: ({ id }: { id: string }, ctx: ProfileQueriesContext) => entity<PassengerDoc>(ctx, 'passenger', id),
   },
   Driver: {
-    __resolveReference: async ({ id }: { id: string }, ctx: ProfileQueriesContext) => {
-      const doc = await ctx.db.collection<DriverDoc>(await ctx.readModels.collection('drivers')).findOne({ _id: id });
-      return doc ? withId(doc) : null;
-    },
+    __resolveReference: ({ id }: { id: string }, ctx: ProfileQueriesContext) => entity<DriverDoc>(ctx, 'driver', id),
   },
 };

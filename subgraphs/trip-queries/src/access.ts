@@ -1,4 +1,4 @@
-import { forbidden, type Actor } from '@happyride/domain';
+import { forbidden, notFound, type Actor } from '@happyride/domain';
 
 export interface TripParties {
   passengerId: string;
@@ -12,6 +12,17 @@ export function mayReadTrip(actor: Actor, trip: TripParties): boolean {
     (actor.role === 'passenger' && actor.id === trip.passengerId) ||
     (actor.role === 'driver' && actor.id === trip.driverId)
   );
+}
+
+/**
+ * `trip(id)`: the trip, or, for a caller who may not see it, the SAME refusal whether it
+ * exists or not (so its existence does not leak); only admins, who may see every trip, learn
+ * that one does not exist.
+ */
+export function visibleTrip<T extends TripParties>(actor: Actor, id: string, trip: T | null): T {
+  if (trip && mayReadTrip(actor, trip)) return trip;
+  if (actor.role === 'admin' || actor.role === 'system') throw notFound(`Trip ${id} does not exist (or is not projected yet).`);
+  throw forbidden(`Trip ${id} is not visible to you: a trip is visible to its passenger, its assigned driver and admins (or it does not exist yet).`);
 }
 
 export interface TripFilter {

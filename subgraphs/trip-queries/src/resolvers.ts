@@ -1,7 +1,7 @@
-import { forbidden, notFound, tripStatuses } from '@happyride/domain';
+import { forbidden, tripStatuses } from '@happyride/domain';
 import { DateTimeScalar, requireActor, type QueryContext } from '@happyride/platform';
 import type { Db, Filter } from 'mongodb';
-import { mayReadTrip, myTripsFilter, scopeTripFilter, type TripFilter } from './access.ts';
+import { mayReadTrip, myTripsFilter, scopeTripFilter, visibleTrip, type TripFilter } from './access.ts';
 import { afterCursor, decodeCursor, encodeCursor, pageSize } from './pagination.ts';
 
 type TripQueriesContext = QueryContext;
@@ -69,10 +69,7 @@ export const resolvers = {
   Query: {
     trip: async (_: unknown, { id }: { id: string }, ctx: TripQueriesContext) => {
       const actor = requireActor(ctx.actor);
-      const doc = await (await trips(ctx)).findOne({ _id: id });
-      if (!doc) throw notFound(`Trip ${id} does not exist (or is not projected yet).`);
-      if (!mayReadTrip(actor, doc)) throw forbidden('A trip is visible to its passenger, its assigned driver and admins only.');
-      return toTrip(doc);
+      return toTrip(visibleTrip(actor, id, await (await trips(ctx)).findOne({ _id: id })));
     },
     myTrips: (_: unknown, args: { first?: number; after?: string; state?: string }, ctx: TripQueriesContext) =>
       page(ctx, myTripsFilter(requireActor(ctx.actor), args.state ?? undefined), args.first, args.after),
@@ -100,10 +97,12 @@ export const resolvers = {
     },
   },
   Trip: {
-    // Reached only through a parent the caller may already see: no extra check.
+    // `_entities` may be posted straight to this subgraph: the same rule as `trip(id)`, and a
+    // trip the caller may not see is null, as an unknown one is.
     __resolveReference: async ({ id }: { id: string }, ctx: TripQueriesContext) => {
+      const actor = requireActor(ctx.actor);
       const doc = await (await trips(ctx)).findOne({ _id: id });
-      return doc ? toTrip(doc) : null;
+      return doc && mayReadTrip(actor, doc) ? toTrip(doc) : null;
     },
     passenger: (trip: { passengerId: string }) => ({ id: trip.passengerId }),
     driver: (trip: { driverId: string | null }) => (trip.driverId ? { id: trip.driverId } : null),

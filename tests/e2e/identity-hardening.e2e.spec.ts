@@ -1,0 +1,179 @@
+/**
+ * Tokens, floods and the metrics port, through the real gateway process. Only the gateway
+ * runs here (token checks and rate limits happen before any subgraph is asked); its
+ * subgraph URLs point at closed loopback ports.
+ */
+import { DEV_JWT_SECRET, signToken } from '@happyride/platform';
+import { SignJWT } from 'jose';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subgraphs as schemaSubgraphs } from '../../schema/subgraphs.ts';
+import { freePort } from '../../scripts/system.ts';
+import { codes, graphqlClient } from '../support/graphql-client.ts';
+import { natsUrl } from '../support/own-event-log.ts';
+
+const SECRET = 'e2e-identity-secret-0123456789-abcdefghij';
+const AUDIENCE = 'happyride-e2e';
+const ISSUER = 'https://id.happyride.test';
+const repoRoot = new URL('../../', import.meta.url).pathname;
+const logDir = join(tmpdir(), 'happyride-e2e');
+mkdirSync(logDir, { recursive: true });
+const logFile = join(logDir, `identity-hardening-${process.pid}.log`);
+
+interface GatewayProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** The gateway's own entry point as a child process, with this environment and nothing else of ours. */
+async function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
+  const subgraphUrls = Object.fromEntries(await Promise.all(schemaSubgraphs.map(async (s) => [`${s.envPrefix}_URL`, `http://127.0.0.1:${await freePort()}/graphql`])));
+  const { JWT_SECRET: _secret, JWT_JWKS_URL: _jwks, JWT_ISSUER: _iss, JWT_AUDIENCE: _aud, HOST: _host, ...inherited } = process.env;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
+    cwd: repoRoot,
+    env: { ...inherited, NATS_URL: natsUrl(), MONGODB_URL: 'mongodb://127.0.0.1:1', NODE_ENV: 'test', LOG_LEVEL: 'info', ...subgraphUrls, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  const keep = (chunk: Buffer) => {
+    text += chunk.toString('utf8');
+    appendFileSync(logFile, chunk);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => text, exited };
+}
+
+async function startGatewayProcess(env: Record<string, string>) {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const gateway = await spawnGateway({ GATEWAY_PORT: String(port), GATEWAY_METRICS_PORT: String(metricsPort), ...env });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ready = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (gateway.child.exitCode !== null || Date.now() > deadline) throw new Error(`the gateway did not get ready (log: ${logFile}):\n${gateway.output().slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    ...gateway,
+    url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
+    stop: async () => {
+      if (gateway.child.exitCode === null) gateway.child.kill('SIGTERM');
+      await gateway.exited;
+    },
+  };
+}
+
+let gateway: Awaited<ReturnType<typeof startGatewayProcess>>;
+let gql: ReturnType<typeof graphqlClient>;
+const token = (sub: string, options: { audience?: string; issuer?: string } = { audience: AUDIENCE, issuer: ISSUER }) =>
+  signToken({ id: sub, role: 'passenger' }, SECRET, options);
+
+beforeAll(async () => {
+  gateway = await startGatewayProcess({ JWT_SECRET: SECRET, JWT_AUDIENCE: AUDIENCE, JWT_ISSUER: ISSUER, RATE_LIMIT_PER_MINUTE: '60', RATE_LIMIT_BURST: '20' });
+  gql = graphqlClient(`${gateway.url}/graphql`);
+}, 120_000);
+afterAll(() => gateway?.stop());
+
+describe('tokens at the gateway', () => {
+  it('given a token with the configured issuer and audience, then the request is served', async () => {
+    const response = await gql('query Probe { __typename }', { token: await token('p-ok') });
+    expect(response.errors).toBeUndefined();
+    expect(response.data).toEqual({ __typename: 'Query' });
+  });
+
+  it('given a token without exp, then 401 UNAUTHENTICATED saying tokens must expire', async () => {
+    const forever = await new SignJWT({ role: 'passenger' }).setProtectedHeader({ alg: 'HS256' }).setSubject('p-forever').setAudience(AUDIENCE).setIssuer(ISSUER).sign(new TextEncoder().encode(SECRET));
+    const response = await gql('{ __typename }', { token: forever });
+    expect(response.status).toBe(401);
+    expect(codes(response)).toEqual(['UNAUTHENTICATED']);
+    expect(response.errors?.[0]?.message).toMatch(/no `exp` claim/);
+  });
+
+  it('given a token for another audience, or none, then 401 UNAUTHENTICATED naming aud', async () => {
+    for (const other of [await token('p-aud', { audience: 'some-other-api', issuer: ISSUER }), await token('p-aud', { issuer: ISSUER })]) {
+      const response = await gql('{ __typename }', { token: other });
+      expect(response.status).toBe(401);
+      expect(codes(response)).toEqual(['UNAUTHENTICATED']);
+      expect(response.errors?.[0]?.message).toMatch(/`aud`/);
+    }
+  });
+});
+
+describe("the gateway's metrics", () => {
+  it('given the public port, then /metrics is 404; the admin port serves it', async () => {
+    expect((await fetch(`${gateway.url}/metrics`)).status).toBe(404);
+    const scraped = await fetch(`${gateway.metricsUrl}/metrics`);
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toMatch(/graphql_operations_total\{[^}]*operation="Probe"/);
+  });
+
+  it('given an operation named with 200 characters, then it is counted as other', async () => {
+    const long = `Q${'x'.repeat(199)}`;
+    await gql(`query ${long} { __typename }`, { token: await token('p-metrics') });
+    const text = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
+    expect(text).not.toContain(long);
+    expect(text).toMatch(/graphql_operations_total\{[^}]*operation="other"/);
+  });
+});
+
+describe('floods of bad tokens', () => {
+  it('given 40 forged tokens at once from one address, then it is throttled before verification: 429 RATE_LIMITED with a retry hint', async () => {
+    const forged = await signToken({ id: 'p-forged', role: 'admin' }, 'not-the-secret-0123456789-abcdefghijklmn', { audience: AUDIENCE, issuer: ISSUER });
+    const responses = await Promise.all(Array.from({ length: 40 }, () => gql('{ __typename }', { token: forged })));
+    const limited = responses.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThanOrEqual(15);
+    expect(limited[0]?.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
+    expect(responses.filter((r) => r.status === 401).length).toBeLessThanOrEqual(20);
+  });
+
+  it('given a spent address, when it claims another one in X-Forwarded-For (no trusted proxy), then it is still throttled', async () => {
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer not.a.token', 'x-forwarded-for': '198.51.100.23' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(response.status).toBe(429);
+    expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+});
+
+describe('start-up refusals', () => {
+  it('given the public development secret and HOST=0.0.0.0, then the gateway exits non-zero naming JWT_SECRET, without echoing it', async () => {
+    const refused = await spawnGateway({ HOST: '0.0.0.0', JWT_SECRET: DEV_JWT_SECRET, GATEWAY_PORT: String(await freePort()), GATEWAY_METRICS_PORT: String(await freePort()) });
+    const killer = setTimeout(() => refused.child.kill('SIGKILL'), 30_000);
+    const code = await refused.exited;
+    clearTimeout(killer);
+    expect(code).not.toBe(0);
+    expect(code).not.toBeNull();
+    expect(refused.output()).toMatch(/JWT_SECRET must be set when HOST is not loopback/);
+    expect(refused.output()).not.toContain(DEV_JWT_SECRET);
+  });
+
+  it('given a key set that does not answer, then a token is answered 503 SERVICE_UNAVAILABLE with Retry-After, not "invalid token"', async () => {
+    const down = await startGatewayProcess({ JWT_JWKS_URL: `http://127.0.0.1:${await freePort()}/jwks.json`, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
+    try {
+      const header = Buffer.from(JSON.stringify({ alg: 'RS256', kid: 'k1' })).toString('base64url');
+      const body = Buffer.from(JSON.stringify({ sub: 'd1', role: 'driver', exp: Math.floor(Date.now() / 1000) + 300 })).toString('base64url');
+      const response = await fetch(`${down.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${header}.${body}.c2ln` },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+      const json = (await response.json()) as { errors: Array<{ extensions: { code: string; retryAfterSeconds: number } }> };
+      expect(json.errors[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: expect.any(Number) });
+    } finally {
+      await down.stop();
+    }
+  });
+});
