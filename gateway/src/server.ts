@@ -137,6 +137,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const limit = limiter.take(`${actor.role}:${actor.id}`, Date.now());
       return limit.allowed ? null : limit.retryAfterSeconds;
     },
+    clientIp: (request) => clientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], trustedProxies),
+    badTokens: {
+      refused: (ip) => !limiter.check(`bad-token:${ip}`, Date.now()).allowed,
+      failed: (ip) => void limiter.take(`bad-token:${ip}`, Date.now()),
+    },
     connectionInitWaitTimeoutMs: options.connectionInitWaitTimeoutMs ?? 3_000,
     ...(options.webSocketLimits ? { limits: options.webSocketLimits } : {}),
   });

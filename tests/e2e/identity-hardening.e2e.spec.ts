@@ -14,6 +14,7 @@ import { subgraphs as schemaSubgraphs } from '../../schema/subgraphs.ts';
 import { freePort } from '../../scripts/system.ts';
 import { codes, graphqlClient } from '../support/graphql-client.ts';
 import { natsUrl } from '../support/own-event-log.ts';
+import { rawSocket } from '../support/websocket.ts';
 
 const SECRET = 'e2e-identity-secret-0123456789-abcdefghij';
 const AUDIENCE = 'happyride-e2e';
@@ -56,7 +57,8 @@ async function startGatewayProcess(env: Record<string, string>) {
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ready = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
+    // /health: this gateway has no subgraphs to run (their URLs are closed ports), so /ready stays 503.
+    const ready = await fetch(`${url}/health`).then((r) => r.ok, () => false);
     if (ready) break;
     if (gateway.child.exitCode !== null || Date.now() > deadline) throw new Error(`the gateway did not get ready (log: ${logFile}):\n${gateway.output().slice(-2000)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -146,6 +148,21 @@ describe('floods of bad tokens', () => {
   });
 });
 
+describe('bad tokens over WebSocket', () => {
+  it('given an address that spent its failed-token burst, when it opens sockets with forged tokens, then they are closed 1013 unverified, like HTTP 429', async () => {
+    // The HTTP flood above spent this address's bucket (it refills a token a second); sockets
+    // share it: a forged token is refused (4403) while the bucket lasts, then unverified (1013).
+    const codesSeen: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const socket = await rawSocket(`${gateway.url}/graphql`);
+      socket.send({ type: 'connection_init', payload: { authorization: 'Bearer not.a.token' } });
+      codesSeen.push((await socket.closed).code);
+    }
+    expect(new Set(codesSeen)).toEqual(new Set(codesSeen.filter((code) => code === 4403 || code === 1013)));
+    expect(codesSeen.slice(-3)).toEqual([1013, 1013, 1013]);
+  });
+});
+
 describe('start-up refusals', () => {
   it('given the public development secret and HOST=0.0.0.0, then the gateway exits non-zero naming JWT_SECRET, without echoing it', async () => {
     const refused = await spawnGateway({ HOST: '0.0.0.0', JWT_SECRET: DEV_JWT_SECRET, GATEWAY_PORT: String(await freePort()), GATEWAY_METRICS_PORT: String(await freePort()) });
@@ -172,6 +189,11 @@ describe('start-up refusals', () => {
       expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
       const json = (await response.json()) as { errors: Array<{ extensions: { code: string; retryAfterSeconds: number } }> };
       expect(json.errors[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: expect.any(Number) });
+
+      // The same token over WebSocket: a retryable close (1013 try again later), not 4403.
+      const socket = await rawSocket(`${down.url}/graphql`);
+      socket.send({ type: 'connection_init', payload: { authorization: `Bearer ${header}.${body}.c2ln` } });
+      expect((await socket.closed).code).toBe(1013);
     } finally {
       await down.stop();
     }

@@ -24,6 +24,11 @@ export const WebSocketCloseCode = {
   Forbidden: 4403,
   /** Too many open sockets for the caller's IP (at open) or identity (at `connection_init`). */
   TooManySockets: 4430,
+  /**
+   * RFC 6455 "try again later": the token could not be checked (its key set is unreachable), or
+   * the address spent its burst of invalid tokens. Reconnect after a pause.
+   */
+  TryAgainLater: 1013,
 } as const;
 
 /** The error code of a `subscribe` refused because its socket has as many as allowed. */

@@ -2,7 +2,7 @@ import type { ApolloServer } from '@apollo/server';
 import type { Actor } from '@happyride/domain';
 import { isValidId } from '@happyride/domain';
 import { dispatchOfferSubject, listenFirst, onNatsReconnect, tripUpdatedSubject, type Nats } from '@happyride/eventstore';
-import { bearerToken, type Logger, type TokenVerifier } from '@happyride/platform';
+import { bearerToken, KeySetUnavailableError, type Logger, type TokenVerifier } from '@happyride/platform';
 import {
   extendSchema,
   getOperationAST,
@@ -23,7 +23,7 @@ import type { Context as GraphQLWsContext } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayContext } from '../context.ts';
 import { checkOperationCost, type OperationLimits } from '../plugins/operation-limits.ts';
@@ -55,6 +55,13 @@ export interface SubscriptionServerOptions {
   operationLimits: OperationLimits;
   /** Refuses a subscription for the caller's rate limit: the retry hint in seconds, or null. */
   rateLimited: (actor: Actor) => number | null;
+  /** The client's address from the upgrade request (the peer, or X-Forwarded-For behind TRUSTED_PROXIES). */
+  clientIp?: (request: IncomingMessage) => string;
+  /**
+   * The address's bucket of failed tokens, as on HTTP: `refused` is checked before a token is
+   * verified (true: refuse it unverified), `failed` takes from it after a token failed.
+   */
+  badTokens?: { refused: (ip: string) => boolean; failed: (ip: string) => void };
   connectionInitWaitTimeoutMs: number;
   limits?: Partial<WebSocketLimits>;
   /** Waits between attempts of a live read that fails (tests shorten them). */
@@ -125,7 +132,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   });
 
   const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: limits.maxPayloadBytes });
-  webSocketServer.on('connection', (socket, request) => limitPerIp(socket, request.socket.remoteAddress ?? 'unknown'));
+  const ipOf = options.clientIp ?? ((request: IncomingMessage) => request.socket.remoteAddress ?? 'unknown');
+  webSocketServer.on('connection', (socket, request) => limitPerIp(socket, ipOf(request)));
 
   /** At most `maxSocketsPerIp` sockets per peer address (counted from the upgrade). */
   function limitPerIp(socket: WebSocket, ip: string): void {
@@ -162,13 +170,26 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     const header = ctx.connectionParams?.['authorization'];
     const token = bearerToken(typeof header === 'string' ? header : undefined);
     if (!token) return false;
+    const { socket, request } = ctx.extra;
+    const ip = ipOf(request);
+    if (options.badTokens?.refused(ip)) {
+      // An address that spent its failed-token burst is refused unverified, as on HTTP.
+      socket.close(WebSocketCloseCode.TryAgainLater, 'Too many invalid tokens from this address');
+      return false;
+    }
     let actor: Actor;
     try {
       actor = await options.verify(token);
-    } catch {
+    } catch (error) {
+      if (error instanceof KeySetUnavailableError) {
+        // Not the caller's fault: a retryable close, never the 4403 of a bad token.
+        logger.warn({ err: error.message }, 'websocket refused: the token key set is unavailable');
+        socket.close(WebSocketCloseCode.TryAgainLater, 'The token key set is unavailable: try again shortly');
+        return false;
+      }
+      options.badTokens?.failed(ip);
       return false; // → 4403 Forbidden
     }
-    const { socket } = ctx.extra;
     if (!limitPerIdentity(socket, actor)) return false; // closed with 4430 already (the 4403 that follows is ignored)
     connections.set(ctx, { actor, authorization: header as string });
     closeWhenTokenExpires(socket, token);
