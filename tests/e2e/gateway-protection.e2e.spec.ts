@@ -1,6 +1,6 @@
 import { signToken } from '@happyride/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codes, graphqlClient } from '../support/graphql-client.ts';
+import { codes, eventually, graphqlClient } from '../support/graphql-client.ts';
 import { startTestSystem } from '../support/system.ts';
 
 const SECRET = 'e2e-production-secret-0123456789';
@@ -76,9 +76,16 @@ describe('the gateway protects the graph (production settings)', () => {
           extensions: expect.objectContaining({ code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 2 }),
         }),
       ]);
-      const ready = await fetch(`${system.urls.gateway}/ready`);
+      // /ready reuses its answer for 2 s, so the gateway turns unready within about that.
+      const ready = await eventually(
+        async () => {
+          const response = await fetch(`${system.urls.gateway}/ready`);
+          return { status: response.status, body: (await response.json()) as unknown };
+        },
+        (r) => r.status === 503,
+      );
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ reason: expect.stringContaining('the profile-queries service') });
+      expect(ready.body).toMatchObject({ reason: expect.stringContaining('the profile-queries service') });
     } finally {
       await system.restart('profile-queries');
     }

@@ -25,7 +25,7 @@ const OFFERS = 'subscription { dispatchOffers { tripId status passengerName } }'
 
 /** The gateway's `graphql_subscription_reads`: reads made through the graph for live subscriptions. */
 async function subscriptionReads(): Promise<number> {
-  const text = await (await fetch(`${system.urls['gateway']}/metrics`)).text();
+  const text = await (await fetch(`${system.urls['gateway-metrics']}/metrics`)).text();
   const value = /^graphql_subscription_reads(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1];
   if (value === undefined) throw new Error('graphql_subscription_reads is not exported');
   return Number(value);

@@ -142,7 +142,8 @@ describe('subscriptions per socket', () => {
 describe('malformed and unauthorised subscriptions', () => {
   const cases: Array<[string, { query: string; variables?: Record<string, unknown> }, string]> = [
     ['a tripId that is not an id', { query: FOLLOW, variables: { t: '../../etc/passwd' } }, 'BAD_USER_INPUT'],
-    ['an unknown trip', { query: FOLLOW, variables: { t: `t-${randomUUID()}` } }, 'NOT_FOUND'],
+    // Unknown and someone else's answer alike (FORBIDDEN) to a caller who may not see it.
+    ['an unknown trip', { query: FOLLOW, variables: { t: `t-${randomUUID()}` } }, 'FORBIDDEN'],
     ['an unknown field', { query: 'subscription { tripUpdates(tripId: "x") { id nope } }' }, 'GRAPHQL_VALIDATION_FAILED'],
     ['a tripId of the wrong type', { query: FOLLOW, variables: { t: { $gt: '' } } }, 'BAD_USER_INPUT'],
     ['a missing tripId', { query: FOLLOW }, 'BAD_USER_INPUT'],

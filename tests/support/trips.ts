@@ -54,7 +54,9 @@ export async function cancelTrip(gql: Gql, passenger: Passenger, tripId: string,
 
 export async function tripView(gql: Gql, token: string, id: string): Promise<TripView | null> {
   const response = await gql<{ trip: TripView | null }>(TRIP, { token, variables: { id } });
-  if (codes(response)?.[0] === 'NOT_FOUND') return null; // not projected yet
+  // Not projected yet: an admin is told NOT_FOUND; anyone else FORBIDDEN, since an unknown trip
+  // and someone else's answer alike (a caller polling their own trip waits for it to appear).
+  if (['NOT_FOUND', 'FORBIDDEN'].includes(codes(response)?.[0] ?? '')) return null;
   expect(response.errors).toBeUndefined();
   return response.data?.trip ?? null;
 }
