@@ -148,7 +148,7 @@ describe('malformed and unauthorised subscriptions', () => {
     ['a tripId of the wrong type', { query: FOLLOW, variables: { t: { $gt: '' } } }, 'BAD_USER_INPUT'],
     ['a missing tripId', { query: FOLLOW }, 'BAD_USER_INPUT'],
     ['a query instead of a subscription', { query: '{ __typename }' }, 'BAD_REQUEST'],
-    ['two root fields', { query: 'subscription ($t: ID!) { a: tripUpdates(tripId: $t) { id } b: tripUpdates(tripId: $t) { id } }', variables: { t: 'x' } }, 'BAD_USER_INPUT'],
+    ['two root fields', { query: 'subscription ($t: ID!) { a: tripUpdates(tripId: $t) { id } b: tripUpdates(tripId: $t) { id } }', variables: { t: 'x' } }, 'GRAPHQL_VALIDATION_FAILED'], // graphql's single-root-field rule
     ['a syntax error', { query: 'subscription {' }, 'GRAPHQL_PARSE_FAILED'],
   ];
 
