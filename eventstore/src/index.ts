@@ -17,3 +17,4 @@ export * from './replay.ts';
 export * from './follow-commits.ts';
 export * from './offer-notices.ts';
 export * from './lease.ts';
+export * from './sleep.ts';

@@ -1,5 +1,6 @@
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from './nats.ts';
+import { sleep } from './sleep.ts';
 
 /** The KV bucket of worker leases: one key per exclusive job (a projector's durable consumer). */
 export const LEASES_BUCKET = 'worker-leases';
@@ -102,15 +103,7 @@ async function acquire(kv: KV, key: string, holder: string, ttlMs: number, step:
       // Someone else was faster (or NATS did not answer): look again.
       if (!isWrongRevision(error) && !(error instanceof Error)) throw error;
     }
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, step);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    await sleep(step, signal);
   }
   return null;
 }

@@ -2,7 +2,7 @@ import type { EventStore } from '@happyride/eventstore';
 import type { Logger } from '@happyride/platform';
 import type { Db } from 'mongodb';
 import { systemClock, type Clock } from '../runtime/clock.ts';
-import { sleep } from '../runtime/sleep.ts';
+import { sleep } from '@happyride/eventstore';
 import { settleLateCharge } from './late-charges.ts';
 import type { PaymentProvider } from './provider.ts';
 

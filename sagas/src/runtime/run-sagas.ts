@@ -1,6 +1,6 @@
 import { consumeCommits, type DeadLetterPolicy, type Delivery, type Nats } from '@happyride/eventstore';
 import { logDeadLetters, type Logger } from '@happyride/platform';
-import { sleep } from './sleep.ts';
+import { sleep } from '@happyride/eventstore';
 
 /** What `runSagas` needs of a runner (a `SagaRunner` of any saga). */
 export interface RunnableSaga {

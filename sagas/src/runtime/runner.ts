@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { consumeCommits, type DeadLetterPolicy, type Delivery, type EventEnvelope, type Nats } from '@happyride/eventstore';
 import { logDeadLetters, recordConsumerSpans, type Logger } from '@happyride/platform';
 import { systemClock, type Clock } from './clock.ts';
-import { sleep } from './sleep.ts';
+import { sleep } from '@happyride/eventstore';
 import type { MongoSagaStore, PendingCommand, PendingDeadline, SagaInstanceDocument } from './mongo-saga-store.ts';
 import { deadlineReached, inputIdOf, isDirectInput, type Saga, type SagaCommandBase, type SagaInputBase } from './saga.ts';
 
