@@ -6,7 +6,7 @@
 import { startLocalServers, type LocalServers } from '@happyride/local-servers';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { listeningPid } from '../../tests/support/server-process.ts';
+import { listeningPid, stallProcess } from '../../tests/support/server-process.ts';
 import { bootstrapEventLog } from './bootstrap.ts';
 import { EventLogUnavailableError } from './event-store.ts';
 import { JetStreamEventStore } from './jetstream-event-store.ts';
@@ -36,7 +36,7 @@ describe('the JetStream event store when NATS stalls', () => {
     const id = `p-${randomUUID().slice(0, 8)}`;
     await store.read('passenger', id); // the head is known: the append goes straight to the publish
 
-    process.kill(pid, 'SIGSTOP');
+    await stallProcess(pid);
     const started = performance.now();
     const failure = await store.append('passenger', id, registered(id), 0, meta()).catch((error: unknown) => error);
 
@@ -47,7 +47,7 @@ describe('the JetStream event store when NATS stalls', () => {
 
   it('given NATS stalls, when an aggregate is read, then the read fails within its timeout and nothing was sent', async () => {
     const store = new JetStreamEventStore(nats.js, nats.jsm, { timeoutMs: 500 });
-    process.kill(pid, 'SIGSTOP');
+    await stallProcess(pid);
     const failure = await store.read('passenger', `p-${randomUUID().slice(0, 8)}`).catch((error: unknown) => error);
     expect(failure).toMatchObject({ name: 'EventLogUnavailableError', operation: 'read', outcomeUnknown: false });
   });

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { codes, eventually, graphqlClient, tokenFor, type GraphQLResponse } from '../support/graphql-client.ts';
 import { natsUrl } from '../support/own-event-log.ts';
-import { listeningPid } from '../support/server-process.ts';
+import { listeningPid, stallProcess } from '../support/server-process.ts';
 import { startTestSystem } from '../support/system.ts';
 
 let mongo: LocalServers;
@@ -32,9 +32,9 @@ afterAll(async () => {
   await mongo?.stop();
 });
 
-const stall = (pid: number) => {
+const stall = async (pid: number) => {
   stalled.add(pid);
-  process.kill(pid, 'SIGSTOP');
+  await stallProcess(pid);
 };
 const resume = (pid: number) => {
   process.kill(pid, 'SIGCONT');
@@ -69,7 +69,7 @@ describe('NATS stalls under a running system', { timeout: 120_000 }, () => {
     expect((await gql(REGISTER, { token, variables: { name: 'Ada' } })).errors).toBeUndefined();
     const nats = listeningPid(natsUrl());
 
-    stall(nats);
+    await stall(nats);
 
     const mutation = await timed(() => gql(RENAME, { token, variables: { name: 'Grace' } }));
     expectServiceUnavailable(mutation.value);
@@ -100,7 +100,7 @@ describe('MongoDB (FerretDB) stalls under a running system', { timeout: 120_000 
     expect(seen.data).toEqual({ passenger: { id, name: 'Ada', version: 1 } });
     const ferretdb = listeningPid(mongo.mongoUrl);
 
-    stall(ferretdb);
+    await stall(ferretdb);
 
     const query = await timed(() => gql(PASSENGER, { token, variables: { id } }));
     expectServiceUnavailable(query.value);

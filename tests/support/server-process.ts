@@ -39,3 +39,18 @@ export function listeningPid(url: string): number {
   }
   throw new Error(`no process listens on port ${port}`);
 }
+
+/**
+ * Stalls a process with SIGSTOP and returns once every one of its threads has stopped (state
+ * `T` in /proc): `kill` returns before a thread running on another core has stopped, and such a
+ * thread could still answer a request sent right after. Fails after `timeoutMs`.
+ */
+export async function stallProcess(pid: number, timeoutMs = 5_000): Promise<void> {
+  process.kill(pid, 'SIGSTOP');
+  const deadline = Date.now() + timeoutMs;
+  const stateOf = (task: string) => readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8').split(') ')[1]?.[0];
+  while (!readdirSync(`/proc/${pid}/task`).every((task) => stateOf(task) === 'T')) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} did not stop within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
