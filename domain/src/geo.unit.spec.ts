@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DomainError } from './errors.ts';
+import { refusal } from './testing/refusal.ts';
 import { EARTH_RADIUS_KM, haversineKm, validPosition } from './geo.ts';
 
 const tiananmen = { lng: 116.3975, lat: 39.9087 };
 const capitalAirport = { lng: 116.5871, lat: 40.0799 };
 
-function refusal(run: () => unknown): DomainError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected the input to be refused');
-}
 
 describe('haversineKm', () => {
   it('measures one degree of latitude as about 111.19 km', () =>

@@ -1,5 +1,6 @@
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from './nats.ts';
+import { type JetStreamClient, type JetStreamManager } from './nats.ts';
+import { openBootstrappedBucket } from './idempotency-keys.ts';
 import { sleep } from './sleep.ts';
 
 /** The KV bucket of worker leases: one key per exclusive job (a projector's durable consumer). */
@@ -45,15 +46,7 @@ export interface LeaseOptions {
  * `work` rejects (after releasing).
  */
 export async function whileLeaseHeld(js: JetStreamClient, key: string, { holder, ttlMs, signal, onState = () => {} }: LeaseOptions, work: (lost: AbortSignal) => Promise<void>): Promise<void> {
-  const kv = await new Kvm(js).open(LEASES_BUCKET);
-  try {
-    await kv.status();
-  } catch (error) {
-    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) {
-      throw new Error(`The KV bucket ${LEASES_BUCKET} does not exist: run the bootstrap step (npm run bootstrap).`, { cause: error });
-    }
-    throw error;
-  }
+  const kv = await openBootstrappedBucket(js, LEASES_BUCKET);
   const step = Math.max(50, Math.floor(ttlMs / 3));
   onState('standby', `waiting for the lease ${key}`);
   while (!signal.aborted) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../errors.ts';
+import { refusal } from '../testing/refusal.ts';
 import { decideTripSlot, TRIP_SLOT_GRACE_MS, type HeldSlot } from './active-trip.ts';
 import type { TripStatus } from './evolve.ts';
 
@@ -8,15 +8,6 @@ const request = { passengerId: 'p1', tripId: 't2', now };
 const secondsBefore = (seconds: number) => new Date(Date.parse(now) - seconds * 1000).toISOString();
 const held = (status: TripStatus | 'NONE', since = secondsBefore(60)): HeldSlot => ({ slot: { tripId: 't1', since }, status });
 
-function refusal(run: () => unknown): DomainError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('One active trip per passenger (the trip slot)', () => {
   it('given a passenger who never requested a trip, when they request one, then they take the slot for it', () => {
