@@ -109,16 +109,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ]);
     }, 2_000),
     context: async ({ req, correlationId }) => {
-      // Before any token is verified: an address whose bad tokens used up its burst is refused
-      // unverified, so a flood of forged tokens costs a map lookup each. Then per identity.
+      // Before any token is verified, it takes one of its address's failed-token budget, given back
+      // when it verifies: an address whose bad tokens used up the burst is refused unverified (a
+      // flood of forged tokens costs a map lookup each), and concurrent forged tokens cannot all
+      // pass a check before the first of them has failed. Then per identity.
       const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies);
       const badTokens = `bad-token:${ip}`;
-      const early = limiter.check(badTokens, Date.now());
-      if (req.headers.authorization && !early.allowed) throw rateLimitedError(early.retryAfterSeconds);
+      if (req.headers.authorization) {
+        const reserved = limiter.take(badTokens, Date.now());
+        if (!reserved.allowed) throw rateLimitedError(reserved.retryAfterSeconds);
+      }
       const actor = await identify(req.headers, options.verify).catch((error: unknown) => {
-        if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') limiter.take(badTokens, Date.now());
+        // Only a token the caller got wrong keeps its reservation; a key set that is down does not.
+        if (!(error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED')) limiter.refund(badTokens, Date.now());
         throw error;
       });
+      if (req.headers.authorization) limiter.refund(badTokens, Date.now());
       const limit = limiter.take(actor ? `${actor.role}:${actor.id}` : `ip:${ip}`, Date.now());
       if (!limit.allowed) throw rateLimitedError(limit.retryAfterSeconds);
       return { actor, correlationId, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) };
@@ -139,8 +145,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
     clientIp: (request) => clientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], trustedProxies),
     badTokens: {
-      refused: (ip) => !limiter.check(`bad-token:${ip}`, Date.now()).allowed,
-      failed: (ip) => void limiter.take(`bad-token:${ip}`, Date.now()),
+      reserve: (ip) => limiter.take(`bad-token:${ip}`, Date.now()).allowed,
+      release: (ip) => limiter.refund(`bad-token:${ip}`, Date.now()),
     },
     connectionInitWaitTimeoutMs: options.connectionInitWaitTimeoutMs ?? 3_000,
     ...(options.webSocketLimits ? { limits: options.webSocketLimits } : {}),

@@ -130,11 +130,15 @@ describe("the gateway's metrics", () => {
 describe('floods of bad tokens', () => {
   it('given 40 forged tokens at once from one address, then it is throttled before verification: 429 RATE_LIMITED with a retry hint', async () => {
     const forged = await signToken({ id: 'p-forged', role: 'admin' }, 'not-the-secret-0123456789-abcdefghijklmn', { audience: AUDIENCE, issuer: ISSUER });
+    const startedAt = performance.now();
     const responses = await Promise.all(Array.from({ length: 40 }, () => gql('{ __typename }', { token: forged })));
+    const elapsedSeconds = (performance.now() - startedAt) / 1000;
     const limited = responses.filter((r) => r.status === 429);
     expect(limited.length).toBeGreaterThanOrEqual(15);
     expect(limited[0]?.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
-    expect(responses.filter((r) => r.status === 401).length).toBeLessThanOrEqual(20);
+    // at most the burst of 20 was verified (each takes its budget before verification, so concurrent
+    // ones cannot all slip past), plus what the rate of 60/min refilled while they ran
+    expect(responses.filter((r) => r.status === 401).length).toBeLessThanOrEqual(20 + Math.floor(elapsedSeconds));
   });
 
   it('given a spent address, when it claims another one in X-Forwarded-For (no trusted proxy), then it is still throttled', async () => {

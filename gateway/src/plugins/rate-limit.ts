@@ -48,12 +48,15 @@ export function rateLimiter({ perMinute, burst }: RateLimitOptions, { maxKeys = 
       }
       return waitFor(bucket.tokens);
     },
-    /** Whether `take` would allow now, without taking (a check before costly work). */
-    check(key: string, now: number): Verdict {
+    /**
+     * Gives back a token taken by `take` (capped at `burst`): for a token reserved before costly
+     * work whose outcome turned out not to count, e.g. a bearer token that verified.
+     */
+    refund(key: string, now: number): void {
       const bucket = perMinute > 0 ? buckets.get(key) : undefined;
-      if (!bucket) return { allowed: true };
-      const tokens = refilled(bucket, now);
-      return tokens >= 1 ? { allowed: true } : waitFor(tokens);
+      if (!bucket) return;
+      bucket.tokens = Math.min(burst, refilled(bucket, now) + 1);
+      bucket.updatedAt = now;
     },
     /** Buckets held now (for tests of the memory bound). */
     size: () => buckets.size,

@@ -3,14 +3,25 @@ import { clientIp, parseTrustedProxies } from './client-ip.ts';
 import { rateLimiter } from './rate-limit.ts';
 
 describe('rateLimiter', () => {
-  it('given a key whose burst is spent, then check refuses without taking, and allows again once refilled', () => {
+  it('given tokens reserved before verification, when some are refunded, then only the kept ones count against the burst', () => {
+    const limiter = rateLimiter({ perMinute: 60, burst: 3 });
+    // given three reservations in flight at once (three concurrent requests from one address)
+    expect([0, 0, 0].map(() => limiter.take('bad-token:a', 0).allowed)).toEqual([true, true, true]);
+    // then a fourth, still in flight with them, is refused before its verification
+    expect(limiter.take('bad-token:a', 0)).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    // when two of the three verified, their tokens come back
+    limiter.refund('bad-token:a', 0);
+    limiter.refund('bad-token:a', 0);
+    expect(limiter.take('bad-token:a', 0).allowed).toBe(true);
+    expect(limiter.take('bad-token:a', 0).allowed).toBe(true);
+    expect(limiter.take('bad-token:a', 0).allowed).toBe(false);
+  });
+
+  it('given a full bucket, when refunded, then it stays capped at the burst', () => {
     const limiter = rateLimiter({ perMinute: 60, burst: 2 });
-    expect(limiter.check('ip:a', 0)).toEqual({ allowed: true });
-    limiter.take('ip:a', 0);
-    limiter.take('ip:a', 0);
-    expect(limiter.check('ip:a', 0)).toEqual({ allowed: false, retryAfterSeconds: 1 });
-    expect(limiter.check('ip:a', 0)).toEqual({ allowed: false, retryAfterSeconds: 1 });
-    expect(limiter.check('ip:a', 1000)).toEqual({ allowed: true });
+    limiter.take('k', 0);
+    for (let i = 0; i < 5; i++) limiter.refund('k', 0);
+    expect([0, 0, 0].map(() => limiter.take('k', 0).allowed)).toEqual([true, true, false]);
   });
 
   it('given 10,000 callers that each came once and left, then their full buckets are swept after a minute', () => {

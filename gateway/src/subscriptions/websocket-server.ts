@@ -58,10 +58,11 @@ export interface SubscriptionServerOptions {
   /** The client's address from the upgrade request (the peer, or X-Forwarded-For behind TRUSTED_PROXIES). */
   clientIp?: (request: IncomingMessage) => string;
   /**
-   * The address's bucket of failed tokens, as on HTTP: `refused` is checked before a token is
-   * verified (true: refuse it unverified), `failed` takes from it after a token failed.
+   * The address's bucket of failed tokens, as on HTTP: `reserve` takes from it before a token is
+   * verified (false: none left, refuse it unverified), `release` gives it back when the failure
+   * was not the token's (it verified, or the key set is down).
    */
-  badTokens?: { refused: (ip: string) => boolean; failed: (ip: string) => void };
+  badTokens?: { reserve: (ip: string) => boolean; release: (ip: string) => void };
   connectionInitWaitTimeoutMs: number;
   limits?: Partial<WebSocketLimits>;
   /** Waits between attempts of a live read that fails (tests shorten them). */
@@ -172,7 +173,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     if (!token) return false;
     const { socket, request } = ctx.extra;
     const ip = ipOf(request);
-    if (options.badTokens?.refused(ip)) {
+    if (options.badTokens && !options.badTokens.reserve(ip)) {
       // An address that spent its failed-token burst is refused unverified, as on HTTP.
       socket.close(WebSocketCloseCode.TryAgainLater, 'Too many invalid tokens from this address');
       return false;
@@ -182,14 +183,15 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       actor = await options.verify(token);
     } catch (error) {
       if (error instanceof KeySetUnavailableError) {
+        options.badTokens?.release(ip);
         // Not the caller's fault: a retryable close, never the 4403 of a bad token.
         logger.warn({ err: error.message }, 'websocket refused: the token key set is unavailable');
         socket.close(WebSocketCloseCode.TryAgainLater, 'The token key set is unavailable: try again shortly');
         return false;
       }
-      options.badTokens?.failed(ip);
-      return false; // → 4403 Forbidden
+      return false; // → 4403 Forbidden (the reserved failed-token budget stays spent)
     }
+    options.badTokens?.release(ip);
     if (!limitPerIdentity(socket, actor)) return false; // closed with 4430 already (the 4403 that follows is ignored)
     connections.set(ctx, { actor, authorization: header as string });
     closeWhenTokenExpires(socket, token);
