@@ -24,6 +24,7 @@ runMain(logger, async () => {
     host: config.host,
     supergraphSdl: readFileSync(supergraphPath, 'utf8'),
     subgraphUrls: subgraphUrls(process.env),
+    subgraphTimeoutMs: envNumber(process.env, 'SUBGRAPH_TIMEOUT_MS', 10_000, { min: 100, max: 120_000, integer: true }),
     verify: tokenVerifier(config.auth),
     nats,
     logger,

@@ -19,6 +19,8 @@ export interface GatewayOptions {
   supergraphSdl: string;
   /** Subgraph name → URL, overriding the URLs recorded in the supergraph. */
   subgraphUrls: Record<string, string>;
+  /** One subgraph request gives up after it: `SERVICE_UNAVAILABLE` naming the subgraph (default 10 s). */
+  subgraphTimeoutMs?: number;
   verify: TokenVerifier;
   nats: Nats;
   logger: Logger;
@@ -67,7 +69,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let loaded = false;
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
-    buildService: ({ name, url }) => new SubgraphDataSource(name, options.subgraphUrls[name] ?? url),
+    buildService: ({ name, url }) => new SubgraphDataSource(name, options.subgraphUrls[name] ?? url, options.subgraphTimeoutMs),
     logger,
   });
   const limiter = rateLimiter(options.rateLimit);

@@ -7,17 +7,26 @@ import type { GatewayContext } from './context.ts';
  * request's correlation id, so the subgraph's logs and events carry the same id, and the
  * client's `Idempotency-Key` (the write subgraphs make a retried mutation exact with it). A subgraph
  * that cannot be reached (or answers 5xx) is `SERVICE_UNAVAILABLE` naming it, never its URL.
+ *
+ * Requests go through Node's own fetch (undici, connections kept alive) rather than Apollo's
+ * default make-fetch-happen agent, and each gives up after `timeoutMs`: a subgraph that hangs
+ * (stopped, not dead) answers `SERVICE_UNAVAILABLE` in bounded time instead of holding the
+ * caller's request open. A mutation that timed out may still have been applied: the client
+ * retries it with the same `Idempotency-Key`.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
     /** The subgraph's name in the supergraph, for errors a client may read. */
     readonly name: string,
     url: string | undefined,
+    /** How long one subgraph request (answer and body) may take. */
+    readonly timeoutMs = 10_000,
   ) {
-    super(url === undefined ? {} : { url });
+    super({ ...(url === undefined ? {} : { url }), fetcher: timedFetch(timeoutMs) });
   }
 
   override didEncounterError(error: Error, _request: unknown, response?: { status: number }): void {
+    if (error.name === 'TimeoutError') throw serviceUnavailable(`The ${this.name} service did not answer within ${this.timeoutMs} ms; try again shortly.`);
     if (!response || response.status >= 500) throw serviceUnavailable(`The ${this.name} service is unavailable; try again shortly.`);
     throw error;
   }
@@ -31,4 +40,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     request.http?.headers.set(CORRELATION_HEADER, context.correlationId);
     if (context.traceparent) request.http?.headers.set('traceparent', context.traceparent);
   }
+}
+
+/** Node's fetch, each request aborted after `timeoutMs` (an abort while reading the body too). */
+function timedFetch(timeoutMs: number): RemoteGraphQLDataSource['fetcher'] {
+  return (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
 }

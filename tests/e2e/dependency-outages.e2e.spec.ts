@@ -2,7 +2,8 @@
  * NATS or MongoDB stalls (SIGSTOP on the server's pid: connections stay open, nothing answers,
  * the worst case for a client) under a running system: clients get SERVICE_UNAVAILABLE with a
  * retry hint within a bound, never INTERNAL_SERVER_ERROR or a stack trace; readiness turns 503
- * without hanging; after SIGCONT everything answers again. This file stalls servers of its own
+ * without hanging; after SIGCONT everything answers again. A stalled subgraph is the gateway's
+ * case: it gives up on it after SUBGRAPH_TIMEOUT_MS. This file stalls servers of its own
  * (its nats-server, a FerretDB started here), never the run's shared ones.
  */
 import { startLocalServers, type LocalServers } from '@happyride/local-servers';
@@ -20,7 +21,8 @@ const stalled = new Set<number>();
 
 beforeAll(async () => {
   mongo = await startLocalServers({ env: { NATS_URL: natsUrl() }, log: () => {} });
-  system = await startTestSystem({}, { mongoUrl: mongo.mongoUrl });
+  // Above the subgraphs' own 2 s bounds toward NATS and MongoDB, so those answer first.
+  system = await startTestSystem({ SUBGRAPH_TIMEOUT_MS: String(SUBGRAPH_TIMEOUT_MS) }, { mongoUrl: mongo.mongoUrl });
   gql = graphqlClient(system.gatewayUrl);
 });
 afterEach(() => {
@@ -51,6 +53,7 @@ const readyStatus = async (base: string) => (await fetch(`${base}/ready`, { sign
 
 /** The generous bound the task sets for "within about 2 s" on a loaded machine. */
 const BOUND_MS = 4_000;
+const SUBGRAPH_TIMEOUT_MS = 5_000;
 
 const REGISTER = 'mutation ($name: String!) { registerPassenger(input: { name: $name }) { id name version } }';
 const RENAME = 'mutation ($name: String!) { updatePassengerDetails(input: { name: $name }) { id name version } }';
@@ -114,5 +117,32 @@ describe('MongoDB (FerretDB) stalls under a running system', { timeout: 120_000 
     const again = await eventually(() => gql(PASSENGER, { token, variables: { id } }), (response) => response.errors === undefined, 30_000);
     expect(again.data).toEqual({ passenger: { id, name: 'Ada', version: 1 } });
     expect(await eventually(() => readyStatus(system.urls['profile-queries']!), (status) => status === 200, 15_000)).toBe(200);
+  });
+});
+
+describe('a subgraph stalls under a running system', { timeout: 120_000 }, () => {
+  it('given profile-queries stopped (SIGSTOP), then the gateway answers SERVICE_UNAVAILABLE naming it after SUBGRAPH_TIMEOUT_MS and stays healthy; after it resumes, queries answer again', async () => {
+    const id = `p-${randomUUID().slice(0, 8)}`;
+    const token = await tokenFor('passenger', id);
+    expect((await gql(REGISTER, { token, variables: { name: 'Ada' } })).errors).toBeUndefined();
+    await eventually(() => gql(PASSENGER, { token, variables: { id } }), (response) => response.data?.['passenger'] != null, 15_000);
+    const subgraph = system.pid('profile-queries');
+    if (subgraph === undefined) throw new Error('profile-queries is not running');
+
+    await stall(subgraph);
+
+    const query = await timed(() => gql(PASSENGER, { token, variables: { id } }));
+    expectServiceUnavailable(query.value);
+    expect(query.value.errors?.[0]?.message).toBe(`The profile-queries service did not answer within ${SUBGRAPH_TIMEOUT_MS} ms; try again shortly.`);
+    expect(query.ms).toBeGreaterThanOrEqual(SUBGRAPH_TIMEOUT_MS - 100);
+    expect(query.ms).toBeLessThan(SUBGRAPH_TIMEOUT_MS + BOUND_MS);
+    // the gateway itself still answers, and turns unready naming the stalled subgraph
+    expect((await fetch(`${system.urls.gateway}/health`, { signal: AbortSignal.timeout(BOUND_MS) })).status).toBe(200);
+    expect(await eventually(() => readyStatus(system.urls.gateway!), (status) => status === 503, 15_000)).toBe(503);
+
+    resume(subgraph);
+
+    const again = await eventually(() => gql(PASSENGER, { token, variables: { id } }), (response) => response.errors === undefined, 30_000);
+    expect(again.data).toEqual({ passenger: { id, name: 'Ada', version: 1 } });
   });
 });
