@@ -31,7 +31,7 @@ async function post(query: string, token: string, correlationId: string, variabl
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-correlation-id': correlationId },
     body: JSON.stringify({ query, variables }),
   });
-  return { header: response.headers.get('x-correlation-id'), body: (await response.json()) as { data?: Record<string, { id: string }> } };
+  return { header: response.headers.get('x-correlation-id'), etag: response.headers.get('etag'), body: (await response.json()) as { data?: Record<string, { id: string }> } };
 }
 
 const logLines = (service: string, correlationId: string) =>
@@ -53,6 +53,8 @@ describe('observability through the running system', () => {
     const tripId = requested.body.data!.requestTrip!.id;
     // then the gateway echoes it
     expect(requested.header).toBe(correlationId);
+    // (and hashes no ETag of the answer: GraphQL clients make no conditional requests)
+    expect(requested.etag).toBeNull();
     // and every event of the trip (the saga's confirmation too) carries it, in the envelope and the NATS headers
     const events = new JetStreamEventStore(nats.js, nats.jsm);
     const history = await eventually(() => events.read('trip', tripId), (h) => h.events.some((e) => e.type !== 'TripCreated'), 20_000);
