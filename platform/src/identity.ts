@@ -4,6 +4,7 @@ export type { Role } from '@happyride/domain';
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { AuthConfig } from './config.ts';
+import { cachedVerifier } from './verified-tokens.ts';
 
 const ROLES: readonly Role[] = ['passenger', 'driver', 'admin'];
 
@@ -71,7 +72,8 @@ export function tokenVerifier(config: AuthConfig): TokenVerifier {
   const secret = hs256Key(config.jwtSecret);
   const verify = (token: string) =>
     keySet ? jwtVerify(token, keySet, { ...options, algorithms: ['RS256'] }) : jwtVerify(token, secret, { ...options, algorithms: ['HS256'] });
-  return async (token) => {
+  // A token seen before costs a lookup (see cachedVerifier); `exp` is required, so every entry ends.
+  return cachedVerifier(async (token) => {
     let payload;
     try {
       ({ payload } = await verify(token));
@@ -79,8 +81,8 @@ export function tokenVerifier(config: AuthConfig): TokenVerifier {
       if (error instanceof KeySetUnavailableError) throw error;
       throw new InvalidTokenError(tokenFailureReason(error));
     }
-    return actorOf(payload);
-  };
+    return { actor: actorOf(payload), expiresAtMs: Number(payload.exp) * 1000 };
+  });
 }
 
 /** The actor a verified payload names: a valid id in `sub`, a known `role`. */

@@ -1,0 +1,43 @@
+import type { Actor } from '@happyride/domain';
+
+export interface VerifiedTokenCacheOptions {
+  /** Tokens remembered at most; beyond it the least recently used go. */
+  maxTokens?: number;
+  /** A token is verified again after this long even if it has not expired (a rotated key set). */
+  maxAgeMs?: number;
+  now?: () => number;
+}
+
+interface Entry {
+  actor: Actor;
+  /** When the entry stops counting: the token's `exp`, or `maxAgeMs` after verifying, whichever first. */
+  until: number;
+}
+
+/**
+ * Remembers tokens that verified, so a caller's next request with the same token costs a map
+ * lookup, not a signature check (in the gateway and again in every subgraph it calls). Only
+ * successes are remembered; a token is taken again from `verify` once past its `exp` (so it
+ * fails as expired) or `maxAgeMs`. Bounded: at most `maxTokens` entries, least recently used out.
+ * @example const verify = cachedVerifier(async (token) => ({ actor, expiresAt }))
+ */
+export function cachedVerifier(
+  verify: (token: string) => Promise<{ actor: Actor; expiresAtMs: number }>,
+  { maxTokens = 10_000, maxAgeMs = 5 * 60_000, now = Date.now }: VerifiedTokenCacheOptions = {},
+): (token: string) => Promise<Actor> {
+  const entries = new Map<string, Entry>();
+  return async (token) => {
+    const entry = entries.get(token);
+    if (entry) {
+      entries.delete(token);
+      if (now() < entry.until) {
+        entries.set(token, entry); // most recently used last
+        return entry.actor;
+      }
+    }
+    const { actor, expiresAtMs } = await verify(token);
+    entries.set(token, { actor, until: Math.min(expiresAtMs, now() + maxAgeMs) });
+    if (entries.size > maxTokens) entries.delete(entries.keys().next().value as string);
+    return actor;
+  };
+}
