@@ -27,7 +27,7 @@ export type TripCommandsContext = CommandContext<{
 }>;
 
 /** What every trip mutation answers: the trip as the write side decided it. */
-export interface TripPayload {
+interface TripPayload {
   id: string;
   version: number;
   state: TripStatus;
@@ -37,7 +37,7 @@ export interface TripPayload {
   driverId: string | null;
 }
 
-export function tripPayload(id: string, { state, version }: CommandOutcome<TripState>): TripPayload {
+function tripPayload(id: string, { state, version }: CommandOutcome<TripState>): TripPayload {
   if (state.status === 'NONE') throw new Error(`trip ${id} has no state after a command`);
   const { status, fare, distanceKm, passengerId, driverId } = state;
   return { id, version, state: status, fare, distanceKm, passengerId, driverId: driverId ?? null };
