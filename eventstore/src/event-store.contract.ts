@@ -1,7 +1,7 @@
 import { passengerDecider, type CommandMetadata, type PassengerEvent } from '@happyride/domain';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { handleCommand } from './command-handler.ts';
+import { commandHandler } from './command-handler.ts';
 import { ConcurrencyError, type EventStore } from './event-store.ts';
 
 /**
@@ -102,8 +102,8 @@ export function eventStoreContract(name: string, makeStore: () => EventStore) {
       await store.append('passenger', p, [registered(p)], 0, meta());
 
       await Promise.all([
-        handleCommand(makeStore(), 'passenger', p, passengerDecider, command('First'), { correlationId: 'c' }),
-        handleCommand(makeStore(), 'passenger', p, passengerDecider, command('Second'), { correlationId: 'c' }),
+        commandHandler({ store: makeStore(), aggregateType: 'passenger', decider: passengerDecider })(p, command('First'), { correlationId: 'c' }),
+        commandHandler({ store: makeStore(), aggregateType: 'passenger', decider: passengerDecider })(p, command('Second'), { correlationId: 'c' }),
       ]);
       const names = (await store.read('passenger', p)).events.slice(1).map((e) => (e.data as { name: string }).name);
       expect(names.sort()).toEqual(['First', 'Second']);
@@ -117,8 +117,9 @@ export function eventStoreContract(name: string, makeStore: () => EventStore) {
         data: { passengerId: p, name: 'Ada' },
         metadata: { commandId: randomUUID(), actor: { id: p, role: 'passenger' as const }, now: '2026-11-23T10:00:00.000Z' },
       };
-      const first = await handleCommand(store, 'passenger', p, passengerDecider, register, { correlationId: 'c' });
-      const again = await handleCommand(store, 'passenger', p, passengerDecider, register, { correlationId: 'c' });
+      const passengers = commandHandler({ store, aggregateType: 'passenger', decider: passengerDecider });
+      const first = await passengers(p, register, { correlationId: 'c' });
+      const again = await passengers(p, register, { correlationId: 'c' });
       expect(first).toMatchObject({ version: 1, duplicate: false });
       expect(again).toMatchObject({ version: 1, duplicate: true, state: { status: 'registered', name: 'Ada' } });
     });

@@ -11,14 +11,6 @@ export const aggregateSubject = (aggregateType: AggregateType, aggregateId: stri
 /** Every instance of one aggregate type, for consumers that follow that type. */
 export const aggregateTypeSubject = (aggregateType: AggregateType) => `${EVENTS_SUBJECT_PREFIX}.${aggregateType}.*`;
 
-export function parseAggregateSubject(subject: string): { aggregateType: string; aggregateId: string } {
-  const [prefix, aggregateType, aggregateId, ...rest] = subject.split('.');
-  if (prefix !== EVENTS_SUBJECT_PREFIX || !aggregateType || !aggregateId || rest.length > 0) {
-    throw new Error(`Not an aggregate subject: ${subject}`);
-  }
-  return { aggregateType, aggregateId };
-}
-
 /** Message header names the event store writes besides JetStream's own. */
 export const HEADER = {
   correlationId: 'Happyride-Correlation-Id',

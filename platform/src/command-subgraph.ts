@@ -15,7 +15,7 @@ import { subgraphSchema } from './subgraph-schema.ts';
 export type CommandContext<D = object> = D & {
   actor: Actor | null;
   correlationId: string;
-  /** W3C trace context of this operation's span, set by the tracing plugin. */
+  /** W3C trace context of this operation's span, set by the tracing plugin; appends carry it (`appendContextOf`). */
   traceContext?: { traceparent?: string };
   store: EventStore;
   now: () => Date;
@@ -31,8 +31,9 @@ export interface CommandSubgraphDefinition<D> {
   /** The environment variable with its port, and the port without it. */
   port: { variable: string; fallback: number };
   /**
-   * Its own dependencies, built once at start-up from the environment and the NATS
-   * connection (validated there: a bad value stops start-up naming the variable).
+   * Its own dependencies, built once at start-up from the environment, the NATS connection
+   * and the event store (validated there: a bad value stops start-up naming the variable),
+   * e.g. its aggregates' command handlers.
    */
   dependencies: (env: Record<string, string | undefined>, nats: Nats, store: EventStore) => D | Promise<D>;
 }
@@ -67,23 +68,11 @@ export function runCommandSubgraph<D extends object>(definition: CommandSubgraph
       apollo: { schema: subgraphSchema(definition.typeDefs, definition.resolvers) },
       context: async ({ req, correlationId }) => {
         const traceContext: { traceparent?: string } = {};
-        const traced = withTraceparent(store, () => traceContext.traceparent);
         const actor = await identify(req.headers, verify);
         const idempotencyKey = idempotencyKeyHeader(req.headers);
-        return { ...dependencies, actor, correlationId, store: traced, now, traceContext, idempotency, idempotencyKey };
+        return { ...dependencies, actor, correlationId, store, now, traceContext, idempotency, idempotencyKey };
       },
     });
     return [() => nats.close(), () => service.stop()];
   });
-}
-
-/** The store, with this operation's trace context on every append that has none (→ the event's NATS header). */
-function withTraceparent(store: EventStore, traceparent: () => string | undefined): EventStore {
-  return {
-    read: (aggregateType, aggregateId) => store.read(aggregateType, aggregateId),
-    append: (aggregateType, aggregateId, events, expectedVersion, meta) => {
-      const current = meta.traceparent ?? traceparent();
-      return store.append(aggregateType, aggregateId, events, expectedVersion, current ? { ...meta, traceparent: current } : meta);
-    },
-  };
 }

@@ -16,3 +16,4 @@ export * from './tracing.ts';
 export * from './read-model-generations.ts';
 export * from './idempotency.ts';
 export * from './readiness.ts';
+export * from './command-mutation.ts';

@@ -4,6 +4,7 @@ export * from './runtime/clock.ts';
 export * from './runtime/mongo-saga-store.ts';
 export * from './runtime/runner.ts';
 export * from './runtime/output-handler.ts';
+export * from './runtime/system-actor.ts';
 export * from './payments/provider.ts';
 export * from './payments/simulated-provider.ts';
 export * from './payments/stripe-provider.ts';

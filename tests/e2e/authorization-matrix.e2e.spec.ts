@@ -5,10 +5,10 @@
  * get FORBIDDEN, anonymous callers UNAUTHENTICATED, and no answer leaks T to a stranger.
  * Then the same rules for `_entities` posted straight to the subgraphs, skipping the gateway.
  */
-import { connectNats, JetStreamEventStore, type Nats } from '@happyride/eventstore';
+import { tripDecider } from '@happyride/domain';
+import { commandHandler, connectNats, JetStreamEventStore, type Nats } from '@happyride/eventstore';
 import { connectMongo, type Mongo } from '@happyride/platform';
-import { DispatchOffers } from '@happyride/sagas';
-import { TripInternalCommands } from '@happyride/subgraph-trip-commands';
+import { DispatchOffers, SYSTEM_ACTOR } from '@happyride/sagas';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { codes, eventually, graphqlClient, tokenFor, type GraphQLResponse } from '../support/graphql-client.ts';
@@ -33,7 +33,7 @@ async function as(role: Role, query: string, variables: Record<string, unknown> 
 }
 
 beforeAll(async () => {
-  // Trips here are moved by hand with the internal commands: no saga worker racing them.
+  // Trips here are moved by hand with the commands the sagas send: no saga worker racing them.
   system = await startTestSystem({ MONGODB_DATABASE: database }, { without: ['saga-worker'] });
   gql = graphqlClient(system.gatewayUrl);
   token.P = await tokenFor('passenger', id.P);
@@ -47,14 +47,15 @@ beforeAll(async () => {
   }
   const requested = await as('P', 'mutation ($s: PositionInput!, $e: PositionInput!) { requestTrip(input: { start: $s, end: $e }) { id } }', { s: here, e: there });
   id.T = (requested.data as { requestTrip: { id: string } }).requestTrip.id;
-  // Given T confirmed and assigned to D (the internal commands the saga and dispatch send).
+  // Given T confirmed and assigned to D (the commands the saga and dispatch send, through the trip's command handler).
   nats = await connectNats(natsUrl(), 'e2e-authorization');
-  const internal = new TripInternalCommands(new JetStreamEventStore(nats.js, nats.jsm), () => new Date());
-  const ids = () => ({ commandId: randomUUID(), correlationId: 'authorization-matrix' });
-  await internal.confirm(id.T, ids());
-  await internal.startDispatch(id.T, [id.D], ids());
+  const trips = commandHandler({ store: new JetStreamEventStore(nats.js, nats.jsm), aggregateType: 'trip', decider: tripDecider });
+  const bySaga = () => ({ commandId: randomUUID(), actor: SYSTEM_ACTOR, now: new Date().toISOString() });
+  const context = { correlationId: 'authorization-matrix' };
+  await trips(id.T, { type: 'ConfirmTrip', data: { tripId: id.T }, metadata: bySaga() }, context);
+  await trips(id.T, { type: 'StartDispatch', data: { tripId: id.T, candidateDriverIds: [id.D] }, metadata: bySaga() }, context);
   await as('D', 'mutation ($t: ID!, $p: PositionInput!) { acceptTrip(input: { tripId: $t, position: $p }) { id } }', { t: id.T, p: here });
-  await internal.assignDriver(id.T, id.D, ids());
+  await trips(id.T, { type: 'AssignDriver', data: { tripId: id.T, driverId: id.D }, metadata: bySaga() }, context);
   // The read side has it, with both names.
   await eventually(
     () => as('A', 'query ($t: ID!) { trip(id: $t) { state driverName } }', { t: id.T }),

@@ -1,5 +1,6 @@
-import { connectNats, JetStreamEventStore, type Nats } from '@happyride/eventstore';
-import { TripInternalCommands } from '@happyride/subgraph-trip-commands';
+import { tripDecider, type TripCommand, type TripState } from '@happyride/domain';
+import { commandHandler, connectNats, JetStreamEventStore, type CommandHandler, type Nats } from '@happyride/eventstore';
+import { SYSTEM_ACTOR } from '@happyride/sagas';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, graphqlClient, tokenFor } from '../support/graphql-client.ts';
@@ -9,15 +10,19 @@ import { natsUrl } from '../support/own-event-log.ts';
 let system: Awaited<ReturnType<typeof startTestSystem>>;
 let gql: ReturnType<typeof graphqlClient>;
 let nats: Nats;
-let trips: TripInternalCommands;
+let trips: CommandHandler<TripCommand, TripState>;
 
 beforeAll(async () => {
-  // Trips here are moved by hand with the internal commands: no saga worker racing them.
+  // Trips here are moved by hand with the commands the sagas send: no saga worker racing them.
   system = await startTestSystem({}, { without: ['saga-worker'] });
   gql = graphqlClient(system.gatewayUrl);
-  nats = await connectNats(natsUrl(), 'e2e-trip-internal-commands');
-  trips = new TripInternalCommands(new JetStreamEventStore(nats.js, nats.jsm), () => new Date());
+  nats = await connectNats(natsUrl(), 'e2e-saga-trip-commands');
+  // The trip's command handler on the shared event log, as the saga worker builds it.
+  trips = commandHandler({ store: new JetStreamEventStore(nats.js, nats.jsm), aggregateType: 'trip', decider: tripDecider });
 });
+
+/** A saga's command metadata: the system actor and a command id derived from the step, as the sagas derive theirs. */
+const bySaga = (step: string, tripId: string) => ({ commandId: `${step}-${tripId}`, actor: SYSTEM_ACTOR, now: new Date().toISOString() });
 afterAll(async () => {
   await nats?.close();
   await system?.stop();
@@ -168,14 +173,16 @@ describe('trips end to end, through the gateway', () => {
     const passenger = await registeredPassenger();
     const driver = await registeredDriver();
     const trip = await requestedTrip(passenger);
-    const context = (step: string) => ({ commandId: `${step}-${trip.id}`, correlationId: `e2e-${trip.id}` });
+    const context = { correlationId: `e2e-${trip.id}` };
+    const confirm = () => trips(trip.id, { type: 'ConfirmTrip', data: { tripId: trip.id }, metadata: bySaga('confirm', trip.id) }, context);
 
-    const confirmed = await trips.confirm(trip.id, context('confirm'));
+    const confirmed = await confirm();
     expect(confirmed.state.status).toBe('CONFIRMED');
     // A saga resending the same command id is answered from the log, nothing decided again.
-    expect(await trips.confirm(trip.id, context('confirm'))).toMatchObject({ duplicate: true, version: confirmed.version });
+    expect(await confirm()).toMatchObject({ duplicate: true, version: confirmed.version });
 
-    expect((await trips.startDispatch(trip.id, [driver.id], context('dispatch'))).state.status).toBe('DISPATCHING');
+    const dispatching = await trips(trip.id, { type: 'StartDispatch', data: { tripId: trip.id, candidateDriverIds: [driver.id] }, metadata: bySaga('dispatch', trip.id) }, context);
+    expect(dispatching.state.status).toBe('DISPATCHING');
 
     const accepted = await gql<{ acceptTrip: TripData }>(ACCEPT_TRIP, {
       token: driver.token,
@@ -184,7 +191,7 @@ describe('trips end to end, through the gateway', () => {
     expect(accepted.errors).toBeUndefined();
     expect(accepted.data?.acceptTrip).toMatchObject({ id: trip.id, state: 'DISPATCHING', driverId: null });
 
-    const assigned = await trips.assignDriver(trip.id, driver.id, context('assign'));
+    const assigned = await trips(trip.id, { type: 'AssignDriver', data: { tripId: trip.id, driverId: driver.id }, metadata: bySaga('assign', trip.id) }, context);
     expect(assigned.state).toMatchObject({ status: 'DRIVER_ASSIGNED', driverId: driver.id });
 
     // The passenger is not the driver: FORBIDDEN.
@@ -208,10 +215,12 @@ describe('trips end to end, through the gateway', () => {
     expect(codes(await gql(FINISH_TRIP, { token: driver.token, variables: { tripId: trip.id } }))).toEqual(['CONFLICT']);
   });
 
-  it('given a requested trip, when the internal commands are sent out of order, then they are refused', async () => {
+  it('given a requested trip, when saga commands are sent out of order, then they are refused', async () => {
     const trip = await requestedTrip(await registeredPassenger());
-    const context = (step: string) => ({ commandId: `${step}-${trip.id}`, correlationId: `e2e-${trip.id}` });
-    await expect(trips.startDispatch(trip.id, ['d-nobody'], context('dispatch'))).rejects.toMatchObject({ kind: 'ILLEGAL_STATE' });
-    expect((await trips.reject(trip.id, 'passenger is banned', context('reject'))).state.status).toBe('REJECTED');
+    const context = { correlationId: `e2e-${trip.id}` };
+    const dispatch = trips(trip.id, { type: 'StartDispatch', data: { tripId: trip.id, candidateDriverIds: ['d-nobody'] }, metadata: bySaga('dispatch', trip.id) }, context);
+    await expect(dispatch).rejects.toMatchObject({ kind: 'ILLEGAL_STATE' });
+    const rejected = await trips(trip.id, { type: 'RejectTrip', data: { tripId: trip.id, reason: 'passenger is banned' }, metadata: bySaga('reject', trip.id) }, context);
+    expect(rejected.state.status).toBe('REJECTED');
   });
 });

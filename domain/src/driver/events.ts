@@ -17,14 +17,3 @@ export type DriverEvent =
   | { type: 'DriverReservedForTrip'; data: { driverId: string; tripId: string } }
   /** The trip finished, was cancelled or did not get the driver after all: the driver is free again. */
   | { type: 'DriverReleasedFromTrip'; data: { driverId: string; tripId: string } };
-
-export type DriverEventType = DriverEvent['type'];
-
-export const driverEventTypes = [
-  'DriverRegistered',
-  'DriverDetailsUpdated',
-  'DriverWentOnline',
-  'DriverWentOffline',
-  'DriverReservedForTrip',
-  'DriverReleasedFromTrip',
-] as const satisfies readonly DriverEventType[];

@@ -6,7 +6,7 @@ import { evolveDriver, initialDriverState, type DriverState } from './evolve.ts'
 
 export type { DriverCommand } from './commands.ts';
 export { MAX_PLATE_LENGTH, validPlate, validVehicle } from './decide.ts';
-export { driverEventTypes, type DriverEvent, type DriverEventType, type Vehicle } from './events.ts';
+export type { DriverEvent, Vehicle } from './events.ts';
 export type { DriverState } from './evolve.ts';
 export { validDriverLocation, type DriverLocation } from './location.ts';
 

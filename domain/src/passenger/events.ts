@@ -4,12 +4,3 @@ export type PassengerEvent =
   | { type: 'PassengerDetailsUpdated'; data: { passengerId: string; name: string } }
   | { type: 'PassengerBanned'; data: { passengerId: string } }
   | { type: 'PassengerUnbanned'; data: { passengerId: string } };
-
-export type PassengerEventType = PassengerEvent['type'];
-
-export const passengerEventTypes = [
-  'PassengerRegistered',
-  'PassengerDetailsUpdated',
-  'PassengerBanned',
-  'PassengerUnbanned',
-] as const satisfies readonly PassengerEventType[];

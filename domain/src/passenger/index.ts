@@ -5,7 +5,7 @@ import type { PassengerEvent } from './events.ts';
 import { evolvePassenger, initialPassengerState, type PassengerState } from './evolve.ts';
 
 export type { PassengerCommand } from './commands.ts';
-export { passengerEventTypes, type PassengerEvent, type PassengerEventType } from './events.ts';
+export type { PassengerEvent } from './events.ts';
 export type { PassengerState } from './evolve.ts';
 
 export const passengerDecider: Decider<PassengerCommand, PassengerEvent, PassengerState> = {

@@ -10,14 +10,3 @@ export type PaymentEvent =
       type: 'PaymentLateChargeRefunded';
       data: { paymentId: string; tripId: string; amount: number; chargeReference: string; refundReference: string; reason: string };
     };
-
-export type PaymentEventType = PaymentEvent['type'];
-
-export const paymentEventTypes = [
-  'PaymentCreated',
-  'PaymentPaid',
-  'PaymentDeclined',
-  'PaymentRefunded',
-  'PaymentCancelled',
-  'PaymentLateChargeRefunded',
-] as const satisfies readonly PaymentEventType[];

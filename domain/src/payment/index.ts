@@ -5,7 +5,7 @@ import type { PaymentEvent } from './events.ts';
 import { evolvePayment, initialPaymentState, type PaymentState } from './evolve.ts';
 
 export { paymentOutcomes, type PaymentCommand, type PaymentCommandType, type PaymentOutcome } from './commands.ts';
-export { paymentEventTypes, type PaymentEvent, type PaymentEventType } from './events.ts';
+export type { PaymentEvent } from './events.ts';
 export { paymentStatuses, type Payment, type PaymentState, type PaymentStatus } from './evolve.ts';
 
 export const paymentDecider: Decider<PaymentCommand, PaymentEvent, PaymentState> = {

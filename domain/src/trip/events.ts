@@ -34,20 +34,3 @@ export type TripEvent =
   | { type: 'TripCancellationRequested'; data: { tripId: string; requestedBy: TripParty; reason: string } }
   | { type: 'TripCancelled'; data: { tripId: string; reason: string; cancelledBy: TripParty | 'admin' } }
   | { type: 'TripCancellationResolutionRequired'; data: { tripId: string } };
-
-export type TripEventType = TripEvent['type'];
-
-export const tripEventTypes = [
-  'TripCreated',
-  'TripConfirmed',
-  'TripRejected',
-  'TripDispatchStarted',
-  'DriverAcceptedTrip',
-  'TripDriverAssigned',
-  'TripDispatchFailed',
-  'TripStarted',
-  'TripFinished',
-  'TripCancellationRequested',
-  'TripCancelled',
-  'TripCancellationResolutionRequired',
-] as const satisfies readonly TripEventType[];

@@ -9,10 +9,8 @@ export type { TripCommand, TripCommandType } from './commands.ts';
 export { MAX_REASON_LENGTH, validReason } from './decide.ts';
 export {
   dispatchFailureReasons,
-  tripEventTypes,
   type DispatchFailureReason,
   type TripEvent,
-  type TripEventType,
   type TripParty,
 } from './events.ts';
 export { tripStatuses, type Acceptance, type Trip, type TripState, type TripStatus } from './evolve.ts';

@@ -8,11 +8,11 @@ import {
   type AvailableDriversIndex,
   type CommandMetadata,
 } from '@happyride/domain';
-import { handleCommand, type EventStore } from '@happyride/eventstore';
+import { commandHandler, type EventStore } from '@happyride/eventstore';
 import type { Logger } from '@happyride/platform';
 import { systemClock, type Clock } from '../runtime/clock.ts';
 import type { PendingCommand } from '../runtime/mongo-saga-store.ts';
-import { SYSTEM_ACTOR } from '../runtime/output-handler.ts';
+import { SYSTEM_ACTOR } from '../runtime/system-actor.ts';
 import type { CommandExecutor } from '../runtime/runner.ts';
 import { commandRejected, type CommandRejected } from '../runtime/saga.ts';
 import { candidatesFound, driverReserved, type CandidatesFound, type DispatchCommand, type DriverReserved } from './dispatch-commands.ts';
@@ -34,11 +34,14 @@ export type DispatchOutcomeInput = CandidatesFound | DriverReserved | CommandRej
 
 /**
  * The I/O of dispatch: reads (trip, passenger, the index), trip and driver commands through
- * `handleCommand` with the `system` actor and the saga's command id (a retry deduplicates),
+ * their command handlers with the `system` actor and the saga's command id (a retry deduplicates),
  * and the offers read model with its notices. A domain refusal becomes `CommandRejected`.
  */
 export function createDispatchExecutor({ events, index, offers, radiusKm, clock = systemClock, logger }: DispatchExecutorOptions): CommandExecutor<DispatchOutcomeInput, DispatchCommand> {
   const metadata = (commandId: string): CommandMetadata => ({ commandId, actor: SYSTEM_ACTOR, now: clock.now().toISOString() });
+  // Only StartDispatch, FailDispatch and AssignDriver are sent, so the trip pricing does not matter.
+  const tripCommands = commandHandler({ store: events, aggregateType: 'trip', decider: tripDecider });
+  const driverCommands = commandHandler({ store: events, aggregateType: 'driver', decider: driverDecider });
 
   return async function execute(command: PendingCommand<DispatchCommand>, { correlationId }): Promise<DispatchOutcomeInput | null> {
     const context = { correlationId, causationId: command.causationId };
@@ -56,28 +59,28 @@ export function createDispatchExecutor({ events, index, offers, radiusKm, clock 
         }
         case 'StartDispatch': {
           const { tripId, candidateDriverIds } = command;
-          await handleCommand(events, 'trip', tripId, tripDecider, { type: 'StartDispatch', data: { tripId, candidateDriverIds }, metadata: metadata(commandId) }, context);
+          await tripCommands(tripId, { type: 'StartDispatch', data: { tripId, candidateDriverIds }, metadata: metadata(commandId) }, context);
           return null;
         }
         case 'FailDispatch': {
           const { tripId, reason } = command;
-          await handleCommand(events, 'trip', tripId, tripDecider, { type: 'FailDispatch', data: { tripId, reason }, metadata: metadata(commandId) }, context);
+          await tripCommands(tripId, { type: 'FailDispatch', data: { tripId, reason }, metadata: metadata(commandId) }, context);
           return null;
         }
         case 'AssignDriver': {
           const { tripId, driverId } = command;
-          await handleCommand(events, 'trip', tripId, tripDecider, { type: 'AssignDriver', data: { tripId, driverId }, metadata: metadata(commandId) }, context);
+          await tripCommands(tripId, { type: 'AssignDriver', data: { tripId, driverId }, metadata: metadata(commandId) }, context);
           return null;
         }
         case 'ReserveDriver': {
           const { tripId, driverId } = command;
-          await handleCommand(events, 'driver', driverId, driverDecider, { type: 'ReserveDriverForTrip', data: { driverId, tripId }, metadata: metadata(commandId) }, context);
+          await driverCommands(driverId, { type: 'ReserveDriverForTrip', data: { driverId, tripId }, metadata: metadata(commandId) }, context);
           index.setActiveTrip(driverId, tripId); // the driver feed says so too, a little later
           return driverReserved(command);
         }
         case 'ReleaseDriver': {
           const { tripId, driverId } = command;
-          await handleCommand(events, 'driver', driverId, driverDecider, { type: 'ReleaseDriverFromTrip', data: { driverId, tripId }, metadata: metadata(commandId) }, context);
+          await driverCommands(driverId, { type: 'ReleaseDriverFromTrip', data: { driverId, tripId }, metadata: metadata(commandId) }, context);
           return null;
         }
         case 'PublishOffers': {

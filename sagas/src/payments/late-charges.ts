@@ -1,6 +1,7 @@
 import { DomainError, fold, UnreachableCaseError, paymentDecider, type CommandMetadata, type PaymentState } from '@happyride/domain';
-import { handleCommand, type EventStore } from '@happyride/eventstore';
+import { commandHandler, type EventStore } from '@happyride/eventstore';
 import type { Clock } from '../runtime/clock.ts';
+import { SYSTEM_ACTOR } from '../runtime/system-actor.ts';
 import { refundKeyOf, type PaymentProvider } from './provider.ts';
 
 /**
@@ -41,8 +42,6 @@ export interface LateCharge {
   amount: number;
 }
 
-const SYSTEM = { id: 'system', role: 'system' } as const;
-
 /**
  * Refunds a charge its payment's log does not hold (`judgeCharge` says `refund`) and records it
  * (`PaymentLateChargeRefunded`). The refund key and the command id are both derived from the
@@ -59,11 +58,11 @@ export async function settleLateCharge(
   if (verdict.kind !== 'refund') return verdict;
   const idempotencyKey = refundKeyOf(chargeReference);
   const { refundReference } = await provider.refund({ idempotencyKey, chargeReference, amount });
-  const metadata: CommandMetadata = { commandId: idempotencyKey, actor: SYSTEM, now: clock.now().toISOString() };
+  const metadata: CommandMetadata = { commandId: idempotencyKey, actor: SYSTEM_ACTOR, now: clock.now().toISOString() };
   const reason = 'The provider took this charge after the payment was cancelled; it is given back.';
   const data = { paymentId, chargeReference, refundReference, amount, reason };
   try {
-    await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'RefundLateCharge', data, metadata }, { correlationId: context.correlationId, causationId: context.causationId ?? idempotencyKey });
+    await commandHandler({ store, aggregateType: 'payment', decider: paymentDecider })(paymentId, { type: 'RefundLateCharge', data, metadata }, { correlationId: context.correlationId, causationId: context.causationId ?? idempotencyKey });
   } catch (error) {
     // Recorded meanwhile by another path under another command id: the same refund, once in the log.
     if (!(error instanceof DomainError && /refunded already/.test(error.message))) throw error;

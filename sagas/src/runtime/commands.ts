@@ -3,7 +3,7 @@ import type { DirectInput } from './saga.ts';
 /**
  * Everything a saga can ask of the rest of the system, as data. The output handler
  * (`output-handler.ts`) turns each into a call: a domain command on an aggregate through
- * `handleCommand`, a read, or a payment provider call. Each carries `commandId =
+ * its command handler (`commandHandler`), a read, or a payment provider call. Each carries `commandId =
  * ${sagaId}:${step}`, so executing it again after a crash is recognised by its receiver.
  */
 export type SagaCommand =

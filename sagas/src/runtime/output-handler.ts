@@ -6,7 +6,6 @@ import {
   paymentDecider,
   tripDecider,
   UnreachableCaseError,
-  type Actor,
   type CommandMetadata,
   type Decider,
   type Payment,
@@ -14,7 +13,7 @@ import {
   type TripEvent,
   type TripState,
 } from '@happyride/domain';
-import { handleCommand, type EventStore } from '@happyride/eventstore';
+import { commandHandler, type EventStore } from '@happyride/eventstore';
 import type { Logger } from '@happyride/platform';
 import { refundKeyOf, type PaymentProvider } from '../payments/provider.ts';
 import { settleLateCharge } from '../payments/late-charges.ts';
@@ -23,9 +22,8 @@ import { passengerChecked, type PassengerChecked, type SagaCommand } from './com
 import type { PendingCommand } from './mongo-saga-store.ts';
 import type { CommandExecutor } from './runner.ts';
 import { commandRejected, type CommandRejected } from './saga.ts';
+import { SYSTEM_ACTOR } from './system-actor.ts';
 
-/** The actor of every command a saga sends: internal, never from a token. */
-export const SYSTEM_ACTOR: Actor = { id: 'system', role: 'system' };
 
 export interface OutputHandlerOptions {
   store: EventStore;
@@ -45,7 +43,7 @@ export type SagaOutcomeInput = PassengerChecked | CommandRejected<SagaCommand>;
 type Context = { correlationId: string; causationId: string };
 
 /**
- * The I/O of the sagas: each command becomes a `handleCommand` on its aggregate (trip or
+ * The I/O of the sagas: each command goes to its aggregate's command handler (trip or
  * payment) with the `system` actor and the saga's command id, a read of the passenger's log,
  * or a provider charge recorded with RecordPaymentResult. A domain refusal becomes a
  * `CommandRejected` input; infrastructure errors are thrown (the command stays in the outbox).
@@ -60,6 +58,8 @@ export function createOutputHandler({
   logger,
 }: OutputHandlerOptions): CommandExecutor<SagaOutcomeInput, SagaCommand> {
   const metadata = (commandId: string): CommandMetadata => ({ commandId, actor: SYSTEM_ACTOR, now: clock.now().toISOString() });
+  const tripCommands = commandHandler({ store, aggregateType: 'trip', decider: trips });
+  const paymentCommands = commandHandler({ store, aggregateType: 'payment', decider: paymentDecider });
 
   return async function execute(command: PendingCommand<SagaCommand>, { correlationId }): Promise<SagaOutcomeInput | null> {
     const context = { correlationId, causationId: command.causationId };
@@ -73,17 +73,17 @@ export function createOutputHandler({
           return passengerChecked(command, registered, registered && passenger.banned);
         }
         case 'ConfirmTrip':
-          await handleCommand(store, 'trip', command.tripId, trips, { type: 'ConfirmTrip', data: { tripId: command.tripId }, metadata: metadata(commandId) }, context);
+          await tripCommands(command.tripId, { type: 'ConfirmTrip', data: { tripId: command.tripId }, metadata: metadata(commandId) }, context);
           return null;
         case 'RejectTrip': {
           const { tripId, reason } = command;
-          await handleCommand(store, 'trip', tripId, trips, { type: 'RejectTrip', data: { tripId, reason }, metadata: metadata(commandId) }, context);
+          await tripCommands(tripId, { type: 'RejectTrip', data: { tripId, reason }, metadata: metadata(commandId) }, context);
           return null;
         }
         case 'CreatePayment': {
           const { paymentId, tripId, passengerId, amount } = command;
           const data = { paymentId, tripId, passengerId, amount };
-          await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'CreatePayment', data, metadata: metadata(commandId) }, context);
+          await paymentCommands(paymentId, { type: 'CreatePayment', data, metadata: metadata(commandId) }, context);
           return null;
         }
         case 'PayPayment':
@@ -131,7 +131,7 @@ export function createOutputHandler({
         ? { paymentId, outcome: 'PAID' as const, providerReference: result.providerReference }
         : { paymentId, outcome: 'DECLINED' as const, reason: result.reason };
     try {
-      await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'RecordPaymentResult', data, metadata: metadata(commandId) }, context);
+      await paymentCommands(paymentId, { type: 'RecordPaymentResult', data, metadata: metadata(commandId) }, context);
       return null;
     } catch (error) {
       // Cancelled between the read and the record: give the money back at the provider, and say so in the log.
@@ -155,11 +155,11 @@ export function createOutputHandler({
       const payment = fold(paymentDecider, (await store.read('payment', paymentId)).events);
       if (charged?.outcome === 'PAID' && payment.status === 'CREATED') {
         const data = { paymentId, outcome: 'PAID' as const, providerReference: charged.providerReference };
-        await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'RecordPaymentResult', data, metadata: metadata(chargeKey) }, context);
+        await paymentCommands(paymentId, { type: 'RecordPaymentResult', data, metadata: metadata(chargeKey) }, context);
         return null;
       }
     }
-    await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'CancelPayment', data: { paymentId, reason }, metadata: metadata(commandId) }, context);
+    await paymentCommands(paymentId, { type: 'CancelPayment', data: { paymentId, reason }, metadata: metadata(commandId) }, context);
     return null;
   }
 
@@ -173,7 +173,7 @@ export function createOutputHandler({
     const { id: paymentId, providerReference, amount } = payment;
     if (providerReference === undefined) throw illegalState(`Payment ${paymentId} has no provider reference: its charge cannot be refunded here.`);
     const { refundReference } = await provider.refund({ idempotencyKey: refundKeyOf(providerReference), chargeReference: providerReference, amount });
-    await handleCommand(store, 'payment', paymentId, paymentDecider, { type: 'RefundPayment', data: { paymentId, reason, refundReference }, metadata: metadata(commandId) }, context);
+    await paymentCommands(paymentId, { type: 'RefundPayment', data: { paymentId, reason, refundReference }, metadata: metadata(commandId) }, context);
   }
 
   /** The trip creation saga's compensation: refund a PAID payment. */

@@ -1,5 +1,5 @@
 import { fold, paymentDecider, tripDecider, type Position } from '@happyride/domain';
-import { bootstrapEventLog, connectNats, handleCommand, JetStreamEventStore, type Nats } from '@happyride/eventstore';
+import { bootstrapEventLog, commandHandler, connectNats, JetStreamEventStore, type Nats } from '@happyride/eventstore';
 import { connectMongo, createLogger, type Mongo } from '@happyride/platform';
 import type { Db } from 'mongodb';
 import { randomUUID } from 'node:crypto';
@@ -192,7 +192,7 @@ describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
     startRunner(runner, await freshConsumer(tripId));
 
     await until(async () => charged, (value) => value);
-    await handleCommand(events, 'trip', tripId, tripDecider, {
+    await commandHandler({ store: events, aggregateType: 'trip', decider: tripDecider })(tripId, {
       type: 'CancelTrip',
       data: { tripId, reason: 'Changed my mind.' },
       metadata: { ...meta(), actor: { id: passengerId, role: 'passenger' } },

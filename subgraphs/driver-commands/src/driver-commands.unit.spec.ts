@@ -2,14 +2,14 @@ import type { Actor } from '@happyride/domain';
 import { InMemoryDriverLocationStore, InMemoryEventStore, InMemoryIdempotencyKeys } from '@happyride/eventstore';
 import { describe, expect, it, vi } from 'vitest';
 import { RegisteredDrivers } from './registered-drivers.ts';
-import { resolvers, type DriverCommandsContext } from './resolvers.ts';
+import { driverCommands, resolvers, type DriverCommandsContext } from './resolvers.ts';
 
 const now = new Date('2026-11-23T10:00:00.000Z');
 
 function context(actor: Actor | null) {
   const store = new InMemoryEventStore();
   const locations = new InMemoryDriverLocationStore();
-  const ctx: DriverCommandsContext = { actor, correlationId: 'c1', store, locations, registered: new RegisteredDrivers(store), idempotency: new InMemoryIdempotencyKeys(), now: () => now };
+  const ctx: DriverCommandsContext = { actor, correlationId: 'c1', store, drivers: driverCommands(store), locations, registered: new RegisteredDrivers(store), idempotency: new InMemoryIdempotencyKeys(), now: () => now };
   return { ctx, store, locations };
 }
 

@@ -7,40 +7,31 @@ import {
   type DriverState,
   type Vehicle,
 } from '@happyride/domain';
-import { handleCommand, type CommandOutcome, type DriverLocationStore } from '@happyride/eventstore';
-import { DateTimeScalar, idempotent, requireActor, type CommandContext } from '@happyride/platform';
+import { commandHandler, type CommandHandler, type CommandOutcome, type DriverLocationStore, type EventStore } from '@happyride/eventstore';
+import { commandMutation, DateTimeScalar, idempotent, requireActor, type CommandContext } from '@happyride/platform';
 import type { RegisteredDrivers } from './registered-drivers.ts';
 
-export type DriverCommandsContext = CommandContext<{ locations: DriverLocationStore; registered: RegisteredDrivers }>;
+export type DriverCommandsContext = CommandContext<{
+  drivers: CommandHandler<DriverCommand, DriverState>;
+  locations: DriverLocationStore;
+  registered: RegisteredDrivers;
+}>;
 
-type CommandFor<T extends DriverCommand['type']> = Extract<DriverCommand, { type: T }>;
+/** The driver aggregate's command handler, bound once to the store. */
+export const driverCommands = (store: EventStore) => commandHandler({ store, aggregateType: 'driver', decider: driverDecider });
 
-/** One mutation: `input` is what the client sent (the idempotency fingerprint), `data` the command's. */
-function execute<T extends DriverCommand['type']>(mutation: string, input: unknown, type: T, data: CommandFor<T>['data'], ctx: DriverCommandsContext) {
-  return idempotent(ctx, mutation, input, ({ commandId }) => decideAndAppend(type, data, commandId, ctx));
-}
-
-async function decideAndAppend<T extends DriverCommand['type']>(type: T, data: CommandFor<T>['data'], commandId: string, ctx: DriverCommandsContext) {
-  const actor = requireActor(ctx.actor);
-  // Checked before the aggregate is read: the id becomes part of a NATS subject.
-  const driverId = validId(data.driverId, 'driverId');
-  const command = {
-    type,
-    data,
-    metadata: { commandId, actor, now: ctx.now().toISOString() },
-  } as CommandFor<T>;
-  const outcome = await handleCommand(ctx.store, 'driver', driverId, driverDecider, command, {
-    correlationId: ctx.correlationId,
-  });
-  const result = payload(driverId, outcome);
-  ctx.registered.remember(driverId);
-  return result;
-}
-
-function payload(id: string, { state, version }: CommandOutcome<DriverState>) {
+function payload(id: string, { state, version }: CommandOutcome<DriverState>, ctx: DriverCommandsContext) {
   if (state.status !== 'registered') throw new Error(`driver ${id} has no state after a command`);
+  ctx.registered.remember(id);
   return { id, version, name: state.name, vehicle: state.vehicle, online: state.online };
 }
+
+/** One mutation: `input` is what the client sent (the idempotency fingerprint), `data` the command's. */
+const execute = commandMutation({
+  handler: (ctx: DriverCommandsContext) => ctx.drivers,
+  aggregateId: (data: DriverCommand['data']) => validId(data.driverId, 'driverId'),
+  payload,
+});
 
 /** Locations skip the event log: check the caller, validate, and keep the latest in the KV store. */
 async function updateLocation(input: { lng: number; lat: number }, ctx: DriverCommandsContext) {

@@ -1,9 +1,9 @@
 import { KvDriverLocationStore } from '@happyride/eventstore';
 import { loadTypeDefs, type CommandSubgraphDefinition } from '@happyride/platform';
 import { RegisteredDrivers } from './registered-drivers.ts';
-import { resolvers, type DriverCommandsContext } from './resolvers.ts';
+import { driverCommands, resolvers, type DriverCommandsContext } from './resolvers.ts';
 
-type Dependencies = Pick<DriverCommandsContext, 'locations' | 'registered'>;
+type Dependencies = Pick<DriverCommandsContext, 'drivers' | 'locations' | 'registered'>;
 
 export const definition: CommandSubgraphDefinition<Dependencies> = {
   name: 'driver-commands',
@@ -11,6 +11,7 @@ export const definition: CommandSubgraphDefinition<Dependencies> = {
   resolvers,
   port: { variable: 'DRIVER_COMMANDS_PORT', fallback: 4003 },
   dependencies: async (_env, nats, store) => ({
+    drivers: driverCommands(store),
     locations: await KvDriverLocationStore.open(nats.js),
     registered: new RegisteredDrivers(store),
   }),

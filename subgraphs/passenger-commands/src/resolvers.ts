@@ -1,46 +1,23 @@
 import { passengerDecider, validId, type PassengerCommand, type PassengerState } from '@happyride/domain';
-import { handleCommand, type CommandOutcome } from '@happyride/eventstore';
-import { idempotent, requireActor, type CommandContext } from '@happyride/platform';
+import { commandHandler, type CommandHandler, type CommandOutcome, type EventStore } from '@happyride/eventstore';
+import { commandMutation, requireActor, type CommandContext } from '@happyride/platform';
 
-export type PassengerCommandsContext = CommandContext;
+export type PassengerCommandsContext = CommandContext<{ passengers: CommandHandler<PassengerCommand, PassengerState> }>;
 
-type CommandFor<T extends PassengerCommand['type']> = Extract<PassengerCommand, { type: T }>;
-
-/** One mutation: `input` is what the client sent (the idempotency fingerprint), `data` the command's. */
-function execute<T extends PassengerCommand['type']>(
-  mutation: string,
-  input: unknown,
-  type: T,
-  data: CommandFor<T>['data'],
-  ctx: PassengerCommandsContext,
-) {
-  return idempotent(ctx, mutation, input, ({ commandId }) => decideAndAppend(type, data, commandId, ctx));
-}
-
-async function decideAndAppend<T extends PassengerCommand['type']>(
-  type: T,
-  data: CommandFor<T>['data'],
-  commandId: string,
-  ctx: PassengerCommandsContext,
-) {
-  const actor = requireActor(ctx.actor);
-  const command = {
-    type,
-    data,
-    metadata: { commandId, actor, now: ctx.now().toISOString() },
-  } as CommandFor<T>;
-  // The id becomes part of a NATS subject: check it before anything is read.
-  validId(data.passengerId, 'passengerId');
-  const outcome = await handleCommand(ctx.store, 'passenger', data.passengerId, passengerDecider, command, {
-    correlationId: ctx.correlationId,
-  });
-  return payload(data.passengerId, outcome);
-}
+/** The passenger aggregate's command handler, bound once to the store. */
+export const passengerCommands = (store: EventStore) => commandHandler({ store, aggregateType: 'passenger', decider: passengerDecider });
 
 function payload(id: string, { state, version }: CommandOutcome<PassengerState>) {
   if (state.status !== 'registered') throw new Error(`passenger ${id} has no state after a command`);
   return { id, version, name: state.name, banned: state.banned };
 }
+
+/** One mutation: `input` is what the client sent (the idempotency fingerprint), `data` the command's. */
+const execute = commandMutation({
+  handler: (ctx: PassengerCommandsContext) => ctx.passengers,
+  aggregateId: (data: PassengerCommand['data']) => validId(data.passengerId, 'passengerId'),
+  payload,
+});
 
 const callerId = (ctx: PassengerCommandsContext) => requireActor(ctx.actor).id;
 

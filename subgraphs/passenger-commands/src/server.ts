@@ -1,10 +1,10 @@
 import { loadTypeDefs, type CommandSubgraphDefinition } from '@happyride/platform';
-import { resolvers } from './resolvers.ts';
+import { passengerCommands, resolvers, type PassengerCommandsContext } from './resolvers.ts';
 
-export const definition: CommandSubgraphDefinition<object> = {
+export const definition: CommandSubgraphDefinition<Pick<PassengerCommandsContext, 'passengers'>> = {
   name: 'passenger-commands',
   typeDefs: loadTypeDefs(new URL('../schema.graphql', import.meta.url)),
   resolvers,
   port: { variable: 'PASSENGER_COMMANDS_PORT', fallback: 4001 },
-  dependencies: () => ({}),
+  dependencies: (_env, _nats, store) => ({ passengers: passengerCommands(store) }),
 };

@@ -14,18 +14,20 @@ import {
   type TripSlot,
   type TripStatus,
 } from '@happyride/domain';
-import { handleCommand, type CommandOutcome, type EventStore, type TripSlots } from '@happyride/eventstore';
-import { graphQLError, idempotent, requireActor, type CommandContext } from '@happyride/platform';
+import { commandHandler, type CommandHandler, type CommandOutcome, type EventStore, type TripSlots } from '@happyride/eventstore';
+import { appendContextOf, commandMutation, graphQLError, idempotent, requireActor, type CommandContext } from '@happyride/platform';
 
 export type TripCommandsContext = CommandContext<{
   /** The trip decider with the pricing this process was configured with. */
   decider: Decider<TripCommand, TripEvent, TripState>;
+  /** The trip aggregate's command handler, bound to that decider and the store (`tripCommands`). */
+  trips: CommandHandler<TripCommand, TripState>;
   /** Each passenger's trip slot: at most one active trip (`domain/src/trip/active-trip.ts`). */
   slots: TripSlots;
 }>;
 
 /** What every trip mutation answers: the trip as the write side decided it. */
-export interface TripPayload {
+interface TripPayload {
   id: string;
   version: number;
   state: TripStatus;
@@ -35,28 +37,21 @@ export interface TripPayload {
   driverId: string | null;
 }
 
-export function tripPayload(id: string, { state, version }: CommandOutcome<TripState>): TripPayload {
+function tripPayload(id: string, { state, version }: CommandOutcome<TripState>): TripPayload {
   if (state.status === 'NONE') throw new Error(`trip ${id} has no state after a command`);
   const { status, fare, distanceKm, passengerId, driverId } = state;
   return { id, version, state: status, fare, distanceKm, passengerId, driverId: driverId ?? null };
 }
 
-type CommandFor<T extends TripCommand['type']> = Extract<TripCommand, { type: T }>;
+/** The trip aggregate's command handler, bound once to the store and the configured decider. */
+export const tripCommands = (store: EventStore, decider: Decider<TripCommand, TripEvent, TripState>) => commandHandler({ store, aggregateType: 'trip', decider });
 
 /** One mutation: `input` is what the client sent (the idempotency fingerprint), `data` the command's. */
-function execute<T extends TripCommand['type']>(mutation: string, input: unknown, type: T, data: CommandFor<T>['data'], ctx: TripCommandsContext) {
-  return idempotent(ctx, mutation, input, ({ commandId }) => decideAndAppend(type, data, commandId, ctx));
-}
-
-async function decideAndAppend<T extends TripCommand['type']>(type: T, data: CommandFor<T>['data'], commandId: string, ctx: TripCommandsContext) {
-  // Checked before the aggregate is read: the id becomes part of a NATS subject.
-  const tripId = validId(data.tripId, 'tripId');
-  const outcome = await handleCommand(ctx.store, 'trip', tripId, ctx.decider, commandFor(type, data, commandId, ctx), { correlationId: ctx.correlationId });
-  return tripPayload(tripId, outcome);
-}
-
-const commandFor = <T extends TripCommand['type']>(type: T, data: CommandFor<T>['data'], commandId: string, ctx: TripCommandsContext) =>
-  ({ type, data, metadata: { commandId, actor: requireActor(ctx.actor), now: ctx.now().toISOString() } }) as CommandFor<T>;
+const execute = commandMutation({
+  handler: (ctx: TripCommandsContext) => ctx.trips,
+  aggregateId: (data: TripCommand['data']) => validId(data.tripId, 'tripId'),
+  payload: tripPayload,
+});
 
 /** A trip is requested by a registered passenger: their aggregate is read before deciding. */
 async function requireRegisteredPassenger(store: EventStore, passengerId: string): Promise<void> {
@@ -98,7 +93,7 @@ async function requestTrip(input: { start: Position; end: Position }, ctx: TripC
   return idempotent(ctx, 'requestTrip', input, async ({ commandId, derive }) => {
     const actor = requireActor(ctx.actor);
     const data = { tripId: derive('tripId'), passengerId: actor.id, start: positionOf(input.start), end: positionOf(input.end) };
-    const command = commandFor('RequestTrip', data, commandId, ctx);
+    const command: TripCommand = { type: 'RequestTrip', data, metadata: { commandId, actor, now: ctx.now().toISOString() } };
     ctx.decider.decide(command, ctx.decider.initialState()); // refuses a bad request before the slot is taken
     await requireRegisteredPassenger(ctx.store, actor.id);
     // A retry whose trip is in the log already is answered from it, whatever the slot holds by now.
@@ -109,7 +104,7 @@ async function requestTrip(input: { start: Position; end: Position }, ctx: TripC
         throw graphQLError('CONFLICT', 'The trip request took too long to record; send it again (with the same Idempotency-Key).');
       }
     }
-    const outcome = await handleCommand(ctx.store, 'trip', data.tripId, ctx.decider, command, { correlationId: ctx.correlationId });
+    const outcome = await ctx.trips(data.tripId, command, appendContextOf(ctx));
     return tripPayload(data.tripId, outcome);
   });
 }

@@ -1,8 +1,7 @@
 import { createTripDecider, TRIP_SLOT_APPEND_WITHIN_MS, type Actor } from '@happyride/domain';
 import { InMemoryEventStore, InMemoryIdempotencyKeys, InMemoryTripSlots } from '@happyride/eventstore';
 import { describe, expect, it } from 'vitest';
-import { TripInternalCommands } from './internal-commands.ts';
-import { resolvers, type TripCommandsContext } from './resolvers.ts';
+import { resolvers, tripCommands, type TripCommandsContext } from './resolvers.ts';
 
 const now = () => new Date('2026-11-23T10:00:00.000Z');
 const start = { lng: 0, lat: 0 };
@@ -17,11 +16,13 @@ async function setup(actor: Actor, { registered = true } = {}) {
       now: now().toISOString(),
     });
   }
+  const decider = createTripDecider({ baseFare: 5, perKm: 1 });
   const ctx: TripCommandsContext = {
     actor,
     correlationId: 'c1',
     store,
-    decider: createTripDecider({ baseFare: 5, perKm: 1 }),
+    decider,
+    trips: tripCommands(store, decider),
     slots: new InMemoryTripSlots(),
     idempotency: new InMemoryIdempotencyKeys(),
     now,
@@ -30,6 +31,11 @@ async function setup(actor: Actor, { registered = true } = {}) {
 }
 
 const { requestTrip } = resolvers.Mutation;
+
+/** How the sagas send trip commands: as the system actor, with their own command id, through the trip's command handler. */
+const bySaga = (commandId: string) => ({ commandId, actor: { id: 'system', role: 'system' } as const, now: now().toISOString() });
+const rejectBySaga = (ctx: TripCommandsContext, tripId: string) =>
+  ctx.trips(tripId, { type: 'RejectTrip', data: { tripId, reason: 'test' }, metadata: bySaga(`reject-${tripId}`) }, { correlationId: 'c' });
 
 describe('trip-commands', () => {
   it('given a registered passenger and a pricing, when they request a trip, then it is CREATED at that price with a fresh id', async () => {
@@ -49,24 +55,23 @@ describe('trip-commands', () => {
     await expect(requestTrip(undefined, { input: { start, end } }, ctx)).rejects.toMatchObject({ kind: 'FORBIDDEN' });
   });
 
-  it('given a created trip, when the internal commands confirm it twice with one command id, then it is confirmed once', async () => {
+  it('given a created trip, when a saga confirms it twice with one command id, then it is confirmed once', async () => {
     const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
     const { id } = await requestTrip(undefined, { input: { start, end } }, ctx);
-    const trips = new TripInternalCommands(store, now);
+    const confirm = () => ctx.trips(id, { type: 'ConfirmTrip', data: { tripId: id }, metadata: bySaga(`confirm-${id}`) }, { correlationId: 'c2' });
 
-    const first = await trips.confirm(id, { commandId: `confirm-${id}`, correlationId: 'c2' });
-    const retry = await trips.confirm(id, { commandId: `confirm-${id}`, correlationId: 'c2' });
+    const first = await confirm();
+    const retry = await confirm();
     expect(first).toMatchObject({ version: 2, duplicate: false, state: { status: 'CONFIRMED' } });
     expect(retry).toMatchObject({ version: 2, duplicate: true });
     expect((await store.read('trip', id)).events.at(-1)).toMatchObject({ type: 'TripConfirmed', correlationId: 'c2' });
   });
 
   it('given a confirmed trip, when dispatch fails, then it is DISPATCH_FAILED', async () => {
-    const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+    const { ctx } = await setup({ id: 'p1', role: 'passenger' });
     const { id } = await requestTrip(undefined, { input: { start, end } }, ctx);
-    const trips = new TripInternalCommands(store, now);
-    await trips.confirm(id, { commandId: 'a', correlationId: 'c' });
-    const failed = await trips.failDispatch(id, 'NO_DRIVERS_AVAILABLE', { commandId: 'b', correlationId: 'c' });
+    await ctx.trips(id, { type: 'ConfirmTrip', data: { tripId: id }, metadata: bySaga('a') }, { correlationId: 'c' });
+    const failed = await ctx.trips(id, { type: 'FailDispatch', data: { tripId: id, reason: 'NO_DRIVERS_AVAILABLE' }, metadata: bySaga('b') }, { correlationId: 'c' });
     expect(failed.state).toMatchObject({ status: 'DISPATCH_FAILED', dispatchFailureReason: 'NO_DRIVERS_AVAILABLE' });
   });
 
@@ -87,9 +92,9 @@ describe('trip-commands', () => {
     });
 
     it('given the active trip was rejected, when the passenger requests another, then it is created', async () => {
-      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const { ctx } = await setup({ id: 'p1', role: 'passenger' });
       const first = await requestTrip(undefined, { input: { start, end } }, ctx);
-      await new TripInternalCommands(store, now).reject(first.id, 'test', { commandId: 'r', correlationId: 'c' });
+      await rejectBySaga(ctx, first.id);
       const second = await requestTrip(undefined, { input: { start, end } }, ctx);
       expect(second).toMatchObject({ state: 'CREATED' });
       expect(second.id).not.toBe(first.id);
@@ -116,7 +121,8 @@ describe('trip-commands', () => {
       const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
       const keyed = { ...ctx, idempotencyKey: 'key-1' };
       // Given: the first attempt's claim and slot are written, its trip append never happens.
-      const dying = { ...keyed, store: { read: store.read.bind(store), append: () => Promise.reject(new Error('killed')) } };
+      const dyingStore = { read: store.read.bind(store), append: () => Promise.reject(new Error('killed')) };
+      const dying = { ...keyed, store: dyingStore, trips: tripCommands(dyingStore, ctx.decider) };
       await expect(requestTrip(undefined, { input: { start, end } }, dying)).rejects.toThrow('killed');
       expect(await ctx.slots.get('p1')).not.toBeNull();
 
@@ -151,11 +157,11 @@ describe('trip-commands', () => {
     });
 
     it('given a keyed trip appended but its outcome never recorded, then ended and followed by another trip, when the key is retried, then the first trip is answered', async () => {
-      const { ctx, store } = await setup({ id: 'p1', role: 'passenger' });
+      const { ctx } = await setup({ id: 'p1', role: 'passenger' });
       const forgetful = { ...ctx, idempotencyKey: 'key-1', idempotency: { claim: ctx.idempotency.claim.bind(ctx.idempotency), settle: () => Promise.reject(new Error('killed')) } };
       await expect(requestTrip(undefined, { input: { start, end } }, forgetful)).rejects.toThrow('killed');
       const first = (await ctx.slots.get('p1'))?.slot.tripId ?? '';
-      await new TripInternalCommands(store, now).reject(first, 'test', { commandId: 'r', correlationId: 'c' });
+      await rejectBySaga(ctx, first);
       await requestTrip(undefined, { input: { start, end } }, ctx);
 
       const retry = await requestTrip(undefined, { input: { start, end } }, { ...ctx, idempotencyKey: 'key-1' });
