@@ -9,7 +9,7 @@ import { runMain } from './process.ts';
 import { idempotencyKeyHeader } from './idempotency.ts';
 import { readinessCheck } from './readiness.ts';
 import { identify } from './request-identity.ts';
-import { subgraphSchema } from './subgraph-schema.ts';
+import { subgraphSchema, type SubgraphResolvers } from './subgraph-schema.ts';
 
 /** What every write subgraph's resolvers get, plus its own dependencies (`D`). */
 export type CommandContext<D = object> = D & {
@@ -27,7 +27,7 @@ export type CommandContext<D = object> = D & {
 export interface CommandSubgraphDefinition<D> {
   name: string;
   typeDefs: DocumentNode;
-  resolvers: object;
+  resolvers: SubgraphResolvers<CommandContext<D>>;
   /** The environment variable with its port, and the port without it. */
   port: { variable: string; fallback: number };
   /**

@@ -10,7 +10,7 @@ import { DEFAULT_GENERATION_POLL_MS, generationResolver, readGenerationPollMs, t
 import { runMain } from './process.ts';
 import { readinessCheck } from './readiness.ts';
 import { identify } from './request-identity.ts';
-import { subgraphSchema } from './subgraph-schema.ts';
+import { subgraphSchema, type SubgraphResolvers } from './subgraph-schema.ts';
 
 /**
  * What every query subgraph's resolvers get: the caller, the read-model database, and the
@@ -26,7 +26,7 @@ export interface QueryContext {
 export interface QuerySubgraphDefinition {
   name: string;
   typeDefs: DocumentNode;
-  resolvers: object;
+  resolvers: SubgraphResolvers<QueryContext>;
 }
 
 export interface QuerySubgraphOptions {

@@ -9,6 +9,15 @@ import {
 } from '@happyride/domain';
 import { commandHandler, type CommandHandler, type CommandOutcome, type DriverLocationStore, type EventStore } from '@happyride/eventstore';
 import { commandMutation, DateTimeScalar, idempotent, requireActor, type CommandContext } from '@happyride/platform';
+import type {
+  MutationGoOfflineArgs,
+  MutationRegisterDriverArgs,
+  MutationUpdateDriverDetailsArgs,
+  MutationUpdateDriverLocationArgs,
+  Resolvers,
+  UpdateDriverLocationInput,
+  VehicleInput,
+} from './generated/resolvers-types.ts';
 import type { RegisteredDrivers } from './registered-drivers.ts';
 
 export type DriverCommandsContext = CommandContext<{
@@ -34,7 +43,7 @@ const execute = commandMutation({
 });
 
 /** Locations skip the event log: check the caller, validate, and keep the latest in the KV store. */
-async function updateLocation(input: { lng: number; lat: number }, ctx: DriverCommandsContext) {
+async function updateLocation(input: UpdateDriverLocationInput, ctx: DriverCommandsContext) {
   const actor = requireActor(ctx.actor);
   if (actor.role !== 'driver') throw forbidden('Only a driver reports their location: sign in with the driver role.');
   const location = validDriverLocation(actor.id, input, ctx.now().toISOString());
@@ -46,22 +55,12 @@ async function updateLocation(input: { lng: number; lat: number }, ctx: DriverCo
 const callerId = (ctx: DriverCommandsContext) => requireActor(ctx.actor).id;
 const vehicleOf = (input: VehicleInput): Vehicle => ({ plate: input.plate, model: input.model });
 
-interface VehicleInput {
-  plate: string;
-  model: string;
-}
-interface UpdateDriverDetailsInput {
-  name?: string | null;
-  vehicle?: VehicleInput | null;
-  driverId?: string | null;
-}
-
 export const resolvers = {
   DateTime: DateTimeScalar,
   Mutation: {
-    registerDriver: (_: unknown, { input }: { input: { name: string; vehicle: VehicleInput } }, ctx: DriverCommandsContext) =>
+    registerDriver: (_: unknown, { input }: MutationRegisterDriverArgs, ctx: DriverCommandsContext) =>
       execute('registerDriver', input, 'RegisterDriver', { driverId: callerId(ctx), name: input.name, vehicle: vehicleOf(input.vehicle) }, ctx),
-    updateDriverDetails: (_: unknown, { input }: { input: UpdateDriverDetailsInput }, ctx: DriverCommandsContext) =>
+    updateDriverDetails: (_: unknown, { input }: MutationUpdateDriverDetailsArgs, ctx: DriverCommandsContext) =>
       execute(
         'updateDriverDetails',
         input,
@@ -74,9 +73,9 @@ export const resolvers = {
         ctx,
       ),
     goOnline: (_: unknown, _args: unknown, ctx: DriverCommandsContext) => execute('goOnline', {}, 'GoOnline', { driverId: callerId(ctx) }, ctx),
-    goOffline: (_: unknown, { input }: { input?: { driverId?: string | null } | null }, ctx: DriverCommandsContext) =>
+    goOffline: (_: unknown, { input }: MutationGoOfflineArgs, ctx: DriverCommandsContext) =>
       execute('goOffline', input ?? {}, 'GoOffline', { driverId: input?.driverId ?? callerId(ctx) }, ctx),
-    updateDriverLocation: (_: unknown, { input }: { input: { lng: number; lat: number } }, ctx: DriverCommandsContext) =>
+    updateDriverLocation: (_: unknown, { input }: MutationUpdateDriverLocationArgs, ctx: DriverCommandsContext) =>
       idempotent(ctx, 'updateDriverLocation', input, () => updateLocation(input, ctx)),
   },
-};
+} satisfies Resolvers;

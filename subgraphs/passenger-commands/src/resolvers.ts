@@ -1,6 +1,13 @@
 import { passengerDecider, validId, type PassengerCommand, type PassengerState } from '@happyride/domain';
 import { commandHandler, type CommandHandler, type CommandOutcome, type EventStore } from '@happyride/eventstore';
 import { commandMutation, requireActor, type CommandContext } from '@happyride/platform';
+import type {
+  MutationBanPassengerArgs,
+  MutationRegisterPassengerArgs,
+  MutationUnbanPassengerArgs,
+  MutationUpdatePassengerDetailsArgs,
+  Resolvers,
+} from './generated/resolvers-types.ts';
 
 export type PassengerCommandsContext = CommandContext<{ passengers: CommandHandler<PassengerCommand, PassengerState> }>;
 
@@ -23,16 +30,13 @@ const callerId = (ctx: PassengerCommandsContext) => requireActor(ctx.actor).id;
 
 export const resolvers = {
   Mutation: {
-    registerPassenger: (_: unknown, { input }: { input: { name: string } }, ctx: PassengerCommandsContext) =>
+    registerPassenger: (_: unknown, { input }: MutationRegisterPassengerArgs, ctx: PassengerCommandsContext) =>
       execute('registerPassenger', input, 'RegisterPassenger', { passengerId: callerId(ctx), name: input.name }, ctx),
-    updatePassengerDetails: (
-      _: unknown,
-      { input }: { input: { name: string; passengerId?: string | null } },
-      ctx: PassengerCommandsContext,
-    ) => execute('updatePassengerDetails', input, 'UpdatePassengerDetails', { passengerId: input.passengerId ?? callerId(ctx), name: input.name }, ctx),
-    banPassenger: (_: unknown, { input }: { input: { passengerId: string } }, ctx: PassengerCommandsContext) =>
+    updatePassengerDetails: (_: unknown, { input }: MutationUpdatePassengerDetailsArgs, ctx: PassengerCommandsContext) =>
+      execute('updatePassengerDetails', input, 'UpdatePassengerDetails', { passengerId: input.passengerId ?? callerId(ctx), name: input.name }, ctx),
+    banPassenger: (_: unknown, { input }: MutationBanPassengerArgs, ctx: PassengerCommandsContext) =>
       execute('banPassenger', input, 'BanPassenger', { passengerId: input.passengerId }, ctx),
-    unbanPassenger: (_: unknown, { input }: { input: { passengerId: string } }, ctx: PassengerCommandsContext) =>
+    unbanPassenger: (_: unknown, { input }: MutationUnbanPassengerArgs, ctx: PassengerCommandsContext) =>
       execute('unbanPassenger', input, 'UnbanPassenger', { passengerId: input.passengerId }, ctx),
   },
-};
+} satisfies Resolvers;

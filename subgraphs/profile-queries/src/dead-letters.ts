@@ -1,10 +1,11 @@
 import { forbidden } from '@happyride/domain';
 import type { DeadLetter } from '@happyride/eventstore';
 import { MongoDeadLetterStore, requireActor, type QueryContext } from '@happyride/platform';
+import type { DeadLetter as DeadLetterNode, QueryDeadLettersArgs } from './generated/resolvers-types.ts';
 
 const MAX_FIRST = 500;
 
-const toGraphQL = (letter: DeadLetter) => ({
+const toGraphQL = (letter: DeadLetter): DeadLetterNode => ({
   id: letter._id,
   consumer: letter.consumer,
   aggregateType: letter.commit.aggregateType,
@@ -21,12 +22,10 @@ const toGraphQL = (letter: DeadLetter) => ({
 });
 
 /** `deadLetters`: the parked commits, for admins only. */
-export const deadLetterResolvers = {
-  deadLetters: async (_: unknown, { consumer, first }: { consumer?: string | null; first?: number | null }, ctx: QueryContext) => {
-    const actor = requireActor(ctx.actor);
-    if (actor.role !== 'admin') throw forbidden('Dead letters are visible to admins only.');
-    const size = Math.min(Math.max(first ?? 50, 1), MAX_FIRST);
-    const letters = await new MongoDeadLetterStore(ctx.db).list(consumer ?? undefined, size);
-    return letters.map(toGraphQL);
-  },
-};
+export async function deadLetters(_: unknown, { consumer, first }: QueryDeadLettersArgs, ctx: QueryContext) {
+  const actor = requireActor(ctx.actor);
+  if (actor.role !== 'admin') throw forbidden('Dead letters are visible to admins only.');
+  const size = Math.min(Math.max(first ?? 50, 1), MAX_FIRST);
+  const letters = await new MongoDeadLetterStore(ctx.db).list(consumer ?? undefined, size);
+  return letters.map(toGraphQL);
+}

@@ -1,5 +1,7 @@
 import { forbidden, notFound, type Actor } from '@happyride/domain';
 import { DateTimeScalar, requireActor, type QueryContext } from '@happyride/platform';
+import { deadLetters } from './dead-letters.ts';
+import type { QueryDriverArgs, QueryPassengerArgs, Resolvers } from './generated/resolvers-types.ts';
 
 type ProfileQueriesContext = QueryContext;
 
@@ -70,8 +72,8 @@ async function mayRead(ctx: ProfileQueriesContext, actor: Actor, kind: 'passenge
 async function entity<D extends ProfileDoc>(ctx: ProfileQueriesContext, kind: 'passenger' | 'driver', id: string) {
   const actor = requireActor(ctx.actor);
   if (!(await mayRead(ctx, actor, kind, id))) return null;
-  const doc = await ctx.db.collection<D>(await ctx.readModels.collection(kind === 'passenger' ? 'passengers' : 'drivers')).findOne({ _id: id } as never);
-  return doc ? withId(doc as D) : null;
+  const doc = await ctx.db.collection<ProfileDoc>(await ctx.readModels.collection(kind === 'passenger' ? 'passengers' : 'drivers')).findOne<D>({ _id: id });
+  return doc ? withId(doc) : null;
 }
 
 async function profile<D extends ProfileDoc>(ctx: ProfileQueriesContext, kind: 'passenger' | 'driver', id: string) {
@@ -79,16 +81,17 @@ async function profile<D extends ProfileDoc>(ctx: ProfileQueriesContext, kind: '
   if (!(await mayRead(ctx, actor, kind, id))) {
     throw forbidden(`A ${kind} profile is visible to that ${kind}, to the other party of their trips and to admins.`);
   }
-  const doc = await ctx.db.collection<D>(await ctx.readModels.collection(kind === 'passenger' ? 'passengers' : 'drivers')).findOne({ _id: id } as never);
+  const doc = await ctx.db.collection<ProfileDoc>(await ctx.readModels.collection(kind === 'passenger' ? 'passengers' : 'drivers')).findOne<D>({ _id: id });
   if (!doc) throw notFound(`${kind === 'passenger' ? 'Passenger' : 'Driver'} ${id} is not registered (or not projected yet).`);
-  return withId(doc as D);
+  return withId(doc);
 }
 
 export const resolvers = {
   DateTime: DateTimeScalar,
   Query: {
-    passenger: (_: unknown, { id }: { id: string }, ctx: ProfileQueriesContext) => profile<PassengerDoc>(ctx, 'passenger', id),
-    driver: (_: unknown, { id }: { id: string }, ctx: ProfileQueriesContext) => profile<DriverDoc>(ctx, 'driver', id),
+    passenger: (_: unknown, { id }: QueryPassengerArgs, ctx: ProfileQueriesContext) => profile<PassengerDoc>(ctx, 'passenger', id),
+    driver: (_: unknown, { id }: QueryDriverArgs, ctx: ProfileQueriesContext) => profile<DriverDoc>(ctx, 'driver', id),
+    deadLetters,
   },
   Passenger: {
     __resolveReference: ({ id }: { id: string }, ctx: ProfileQueriesContext) => entity<PassengerDoc>(ctx, 'passenger', id),
@@ -96,4 +99,4 @@ export const resolvers = {
   Driver: {
     __resolveReference: ({ id }: { id: string }, ctx: ProfileQueriesContext) => entity<DriverDoc>(ctx, 'driver', id),
   },
-};
+} satisfies Resolvers;

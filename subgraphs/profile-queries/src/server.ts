@@ -1,5 +1,4 @@
 import { loadTypeDefs, type QuerySubgraphDefinition } from '@happyride/platform';
-import { deadLetterResolvers } from './dead-letters.ts';
 import { resolvers } from './resolvers.ts';
 
 export const SUBGRAPH_NAME = 'profile-queries';
@@ -7,5 +6,5 @@ export const SUBGRAPH_NAME = 'profile-queries';
 export const definition: QuerySubgraphDefinition = {
   name: SUBGRAPH_NAME,
   typeDefs: loadTypeDefs(new URL('../schema.graphql', import.meta.url)),
-  resolvers: { ...resolvers, Query: { ...resolvers.Query, ...deadLetterResolvers } },
+  resolvers,
 };

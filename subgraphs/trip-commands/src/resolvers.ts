@@ -16,6 +16,16 @@ import {
 } from '@happyride/domain';
 import { commandHandler, type CommandHandler, type CommandOutcome, type EventStore, type TripSlots } from '@happyride/eventstore';
 import { appendContextOf, commandMutation, graphQLError, idempotent, requireActor, type CommandContext } from '@happyride/platform';
+import type {
+  MutationAcceptTripArgs,
+  MutationCancelTripArgs,
+  MutationFinishTripArgs,
+  MutationRequestTripArgs,
+  MutationRespondToCancellationArgs,
+  MutationStartTripArgs,
+  RequestTripInput,
+  Resolvers,
+} from './generated/resolvers-types.ts';
 
 export type TripCommandsContext = CommandContext<{
   /** The trip decider with the pricing this process was configured with. */
@@ -89,7 +99,7 @@ async function tripStatus(store: EventStore, tripId: string) {
  * slot naming a trip that is not in the log: a retry with the same key derives the same trip
  * id and finishes the job; otherwise the slot is free after `TRIP_SLOT_GRACE_MS`.
  */
-async function requestTrip(input: { start: Position; end: Position }, ctx: TripCommandsContext) {
+async function requestTrip(input: RequestTripInput, ctx: TripCommandsContext) {
   return idempotent(ctx, 'requestTrip', input, async ({ commandId, derive }) => {
     const actor = requireActor(ctx.actor);
     const data = { tripId: derive('tripId'), passengerId: actor.id, start: positionOf(input.start), end: positionOf(input.end) };
@@ -112,20 +122,18 @@ async function requestTrip(input: { start: Position; end: Position }, ctx: TripC
 const positionOf = (input: Position): Position => ({ lng: input.lng, lat: input.lat });
 const callerId = (ctx: TripCommandsContext) => requireActor(ctx.actor).id;
 
-type Args<I> = { input: I };
-
 export const resolvers = {
   Mutation: {
-    requestTrip: (_: unknown, { input }: Args<{ start: Position; end: Position }>, ctx: TripCommandsContext) => requestTrip(input, ctx),
-    acceptTrip: (_: unknown, { input }: Args<{ tripId: string; position: Position }>, ctx: TripCommandsContext) =>
+    requestTrip: (_: unknown, { input }: MutationRequestTripArgs, ctx: TripCommandsContext) => requestTrip(input, ctx),
+    acceptTrip: (_: unknown, { input }: MutationAcceptTripArgs, ctx: TripCommandsContext) =>
       execute('acceptTrip', input, 'AcceptTrip', { tripId: input.tripId, driverId: callerId(ctx), position: positionOf(input.position) }, ctx),
-    cancelTrip: (_: unknown, { input }: Args<{ tripId: string; reason: string }>, ctx: TripCommandsContext) =>
+    cancelTrip: (_: unknown, { input }: MutationCancelTripArgs, ctx: TripCommandsContext) =>
       execute('cancelTrip', input, 'CancelTrip', { tripId: input.tripId, reason: input.reason }, ctx),
-    respondToCancellation: (_: unknown, { input }: Args<{ tripId: string; agree: boolean }>, ctx: TripCommandsContext) =>
+    respondToCancellation: (_: unknown, { input }: MutationRespondToCancellationArgs, ctx: TripCommandsContext) =>
       execute('respondToCancellation', input, 'RespondToCancellation', { tripId: input.tripId, agree: input.agree }, ctx),
-    startTrip: (_: unknown, { input }: Args<{ tripId: string }>, ctx: TripCommandsContext) =>
+    startTrip: (_: unknown, { input }: MutationStartTripArgs, ctx: TripCommandsContext) =>
       execute('startTrip', input, 'StartTrip', { tripId: input.tripId }, ctx),
-    finishTrip: (_: unknown, { input }: Args<{ tripId: string }>, ctx: TripCommandsContext) =>
+    finishTrip: (_: unknown, { input }: MutationFinishTripArgs, ctx: TripCommandsContext) =>
       execute('finishTrip', input, 'FinishTrip', { tripId: input.tripId }, ctx),
   },
-};
+} satisfies Resolvers;

@@ -1,4 +1,4 @@
-import { forbidden, notFound, type Actor } from '@happyride/domain';
+import { forbidden, notFound, type Actor, type TripStatus } from '@happyride/domain';
 
 export interface TripParties {
   passengerId: string;
@@ -28,7 +28,7 @@ export function visibleTrip<T extends TripParties>(actor: Actor, id: string, tri
 export interface TripFilter {
   passengerId?: string;
   driverId?: string;
-  state?: string;
+  state?: TripStatus;
 }
 
 /**
@@ -54,7 +54,7 @@ export function scopeTripFilter(actor: Actor, requested: TripFilter): TripFilter
 }
 
 /** `myTrips`: a passenger's trips, a driver's trips; an admin has none of their own. */
-export function myTripsFilter(actor: Actor, state: string | undefined): TripFilter | null {
+export function myTripsFilter(actor: Actor, state: TripStatus | undefined): TripFilter | null {
   const withState = state ? { state } : {};
   if (actor.role === 'passenger') return { passengerId: actor.id, ...withState };
   if (actor.role === 'driver') return { driverId: actor.id, ...withState };

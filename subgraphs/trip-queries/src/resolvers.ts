@@ -1,29 +1,21 @@
 import { forbidden, tripStatuses } from '@happyride/domain';
 import { DateTimeScalar, requireActor, type QueryContext } from '@happyride/platform';
+import type { TripHistoryDocument as TripDoc } from '@happyride/projections/trips/trip-history';
+import type { DispatchOfferDocument } from '@happyride/sagas/dispatch/dispatch-offers';
 import type { Db, Filter } from 'mongodb';
 import { mayReadTrip, myTripsFilter, scopeTripFilter, visibleTrip, type TripFilter } from './access.ts';
+import type {
+  QueryDispatchOfferArgs,
+  QueryMyDispatchOffersArgs,
+  QueryMyTripsArgs,
+  QueryTripArgs,
+  QueryTripsArgs,
+  Resolvers,
+} from './generated/resolvers-types.ts';
 import { afterCursor, decodeCursor, encodeCursor, pageSize } from './pagination.ts';
+import { toTrip } from './trip-node.ts';
 
 type TripQueriesContext = QueryContext;
-
-/** A trip history document, as the trip-history projector writes it. */
-export interface TripDoc {
-  _id: string;
-  version: number;
-  passengerId: string;
-  passengerName: string | null;
-  driverId: string | null;
-  driverName: string | null;
-  start: { lng: number; lat: number };
-  end: { lng: number; lat: number };
-  distanceKm: number;
-  fare: number;
-  state: string;
-  paymentStatus: string;
-  createdAt: string;
-  updatedAt: string;
-  [field: string]: unknown;
-}
 
 interface TripStatsDoc {
   _id: string;
@@ -33,59 +25,49 @@ interface TripStatsDoc {
 
 const trips = async ({ db, readModels }: TripQueriesContext) => db.collection<TripDoc>(await readModels.collection('trips'));
 
-/** A dispatch offer, as the dispatch worker writes it (`dispatch_offers`, `_id` `${tripId}:${driverId}`). */
-interface DispatchOfferDoc {
-  _id: string;
-  tripId: string;
-  driverId: string;
-  status: string;
-  updatedAt: string;
-  [field: string]: unknown;
-}
-const offers = (db: Db) => db.collection<DispatchOfferDoc>('dispatch_offers');
+const offers = (db: Db) => db.collection<DispatchOfferDocument>('dispatch_offers');
 
 function requireDriver(ctx: TripQueriesContext): string {
   const actor = requireActor(ctx.actor);
   if (actor.role !== 'driver') throw forbidden('Dispatch offers are for drivers: sign in with the driver role.');
   return actor.id;
 }
-const toTrip = ({ _id, ...rest }: TripDoc) => ({ id: _id, ...rest });
 
 async function page(ctx: TripQueriesContext, filter: TripFilter | null, first: number | null | undefined, after: string | null | undefined) {
   const size = pageSize(first);
   const cursor = after ? decodeCursor(after) : null;
   if (!filter) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
-  const query: Filter<TripDoc> = { ...filter, ...(cursor ? afterCursor(cursor) : {}) } as Filter<TripDoc>;
+  const query: Filter<TripDoc> = { ...filter, ...(cursor ? afterCursor(cursor) : {}) };
   const docs = await (await trips(ctx)).find(query).sort({ createdAt: -1, _id: -1 }).limit(size + 1).toArray();
   const edges = docs.slice(0, size).map((doc) => ({ cursor: encodeCursor({ createdAt: doc.createdAt, id: doc._id }), node: toTrip(doc) }));
   return { edges, pageInfo: { hasNextPage: docs.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
 }
 
-const definedOnly = (filter: Record<string, string | null | undefined>): TripFilter =>
-  Object.fromEntries(Object.entries(filter).filter(([, value]) => value !== undefined && value !== null)) as TripFilter;
+/** The filter the caller asked for: only the arguments they gave. */
+const requestedFilter = ({ passengerId, driverId, state }: QueryTripsArgs): TripFilter => ({
+  ...(passengerId != null ? { passengerId } : {}),
+  ...(driverId != null ? { driverId } : {}),
+  ...(state != null ? { state } : {}),
+});
 
 export const resolvers = {
   DateTime: DateTimeScalar,
   Query: {
-    trip: async (_: unknown, { id }: { id: string }, ctx: TripQueriesContext) => {
+    trip: async (_: unknown, { id }: QueryTripArgs, ctx: TripQueriesContext) => {
       const actor = requireActor(ctx.actor);
       return toTrip(visibleTrip(actor, id, await (await trips(ctx)).findOne({ _id: id })));
     },
-    myTrips: (_: unknown, args: { first?: number; after?: string; state?: string }, ctx: TripQueriesContext) =>
+    myTrips: (_: unknown, args: QueryMyTripsArgs, ctx: TripQueriesContext) =>
       page(ctx, myTripsFilter(requireActor(ctx.actor), args.state ?? undefined), args.first, args.after),
-    trips: (
-      _: unknown,
-      args: { passengerId?: string; driverId?: string; state?: string; first?: number; after?: string },
-      ctx: TripQueriesContext,
-    ) => {
-      const filter = scopeTripFilter(requireActor(ctx.actor), definedOnly({ passengerId: args.passengerId, driverId: args.driverId, state: args.state }));
+    trips: (_: unknown, args: QueryTripsArgs, ctx: TripQueriesContext) => {
+      const filter = scopeTripFilter(requireActor(ctx.actor), requestedFilter(args));
       return page(ctx, filter, args.first, args.after);
     },
-    myDispatchOffers: async (_: unknown, { status }: { status?: string | null }, ctx: TripQueriesContext) => {
+    myDispatchOffers: async (_: unknown, { status }: QueryMyDispatchOffersArgs, ctx: TripQueriesContext) => {
       const driverId = requireDriver(ctx);
       return offers(ctx.db).find({ driverId, status: status ?? 'OPEN' }).sort({ updatedAt: -1, _id: -1 }).limit(100).toArray();
     },
-    dispatchOffer: (_: unknown, { tripId }: { tripId: string }, ctx: TripQueriesContext) =>
+    dispatchOffer: (_: unknown, { tripId }: QueryDispatchOfferArgs, ctx: TripQueriesContext) =>
       offers(ctx.db).findOne({ _id: `${tripId}:${requireDriver(ctx)}` }),
     tripStats: async (_: unknown, __: unknown, ctx: TripQueriesContext) => {
       if (requireActor(ctx.actor).role !== 'admin') throw forbidden('Trip statistics are for admins.');
@@ -110,4 +92,4 @@ export const resolvers = {
   DispatchOffer: {
     passenger: (offer: { passengerId: string }) => ({ id: offer.passengerId }),
   },
-};
+} satisfies Resolvers;
