@@ -1,4 +1,4 @@
-import { ApolloServer, type ApolloServerOptions, type BaseContext, type ContextFunction } from '@apollo/server';
+import { ApolloServer, type ApolloServerOptions, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
   ApolloServerPluginInlineTraceDisabled,
@@ -6,11 +6,11 @@ import {
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
-import { expressMiddleware, type ExpressContextFunctionArgument } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { graphqlOverHttp, type HttpContextArgument } from './graphql-over-http.ts';
 import { formatErrorFor } from './graphql-errors.ts';
 import type { Logger } from './logger.ts';
 import { createMetricsRegistry, operationMetricsPlugin, type Registry } from './metrics.ts';
@@ -24,7 +24,7 @@ export interface GraphQLServiceOptions<C extends BaseContext> {
   host?: string;
   logger: Logger;
   apollo: Omit<ApolloServerOptions<C>, 'formatError' | 'plugins'> & { plugins?: ApolloServerOptions<C>['plugins'] };
-  context: (args: ExpressContextFunctionArgument & { correlationId: string }) => Promise<C>;
+  context: (args: HttpContextArgument & { correlationId: string }) => Promise<C>;
   /** `/ready` answers 200 when this resolves to null, 503 with the reason otherwise. */
   readiness?: () => Promise<string | null>;
   exposeInternalErrors?: boolean;
@@ -111,7 +111,7 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
   }
   options.routes?.(app);
 
-  const context: ContextFunction<[ExpressContextFunctionArgument], C> = async (args) => {
+  const context = async (args: HttpContextArgument): Promise<C> => {
     const header = args.req.headers[CORRELATION_HEADER];
     const correlationId = typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
     args.res.setHeader(CORRELATION_HEADER, correlationId);
@@ -120,7 +120,7 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
   app.use(
     '/graphql',
     express.json({ limit: options.maxBodyBytes ?? 1_000_000 }),
-    expressMiddleware(server, { context }),
+    graphqlOverHttp(server, context),
   );
   // Body parser failures (too large, not JSON) answer as GraphQL errors with a code, never HTML.
   app.use((error: { status?: number; type?: string; message?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
