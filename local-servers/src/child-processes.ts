@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const STOP_GRACE_MS = 5_000;
@@ -132,7 +132,8 @@ export interface Managed {
   exitStatus(): string | undefined;
 }
 
-export async function spawnServer(name: string, command: string, args: string[]): Promise<Managed> {
+/** `logFile`: every line the server prints is also written there (the file starts empty) (e.g. to look for permission violations). */
+export async function spawnServer(name: string, command: string, args: string[], { logFile }: { logFile?: string } = {}): Promise<Managed> {
   const wrapped = (await hasSetpriv())
     ? { file: 'setpriv', argv: ['--pdeathsig', 'TERM', '--', command, ...args] }
     : { file: command, argv: args };
@@ -151,8 +152,16 @@ export async function spawnServer(name: string, command: string, args: string[])
     child.on('error', (err) => done(`failed to spawn: ${err.message}`));
     child.on('exit', (code, signal) => done(signal === null ? `exited with code ${code}` : `killed by ${signal}`));
   });
-  child.stdout?.on('data', (chunk: Buffer) => tail.push(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => tail.push(chunk));
+  const log = logFile === undefined ? undefined : createWriteStream(logFile);
+  child.stdout?.on('data', (chunk: Buffer) => {
+    tail.push(chunk);
+    log?.write(chunk);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    tail.push(chunk);
+    log?.write(chunk);
+  });
+  child.once('close', () => log?.end());
   return { name, child, tail, exited, exitStatus: () => status };
 }
 

@@ -11,6 +11,7 @@
  * processes with a lock file and land through an atomic rename.
  */
 export { startLocalServers, type LocalServers, type StartOptions } from './local-servers.ts';
+export { LOCAL_NATS_ADMIN, localNatsServiceUrl } from './nats-users.ts';
 export { ensureServerBinaries } from './server-binaries.ts';
 export { ensureNatsServer, NATS_SERVER_VERSION } from './nats-server-binary.ts';
 export { ensureFerretdb, FERRETDB_VERSION } from './ferretdb-binary.ts';

@@ -5,14 +5,21 @@ import { join } from 'node:path';
 import { ownedTempDirs, stopServer, type Managed } from './child-processes.ts';
 import { ensureFerretdb } from './ferretdb-binary.ts';
 import { natsConfigFile } from './nats-config.ts';
+import { localNatsAdminUrl, localNatsUsers, newNatsAdminSecret } from './nats-users.ts';
 import { ensureNatsServer } from './nats-server-binary.ts';
 import { mongoReady, natsReady } from './readiness.ts';
 import { startServer } from './start-server.ts';
 import { defaultLog, nonEmpty } from './text.ts';
 
 export interface LocalServers {
-  /** e.g. `nats://127.0.0.1:4222` */
+  /**
+   * e.g. `nats://local-admin:<secret>@127.0.0.1:4222`: the admin user (every right) of a server
+   * started here, whose secret is new on each start; the services get users of their own
+   * (`localNatsServiceUrl`, `nats-users.ts`). An external `NATS_URL` is returned as it is.
+   */
   natsUrl: string;
+  /** Everything the nats-server started here printed (undefined for an external one). */
+  natsLogFile?: string;
   /** e.g. `mongodb://127.0.0.1:27017/` */
   mongoUrl: string;
   /** Stops the servers this call started (never external ones); idempotent. */
@@ -82,7 +89,12 @@ export async function startLocalServers(options: StartOptions = {}): Promise<Loc
     const errors = [nats, mongo].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     throw errors.length === 1 ? errors[0] : new AggregateError(errors, errors.map(String).join('\n'));
   }
-  return { natsUrl: nats.value, mongoUrl: mongo.value, stop };
+  return {
+    natsUrl: typeof nats.value === 'string' ? nats.value : nats.value.url,
+    ...(typeof nats.value === 'string' ? {} : { natsLogFile: nats.value.logFile }),
+    mongoUrl: mongo.value,
+    stop,
+  };
 }
 
 async function startNats(
@@ -92,24 +104,27 @@ async function startNats(
   timeoutMs: number,
   log: (line: string) => void,
   servers: Managed[],
-): Promise<string> {
+): Promise<{ url: string; logFile: string }> {
   await mkdir(storeDir, { recursive: true });
+  const adminSecret = newNatsAdminSecret();
+  const logFile = join(storeDir, 'nats-server.log');
   const { server, url } = await startServer(
     'nats-server',
     (port) => {
-      const url = `nats://127.0.0.1:${port}`;
+      const url = localNatsAdminUrl(adminSecret, port);
       return {
         command: bin,
-        args: ['-c', natsConfigFile(storeDir, port, syncInterval)],
+        args: ['-c', natsConfigFile({ storeDir, port, syncInterval, users: localNatsUsers(adminSecret) })],
         url,
         probe: () => natsReady(url),
+        logFile,
       };
     },
     timeoutMs,
     log,
   );
   servers.push(server);
-  return url;
+  return { url, logFile };
 }
 
 async function startFerretdb(

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { natsServerOptions } from '@happyride/eventstore/nats';
 import { stopServer, type Managed } from './child-processes.ts';
 
 export function tcpProbe(port: number): Promise<boolean> {
@@ -23,7 +24,7 @@ export function tcpProbe(port: number): Promise<boolean> {
 }
 
 export async function natsReady(url: string): Promise<void> {
-  const nc = await natsConnect({ servers: url, reconnect: false, timeout: 2_000 });
+  const nc = await natsConnect({ ...natsServerOptions(url), reconnect: false, timeout: 2_000 });
   try {
     const jsm = await jetstreamManager(nc, { timeout: 2_000 });
     await jsm.getAccountInfo();

@@ -22,7 +22,7 @@ export function freePort(): Promise<number> {
 /** Spawns and waits for readiness; retries with a new port if the picked one was taken meanwhile. */
 export async function startServer(
   name: string,
-  launch: (port: number) => { command: string; args: string[]; url: string; probe: () => Promise<void> },
+  launch: (port: number) => { command: string; args: string[]; url: string; probe: () => Promise<void>; logFile?: string },
   timeoutMs: number,
   log: (line: string) => void,
 ): Promise<{ server: Managed; url: string }> {
@@ -30,10 +30,10 @@ export async function startServer(
     const port = await freePort();
     const spec = launch(port);
     const started = Date.now();
-    const server = await spawnServer(name, spec.command, spec.args);
+    const server = await spawnServer(name, spec.command, spec.args, spec.logFile === undefined ? {} : { logFile: spec.logFile });
     try {
       await waitReady(server, spec.probe, timeoutMs);
-      log(`${name} ready at ${spec.url} in ${Date.now() - started} ms`);
+      log(`${name} ready at ${withoutPassword(spec.url)} in ${Date.now() - started} ms`);
       return { server, url: spec.url };
     } catch (err) {
       await stopServer(server);
@@ -41,4 +41,12 @@ export async function startServer(
       throw err;
     }
   }
+}
+
+/** `nats://user:***@host:port`: a URL fit for a progress line. */
+function withoutPassword(url: string): string {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (!parsed?.password) return url;
+  parsed.password = '***';
+  return parsed.toString();
 }
