@@ -43,17 +43,25 @@ const appendEvents = (...types: AggregateType[]) => types.map(aggregateTypeSubje
 const consumeEvents = [
   `${API}.STREAM.INFO.${EVENTS_STREAM}`,
   `${API}.CONSUMER.INFO.${EVENTS_STREAM}.>`,
+  // An ordered consumer is created without its name in the subject, a durable one with it.
+  `${API}.CONSUMER.CREATE.${EVENTS_STREAM}`,
   `${API}.CONSUMER.CREATE.${EVENTS_STREAM}.>`,
   `${API}.CONSUMER.DELETE.${EVENTS_STREAM}.>`,
   `${API}.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.>`,
   `$JS.ACK.${EVENTS_STREAM}.>`,
 ];
 
-/** Opening a KV bucket, reading and writing its keys. */
-const useBucket = (bucket: string) => [`${API}.STREAM.INFO.KV_${bucket}`, `${API}.DIRECT.GET.KV_${bucket}.>`, `$KV.${bucket}.>`];
+/** Opening a KV bucket, reading (a direct get, or a stream message get when the bucket has no direct gets) and writing its keys. */
+const useBucket = (bucket: string) => [
+  `${API}.STREAM.INFO.KV_${bucket}`,
+  `${API}.DIRECT.GET.KV_${bucket}.>`,
+  `${API}.STREAM.MSG.GET.KV_${bucket}`,
+  `$KV.${bucket}.>`,
+];
 
 /** Reading a KV bucket's history and watching it (an ordered consumer of the bucket's stream). */
 const watchBucket = (bucket: string) => [
+  `${API}.CONSUMER.CREATE.KV_${bucket}`,
   `${API}.CONSUMER.CREATE.KV_${bucket}.>`,
   `${API}.CONSUMER.DELETE.KV_${bucket}.>`,
   `${API}.CONSUMER.INFO.KV_${bucket}.>`,
