@@ -33,7 +33,8 @@ export interface StartOptions {
   log?: (line: string) => void;
   /**
    * Where `NATS_URL` / `MONGODB_URL` are looked up; when one is set, that
-   * server is used as is and not started. Default: `process.env`. Pass `{}` to
+   * server is used as is and not started (an external NATS has none of our per-service
+   * users: every service then connects with that URL). Default: `process.env`. Pass `{}` to
    * always start both.
    */
   env?: Record<string, string | undefined>;
@@ -81,7 +82,7 @@ export async function startLocalServers(options: StartOptions = {}): Promise<Loc
   // Both start in parallel; allSettled so that a failure of one never leaves
   // the other running untracked.
   const [nats, mongo] = await Promise.allSettled([
-    externalNats ?? startNats(natsBin ?? '', join(dataDir, 'nats'), options.natsSyncInterval ?? 'always', timeoutMs, log, servers),
+    externalNats === undefined ? startNats(natsBin ?? '', join(dataDir, 'nats'), options.natsSyncInterval ?? 'always', timeoutMs, log, servers) : { url: externalNats },
     externalMongo ?? startFerretdb(ferretdbBin ?? '', join(dataDir, 'ferretdb'), timeoutMs, log, servers),
   ]);
   if (nats.status === 'rejected' || mongo.status === 'rejected') {
@@ -90,8 +91,8 @@ export async function startLocalServers(options: StartOptions = {}): Promise<Loc
     throw errors.length === 1 ? errors[0] : new AggregateError(errors, errors.map(String).join('\n'));
   }
   return {
-    natsUrl: typeof nats.value === 'string' ? nats.value : nats.value.url,
-    ...(typeof nats.value === 'string' ? {} : { natsLogFile: nats.value.logFile }),
+    natsUrl: nats.value.url,
+    ...('logFile' in nats.value ? { natsLogFile: nats.value.logFile } : {}),
     mongoUrl: mongo.value,
     stop,
   };
