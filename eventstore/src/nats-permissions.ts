@@ -43,9 +43,11 @@ const appendEvents = (...types: AggregateType[]) => types.map(aggregateTypeSubje
 const consumeEvents = [
   `${API}.STREAM.INFO.${EVENTS_STREAM}`,
   `${API}.CONSUMER.INFO.${EVENTS_STREAM}.>`,
-  // An ordered consumer is created without its name in the subject, a durable one with it.
+  // An ordered consumer is created without its name in the subject, a durable one with it, or
+  // (several filter subjects) through the durable API.
   `${API}.CONSUMER.CREATE.${EVENTS_STREAM}`,
   `${API}.CONSUMER.CREATE.${EVENTS_STREAM}.>`,
+  `${API}.CONSUMER.DURABLE.CREATE.${EVENTS_STREAM}.>`,
   `${API}.CONSUMER.DELETE.${EVENTS_STREAM}.>`,
   `${API}.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.>`,
   `$JS.ACK.${EVENTS_STREAM}.>`,
