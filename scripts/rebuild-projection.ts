@@ -39,8 +39,8 @@ try {
 if (!process.env.NATS_URL || !process.env.MONGODB_URL) {
   fail(
     'projections:rebuild works on the running system: set NATS_URL and MONGODB_URL to its servers.\n' +
-      '`npm start` prints both ("NATS:" and "MongoDB wire"); e.g.\n' +
-      `  NATS_URL=nats://127.0.0.1:<port> MONGODB_URL=mongodb://127.0.0.1:<port>/ npm run projections:rebuild -- ${projection}`,
+      '`npm start` prints both ("NATS (admin, for the scripts):" and "MongoDB wire"); e.g.\n' +
+      `  NATS_URL=nats://local-admin:<password>@127.0.0.1:<port> MONGODB_URL=mongodb://127.0.0.1:<port>/ npm run projections:rebuild -- ${projection}`,
   );
 }
 

@@ -47,7 +47,7 @@ console.log(`
   GraphQL (HTTP and graphql-ws):  ${system.gatewayUrl}
   Health / readiness:             ${system.urls.gateway}/health  ${system.urls.gateway}/ready
   Gateway metrics (admin port):   ${system.urls['gateway-metrics']}/metrics
-  NATS:                           ${redactUrl(servers.natsUrl)}
+  NATS (admin, for the scripts):  ${servers.natsUrl}
   MongoDB wire (FerretDB):        ${redactUrl(servers.mongoUrl)}
 
   A token:   npm run token -- --role passenger --sub p1

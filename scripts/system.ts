@@ -5,6 +5,7 @@
  * unasked is reported and, with restarts on (the default), started again after a backoff.
  */
 import { bootstrapEventLog, connectNats } from '@happyride/eventstore';
+import { localNatsServiceUrl } from '@happyride/local-servers/nats-users';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +40,11 @@ export const allServices: readonly ServiceDefinition[] = [
 ];
 
 export interface SystemOptions {
+  /**
+   * The bootstrap step connects with it. The admin URL of local servers
+   * (`nats://local-admin:…`) gives each service a user of its own (`localNatsServiceUrl`);
+   * any other URL (an external server) is every service's as it is.
+   */
   natsUrl: string;
   mongoUrl: string;
   /** 'default' uses 4000-4002 (or the *_PORT variables); 'free' picks free loopback ports. */
@@ -148,6 +154,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   for (const service of services) if (service.metricsPortEnv) env[service.metricsPortEnv] = String(metricsPorts[service.name]);
   for (const entry of subgraphs) env[`${entry.envPrefix}_URL`] = `http://127.0.0.1:${ports[entry.name]}/graphql`;
 
+  /** Its own NATS user when the server is ours (see `natsUrl`). */
+  const serviceEnv = (service: ServiceDefinition): Record<string, string> => {
+    const natsUrl = localNatsServiceUrl(env.NATS_URL ?? options.natsUrl, service.name);
+    return natsUrl === undefined ? env : { ...env, NATS_URL: natsUrl };
+  };
+
   const urls = Object.fromEntries([
     ...Object.entries(ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]),
     ...Object.entries(metricsPorts).map(([name, port]) => [`${name}-metrics`, `http://127.0.0.1:${port}`]),
@@ -165,7 +177,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
 
   /** Spawns a service and waits until it is ready; if it is not, it is killed and this throws. */
   const launch = async (service: ServiceDefinition) => {
-    const child = spawn(process.execPath, serviceArguments(service, options.runtime), { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, serviceArguments(service, options.runtime), { cwd: repoRoot, env: serviceEnv(service), stdio: ['ignore', 'pipe', 'pipe'] });
     children.set(service.name, child);
     let readyFromLog: () => void = () => {};
     const loggedReady = new Promise<void>((resolve) => (readyFromLog = resolve));

@@ -4,6 +4,8 @@ import { parse } from 'yaml';
 import { services } from '../scripts/system.ts';
 import { subgraphs } from '../schema/subgraphs.ts';
 import { entryPoints } from '../scripts/build.ts';
+import { composeNatsConfigFile, natsPasswordVariable, renderComposeNatsConfig } from '../scripts/compose-nats-config.ts';
+import { natsServiceUsers } from '@happyride/eventstore';
 
 type Service = {
   image?: string;
@@ -13,9 +15,11 @@ type Service = {
   restart?: string;
   depends_on?: Record<string, { condition: string }>;
 };
-type Compose = { services: Record<string, Service>; configs: Record<string, { content: string }> };
+type Compose = { services: Record<string, Service>; configs: Record<string, { file?: string }> };
 const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as Compose;
 const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8');
+const natsConfig = readFileSync(composeNatsConfigFile, 'utf8');
+const ciRun = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
 
 describe('docker-compose.yml', () => {
   it('runs real MongoDB 7 and NATS 2.11, neither published to the host, both with credentials', () => {
@@ -24,11 +28,26 @@ describe('docker-compose.yml', () => {
     expect(compose.services.mongodb?.ports).toBeUndefined();
     expect(compose.services.nats?.ports).toBeUndefined();
     expect(compose.services.mongodb?.environment).toMatchObject({ MONGO_INITDB_ROOT_PASSWORD: expect.stringContaining('MONGO_PASSWORD') });
-    expect(compose.configs['nats-server.conf']?.content).toMatch(/authorization \{ users: .*password: "\$\{NATS_PASSWORD/);
+    expect(compose.configs['nats-server.conf']?.file).toBe('./deploy/nats-server.conf');
   });
 
   it('has JetStream fsync every event before it is acknowledged', () => {
-    expect(compose.configs['nats-server.conf']?.content).toMatch(/jetstream \{[^}]*sync_interval: always/);
+    expect(natsConfig).toMatch(/jetstream \{[^}]*sync_interval: always/);
+  });
+
+  it('given the permission lists, when the NATS config is rendered, then it equals deploy/nats-server.conf (run `npm run nats:config` if not)', () => {
+    expect(renderComposeNatsConfig(), 'deploy/nats-server.conf is stale: run `npm run nats:config`').toBe(natsConfig);
+  });
+
+  it.each(['admin', ...natsServiceUsers])('given the NATS user %s, then its password comes from the nats container environment, set from a required variable, and .ci/run sets it', (user) => {
+    const variable = natsPasswordVariable(user);
+    expect(natsConfig).toContain(`{ user: "${user}", password: $${variable}`);
+    expect(compose.services.nats?.environment?.[variable]).toBe(`\${${variable}:?set ${variable}}`);
+    expect(ciRun).toContain(`${variable}=`);
+  });
+
+  it('given the bootstrap step, then it connects as the NATS admin', () => {
+    expect(compose.services.bootstrap?.environment?.NATS_URL).toMatch(/^nats:\/\/admin:\$\{NATS_PASSWORD[^}]*\}@nats:4222$/);
   });
 
   it.each(services.map((s) => [s.name]))('given the service %s that npm start runs, then compose runs its bundle with credentials, a restart policy and a health port', (name) => {
@@ -36,7 +55,8 @@ describe('docker-compose.yml', () => {
     expect(service?.command).toEqual([`dist/${name}.js`]);
     expect(Object.keys(entryPoints)).toContain(name);
     expect(service?.restart).toBe('unless-stopped');
-    expect(service?.environment?.NATS_URL).toMatch(/^nats:\/\/happyride:\$\{NATS_PASSWORD[^}]*\}@nats:4222$/);
+    // Its own NATS user, with its own password variable.
+    expect(service?.environment?.NATS_URL).toBe(`nats://${name}:\${${natsPasswordVariable(name)}:?set ${natsPasswordVariable(name)}}@nats:4222`);
     expect(service?.environment?.MONGODB_URL).toMatch(/^mongodb:\/\/.+:\$\{MONGO_PASSWORD[^}]*\}@mongodb:27017/);
     expect(service?.environment?.HEALTHCHECK_PORT).toMatch(/^\d+$/);
   });

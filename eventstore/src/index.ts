@@ -16,5 +16,6 @@ export * from './dead-letters.ts';
 export * from './replay.ts';
 export * from './follow-commits.ts';
 export * from './offer-notices.ts';
+export * from './nats-permissions.ts';
 export * from './lease.ts';
 export * from './sleep.ts';

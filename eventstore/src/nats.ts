@@ -30,12 +30,14 @@ export interface Nats {
 /**
  * Connects with unlimited reconnects, so a restarted nats-server is picked up again. User and
  * password may ride in the URL (`nats://user:password@host:4222`; the client would ignore them
- * there, so they are passed as its credentials).
+ * there, so they are passed as its credentials). By default it asks JetStream for the account
+ * info at once (a missing JetStream fails here); `coreOnly` skips that, for a user that may
+ * publish nothing (the gateway only hears notices: see `nats-permissions.ts`).
  * @example const nats = await connectNats(config.natsUrl, 'projector');
  */
-export async function connectNats(url: string, name: string): Promise<Nats> {
+export async function connectNats(url: string, name: string, { coreOnly = false }: { coreOnly?: boolean } = {}): Promise<Nats> {
   const connection = await connect({ ...natsServerOptions(url), name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-  const jsm = await jetstreamManager(connection);
+  const jsm = await jetstreamManager(connection, { checkAPI: !coreOnly });
   const js = jetstream(connection);
   return {
     connection,

@@ -17,7 +17,8 @@ runMain(logger, async () => {
   const port = envPort(process.env, 'GATEWAY_PORT', 4000);
   const supergraphPath = envString(process.env, 'SUPERGRAPH_PATH', new URL('../../schema/supergraph.graphql', import.meta.url).pathname);
   const exposure = readExposure(process.env, config.environment);
-  const nats = await connectNats(config.natsUrl, 'gateway');
+  // Core NATS only: the gateway's NATS user may subscribe to notices and publish nothing.
+  const nats = await connectNats(config.natsUrl, 'gateway', { coreOnly: true });
   if (config.auth.usesDevSecret) logger.warn('JWT_SECRET is not set: using the public development secret (see README).');
   const service = await startGateway({
     port,

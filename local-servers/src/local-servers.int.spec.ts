@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MongoClient, type Db } from 'mongodb';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { startLocalServers } from './index.ts';
+import { natsServerOptions } from '@happyride/eventstore/nats';
+import { natsServiceUsers } from '@happyride/eventstore/nats-permissions';
+import { localNatsServiceUrl, startLocalServers } from './index.ts';
 import type { LocalServers } from './index.ts';
 
 /** Resolves true when something accepts TCP connections at `url`'s host:port. */
@@ -43,8 +45,8 @@ describe('given local servers started with a custom dataDir', () => {
   });
 
   it('when a stream is created and a message published on NATS, then it reads back from JetStream', async () => {
-    expect(servers.natsUrl).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
-    const nc = await connect({ servers: servers.natsUrl });
+    expect(servers.natsUrl).toMatch(/^nats:\/\/local-admin:[\w-]+@127\.0\.0\.1:\d+$/);
+    const nc = await connect(natsServerOptions(servers.natsUrl));
     try {
       const jsm = await jetstreamManager(nc);
       await jsm.streams.add({ name: 'SPEC', subjects: ['spec.>'] });
@@ -55,6 +57,18 @@ describe('given local servers started with a custom dataDir', () => {
     } finally {
       await nc.close();
     }
+  });
+
+  it('when a client connects without credentials, then nats-server refuses it', async () => {
+    const { servers: withoutCredentials } = natsServerOptions(servers.natsUrl);
+    await expect(connect({ servers: withoutCredentials, reconnect: false })).rejects.toThrow(/Authorization Violation/i);
+  });
+
+  it.each(natsServiceUsers)('when the service %s connects with the URL derived from the admin URL, then nats-server accepts it', async (service) => {
+    const url = localNatsServiceUrl(servers.natsUrl, service);
+    expect(url).toMatch(new RegExp(`^nats://${service}:[\\w-]+@127\\.0\\.0\\.1:\\d+$`));
+    const nc = await connect({ ...natsServerOptions(url ?? ''), reconnect: false });
+    await nc.close();
   });
 
   it('when a document is inserted with the mongodb driver, then FerretDB reads it back', async () => {
@@ -156,7 +170,7 @@ describe('given the vitest global setup of this project', () => {
     const mongoUrl = inject('mongoUrl');
     expect(process.env['NATS_URL']).toBe(natsUrl);
     expect(process.env['MONGODB_URL']).toBe(mongoUrl);
-    const nc = await connect({ servers: natsUrl });
+    const nc = await connect(natsServerOptions(natsUrl));
     try {
       await (await jetstreamManager(nc)).getAccountInfo();
     } finally {

@@ -7,14 +7,16 @@
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildOnce, CACHE_DIR, findGo, freePort, goEnv, run, spawnServer, stopServer, tcpProbe } from './index.ts';
+import { buildOnce, CACHE_DIR } from './build-cache.ts';
+import { run, spawnServer, stopServer } from './child-processes.ts';
+import { findGo, goEnv } from './go-toolchain.ts';
+import { tcpProbe } from './readiness.ts';
+import { freePort } from './start-server.ts';
+import { defaultLog } from './text.ts';
 
 export const STRIPE_MOCK_VERSION = 'v0.203.0';
 const STRIPE_MOCK_MODULE = 'github.com/stripe/stripe-mock';
 
-const defaultLog = (line: string): void => {
-  process.stderr.write(`[local-servers] ${line}\n`);
-};
 
 export async function ensureStripeMock(log: (line: string) => void = defaultLog): Promise<string> {
   const target = join(CACHE_DIR, `stripe-mock-${STRIPE_MOCK_VERSION}`);
