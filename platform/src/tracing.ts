@@ -16,6 +16,7 @@ import { envOptional } from './config.ts';
 export function startTracing(service: string, env: Record<string, string | undefined>): { shutdown(): Promise<void> } {
   const endpoint = envOptional(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   if (!endpoint) return { shutdown: async () => {} };
+  exporting = true;
   const provider = new BasicTracerProvider({
     resource: new Resource({ 'service.name': service }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` }))],
@@ -23,6 +24,12 @@ export function startTracing(service: string, env: Record<string, string | undef
   trace.setGlobalTracerProvider(provider);
   return { shutdown: () => provider.shutdown() };
 }
+
+/** Whether spans go anywhere (set by `startTracing`, before any server is built). */
+let exporting = false;
+
+/** A W3C traceparent: version, trace id, parent span id, flags (the trace and span ids not all zero). */
+const TRACEPARENT = /^[\da-f]{2}-(?!0{32})[\da-f]{32}-(?!0{16})[\da-f]{16}-[\da-f]{2}$/;
 
 const w3c = new W3CTraceContextPropagator();
 const tracer = () => trace.getTracer('happyride');
@@ -48,15 +55,15 @@ export function tracingPlugin<C extends BaseContext>(service: string): ApolloSer
   return {
     async requestDidStart({ request, contextValue }) {
       const header = request.http?.headers.get('traceparent') ?? undefined;
+      if (!exporting) {
+        // No spans to make: the caller's trace context goes on to the next hop as it came (what
+        // the API's no-op span would give, without its per-request contexts and propagation).
+        if (header && TRACEPARENT.test(header)) setTraceparent(contextValue, header);
+        return {};
+      }
       const span = startSpan(`${service} graphql`, header, { kind: SpanKind.SERVER, attributes: { 'service.component': service } });
       const traceparent = traceparentOf(span);
-      if (traceparent) {
-        // Apollo hands resolvers a shallow copy of the context: a holder made by the context
-        // function (`traceContext`) is shared with it, a field set here only on the copy.
-        const context = contextValue as { traceparent?: string; traceContext?: { traceparent?: string } };
-        context.traceparent = traceparent;
-        if (context.traceContext) context.traceContext.traceparent = traceparent;
-      }
+      if (traceparent) setTraceparent(contextValue, traceparent);
       return {
         async didResolveOperation({ operationName, operation }) {
           const type = operation?.operation ?? 'unknown';
@@ -70,6 +77,17 @@ export function tracingPlugin<C extends BaseContext>(service: string): ApolloSer
       };
     },
   };
+}
+
+/**
+ * Puts the next hop's `traceparent` in the context. Apollo hands resolvers a shallow copy of the
+ * context: a holder made by the context function (`traceContext`) is shared with it, a field set
+ * here only on the copy.
+ */
+function setTraceparent(contextValue: BaseContext, traceparent: string): void {
+  const context = contextValue as { traceparent?: string; traceContext?: { traceparent?: string } };
+  context.traceparent = traceparent;
+  if (context.traceContext) context.traceContext.traceparent = traceparent;
 }
 
 /** Spans for the commits a consumer applied, each a child of its event's `traceparent` (those without one are skipped). */

@@ -69,6 +69,23 @@ describe('observability through the running system', () => {
     expect(logLines('saga-worker', correlationId).some((line) => line.includes('saga input'))).toBe(true);
   });
 
+  it("given tracing off and a caller's traceparent, then the event it caused carries that trace context as it came; a malformed one goes nowhere", async () => {
+    const register = async (traceparent: string) => {
+      const passengerId = `p-${randomUUID().slice(0, 8)}`;
+      const response = await fetch(system.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await tokenFor('passenger', passengerId)}`, traceparent },
+        body: JSON.stringify({ query: 'mutation { registerPassenger(input: { name: "Tia" }) { id } }' }),
+      });
+      expect(response.status).toBe(200);
+      const registered = await nats.jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: aggregateSubject('passenger', passengerId) });
+      return registered?.header?.get(HEADER.traceparent) ?? '';
+    };
+    const traceparent = `00-${randomUUID().replaceAll('-', '')}-${randomUUID().replaceAll('-', '').slice(0, 16)}-01`;
+    expect(await register(traceparent)).toBe(traceparent);
+    expect(await register('00-not-a-trace-01')).toBe('');
+  });
+
   it('given trips and a live subscription, then /metrics of every process shows its figures', async () => {
     // given a passenger with a trip, following it over graphql-ws
     const passengerId = `p-${randomUUID().slice(0, 8)}`;
