@@ -281,6 +281,9 @@ export function operationLimitsRule(limits: OperationLimits): ValidationRule {
  * subgraph; a document without the operation asked for is refused here too (400).
  */
 export function operationLimitsPlugin<C extends BaseContext>(limits: OperationLimits): ApolloServerPlugin<C> {
+  // An operation without variables measures the same every time: its verdict is kept with the
+  // parsed document (Apollo reuses one DocumentNode per query text), so it is measured once.
+  const verdicts = new WeakMap<OperationDefinitionNode, GraphQLError | null>();
   return {
     async requestDidStart() {
       return {
@@ -292,7 +295,12 @@ export function operationLimitsPlugin<C extends BaseContext>(limits: OperationLi
               : 'The document has several operations: say which one to run with operationName.';
             throw new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
           }
-          const [error] = checkOperations(document, [operation], request.variables ?? {}, limits, schema);
+          const constant = !operation.variableDefinitions?.length;
+          let error = constant ? verdicts.get(operation) : undefined;
+          if (error === undefined) {
+            error = checkOperations(document, [operation], request.variables ?? {}, limits, schema)[0] ?? null;
+            if (constant) verdicts.set(operation, error);
+          }
           // A client's mistake: 400, as the same refusal in validation answers.
           if (error) throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
         },
