@@ -110,12 +110,13 @@ const workloads = {
   },
 } as const;
 
-type Sample = { requestsPerSecond: number; p50Ms: number; p99Ms: number; cpuMsPerRequest: number; errors: number };
+type Sample = { requestsPerSecond: number; p50Ms: number; p99Ms: number; cpuMsPerRequest: number; errors: number; firstError?: string };
 async function load(gateway: { url: string; pid: number }, workload: (typeof workloads)[keyof typeof workloads], concurrency: number): Promise<Sample> {
   const body = JSON.stringify({ query: workload.query, variables: workload.variables });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${workload.token}` };
   const latencies: number[] = [];
   let errors = 0;
+  let firstError: string | undefined;
   const ticks0 = cpuTicks(gateway.pid);
   const started = performance.now();
   const until = started + seconds * 1000;
@@ -125,7 +126,10 @@ async function load(gateway: { url: string; pid: number }, workload: (typeof wor
         const t0 = performance.now();
         const response = await fetch(gateway.url, { method: 'POST', headers, body });
         const text = await response.text();
-        if (!response.ok || text.includes('"errors"')) errors++;
+        if (!response.ok || text.includes('"errors"')) {
+          errors++;
+          firstError ??= `${response.status} ${text.slice(0, 300)}`;
+        }
         latencies.push(performance.now() - t0);
       }
     }),
@@ -133,24 +137,31 @@ async function load(gateway: { url: string; pid: number }, workload: (typeof wor
   const elapsed = (performance.now() - started) / 1000;
   const cpuMs = (cpuTicks(gateway.pid) - ticks0) * TICK_MS;
   latencies.sort((a, b) => a - b);
-  return { requestsPerSecond: latencies.length / elapsed, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), cpuMsPerRequest: cpuMs / latencies.length, errors };
+  return { requestsPerSecond: latencies.length / elapsed, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), cpuMsPerRequest: cpuMs / latencies.length, errors, ...(firstError ? { firstError } : {}) };
 }
 
 const samples: Record<string, Sample[]> = {};
+/** Every error answer is counted; the first of each gateway and workload is shown, to say what it was. */
+const reportFirstError = (key: string, sample: Sample) => sample.firstError && !reported.has(key) && (reported.add(key), console.error(`${key}: ${sample.firstError}`));
+const reported = new Set<string>();
 for (const [name, workload] of Object.entries(workloads)) {
   for (const gateway of Object.values(gateways)) await load(gateway, workload, 10); // warm-up: JIT, caches, sockets
   for (let round = 0; round < rounds; round++) {
     for (const concurrency of concurrencies) {
       // Interleaved, and the order alternates so neither side always runs second.
       const order = round % 2 === 0 ? (['ours', 'stock'] as const) : (['stock', 'ours'] as const);
-      for (const side of order) (samples[`${name}/${concurrency}/${side}`] ??= []).push(await load(gateways[side], workload, concurrency));
+      for (const side of order) {
+        const sample = await load(gateways[side], workload, concurrency);
+        reportFirstError(`${name}/${side}`, sample);
+        (samples[`${name}/${concurrency}/${side}`] ??= []).push(sample);
+      }
     }
   }
 }
 
 const summary = Object.keys(workloads).flatMap((name) =>
   concurrencies.map((concurrency) => {
-    const of = (side: string, key: keyof Sample) => median(samples[`${name}/${concurrency}/${side}`]!.map((s) => s[key]));
+    const of = (side: string, key: Exclude<keyof Sample, 'firstError'>) => median(samples[`${name}/${concurrency}/${side}`]!.map((s) => s[key]));
     return {
       workload: name,
       concurrency,

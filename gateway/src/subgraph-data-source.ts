@@ -1,6 +1,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { CORRELATION_HEADER, IDEMPOTENCY_KEY_HEADER, serviceUnavailable } from '@happyride/platform';
 import type { GatewayContext } from './context.ts';
+import { SubgraphTimeoutError, subgraphFetcher } from './subgraph-fetcher.ts';
 
 /**
  * Calls one subgraph, forwarding the caller's token (each subgraph verifies it again) and the
@@ -8,7 +9,7 @@ import type { GatewayContext } from './context.ts';
  * client's `Idempotency-Key` (the write subgraphs make a retried mutation exact with it). A subgraph
  * that cannot be reached (or answers 5xx) is `SERVICE_UNAVAILABLE` naming it, never its URL.
  *
- * Requests go through Node's own fetch (undici, connections kept alive) rather than Apollo's
+ * Requests go through `subgraphFetcher` (node:http, connections kept alive) rather than Apollo's
  * default make-fetch-happen agent, and each gives up after `timeoutMs`: a subgraph that hangs
  * (stopped, not dead) answers `SERVICE_UNAVAILABLE` in bounded time instead of holding the
  * caller's request open. A mutation that timed out may still have been applied: the client
@@ -22,11 +23,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     /** How long one subgraph request (answer and body) may take. */
     readonly timeoutMs = 10_000,
   ) {
-    super({ ...(url === undefined ? {} : { url }), fetcher: timedFetch(timeoutMs) });
+    super({ ...(url === undefined ? {} : { url }), fetcher: subgraphFetcher({ timeoutMs }) });
   }
 
   override didEncounterError(error: Error, _request: unknown, response?: { status: number }): void {
-    if (error.name === 'TimeoutError') throw serviceUnavailable(`The ${this.name} service did not answer within ${this.timeoutMs} ms; try again shortly.`);
+    if (error instanceof SubgraphTimeoutError) throw serviceUnavailable(`The ${this.name} service did not answer within ${this.timeoutMs} ms; try again shortly.`);
     if (!response || response.status >= 500) throw serviceUnavailable(`The ${this.name} service is unavailable; try again shortly.`);
     throw error;
   }
@@ -42,7 +43,3 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   }
 }
 
-/** Node's fetch, each request aborted after `timeoutMs` (an abort while reading the body too). */
-function timedFetch(timeoutMs: number): RemoteGraphQLDataSource['fetcher'] {
-  return (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-}
