@@ -28,6 +28,8 @@ const { values } = parseArgs({
     settle: { type: 'string', default: '20' },
     seconds: { type: 'string', default: '30' },
     windows: { type: 'string', default: '3' },
+    /** Prints what the services log (warnings and errors). */
+    logs: { type: 'boolean', default: false },
   },
 });
 const tripCount = Number(values.trips);
@@ -52,14 +54,17 @@ function stat(pid: number): { ppid: number; cpuMs: number; comm: string } | unde
   }
 }
 
-/** The servers `startLocalServers` spawned: this process's children that are not services. */
+/** The servers `startLocalServers` spawned: processes descending from this one that are not services. */
 function serverPids(servicePids: ReadonlySet<number>): Map<string, number> {
+  const all = readdirSync('/proc').map(Number).filter(Number.isInteger);
+  const parents = new Map(all.map((pid) => [pid, stat(pid)]));
+  const descends = (pid: number): boolean => {
+    for (let at = parents.get(pid)?.ppid; at !== undefined && at > 1; at = parents.get(at)?.ppid) if (at === process.pid) return true;
+    return false;
+  };
   const found = new Map<string, number>();
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || servicePids.has(pid)) continue;
-    const info = stat(pid);
-    if (info?.ppid !== process.pid) continue;
+  for (const [pid, info] of parents) {
+    if (!info || servicePids.has(pid) || !descends(pid)) continue;
     if (info.comm.startsWith('nats-server')) found.set('nats-server', pid);
     else if (info.comm.startsWith('ferretdb')) found.set('ferretdb', pid);
   }
@@ -148,7 +153,9 @@ const sagaInstances = await seedSagaHistory(db, history);
 console.log(`seeded ${sagaInstances} ended saga instances`);
 
 // When: the whole system starts and catches up.
-const system = await startSystem({ natsUrl: servers.natsUrl, mongoUrl: servers.mongoUrl, ports: 'free', env: { MONGODB_DATABASE: database, LOG_LEVEL: 'warn' } });
+const system = await startSystem({ natsUrl: servers.natsUrl, mongoUrl: servers.mongoUrl, ports: 'free', env: { MONGODB_DATABASE: database, LOG_LEVEL: 'warn' },
+  ...(values.logs ? { onLine: (service: string, line: string) => console.error(`[${service}] ${line}`) } : {}),
+});
 started = performance.now();
 for (;;) {
   const behind: string[] = [];
