@@ -1,16 +1,16 @@
 /**
  * `npm run bench:idle`: what the whole system costs when nobody uses it. Starts the local servers
- * and every service (the launcher of `npm start`), with a history of `--trips` trips: the
- * generated history of `bench:projections` appended to the event log (the projectors catch up
- * on it as they would), and the saga stores holding one ended trip-creation and dispatch
- * instance per trip, with their transitions and fired deadlines, written once caught up (the
- * sagas' consumers start at `new`, as in production, so they do not re-run old trips). Waits until every consumer is
- * caught up, lets the system settle, then reads each process's CPU time (utime + stime from
+ * and every service but the saga worker (the launcher of `npm start`), appends the generated
+ * history of `bench:projections` (`--trips` trips) to the event log in chunks the projectors
+ * follow, then starts the saga worker with its consumers after that history (as `startAt: 'new'`
+ * does: sagas do not re-run old trips) and writes what the sagas would have left of those trips
+ * (one ended trip-creation and dispatch instance per trip, with transitions and fired
+ * deadlines). Lets the system settle, then reads each process's CPU time (utime + stime from
  * `/proc/<pid>/stat`) over `--windows` windows of `--seconds`: every service, FerretDB and
  * nats-server. Prints CPU ms per second per process (median of the windows); writes
  * bench/results/idle.json.
  */
-import { consumerDefinitions, bootstrapEventLog, connectNats, EVENTS_STREAM, JetStreamEventStore, type Commit } from '@happyride/eventstore';
+import { connectNats, consumerDefinitions, createConsumerFrom, EVENTS_STREAM, JetStreamEventStore, type Commit, type ConsumerDefinition } from '@happyride/eventstore';
 import { startLocalServers } from '@happyride/local-servers';
 import { checkDeadline, DISPATCH_SAGA, dispatchSagaId, PAYMENT_TIMEOUT, TRIP_CREATION_SAGA, tripCreationSagaId, type SagaDeadlineDocument, type SagaInstanceDocument, type SagaTransitionDocument } from '@happyride/sagas';
 import { MongoClient, type Db } from 'mongodb';
@@ -38,6 +38,8 @@ const seconds = Number(values.seconds);
 const windows = Number(values.windows);
 const shape = { tripCount, passengerCount: Math.max(10, Math.round(tripCount / 12)), driverCount: Math.max(5, Math.round(tripCount / 40)), window: 40 };
 const TARGET_MS_PER_S = 20;
+/** Commits appended before waiting for the projector to catch up. */
+const CHUNK = 5_000;
 
 const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
@@ -141,33 +143,44 @@ const database = `bench_idle_${randomUUID().slice(0, 6)}`;
 const nats = await connectNats(servers.natsUrl, 'bench-idle');
 const mongo = new MongoClient(servers.mongoUrl);
 const db = mongo.db(database);
+const env = { MONGODB_DATABASE: database, LOG_LEVEL: 'warn' };
+const onLine = values.logs ? { onLine: (service: string, line: string) => console.error(`[${service}] ${line}`) } : {};
+const sagaConsumers: readonly ConsumerDefinition[] = [consumerDefinitions.tripCreationSaga, consumerDefinitions.dispatchSaga];
 
-// Given: the history in the log (the projections' consumers exist first and will read it all) ...
+/** Resolves once no consumer but the sagas' has anything pending or unacknowledged. */
+async function caughtUp(limitMs = 15 * 60_000) {
+  const started = performance.now();
+  for (;;) {
+    const behind: string[] = [];
+    for await (const consumer of nats.jsm.consumers.list(EVENTS_STREAM)) {
+      if (sagaConsumers.some((definition) => definition.name === consumer.name)) continue;
+      if (consumer.num_pending > 0 || consumer.num_ack_pending > 0) behind.push(`${consumer.name}: ${consumer.num_pending + consumer.num_ack_pending}`);
+    }
+    if (behind.length === 0) return;
+    if (performance.now() - started > limitMs) throw new Error(`not caught up after ${limitMs / 1000} s: ${behind.join(', ')}`);
+    await sleep(500);
+  }
+}
+
+// Given: the system without the saga worker, and the history appended as it runs, in chunks the
+// projector follows (catching up on all of it at once from scratch stalled the projector on
+// FerretDB v1: see the report of issue 14) ...
 const history = generateHistory(shape);
 const eventCount = history.reduce((n, commit) => n + commit.events.length, 0);
-const projections = Object.values(consumerDefinitions).filter((definition) => !('startAt' in definition && definition.startAt === 'new'));
-await bootstrapEventLog(nats.jsm, projections);
-let started = performance.now();
-await appendHistory(new JetStreamEventStore(nats.js, nats.jsm), history);
-console.log(`appended ${history.length} commits (${eventCount} events, ${tripCount} trips) in ${round((performance.now() - started) / 1000, 1)} s`);
-// When: the whole system starts and catches up.
-const system = await startSystem({ natsUrl: servers.natsUrl, mongoUrl: servers.mongoUrl, ports: 'free', env: { MONGODB_DATABASE: database, LOG_LEVEL: 'warn' },
-  ...(values.logs ? { onLine: (service: string, line: string) => console.error(`[${service}] ${line}`) } : {}),
-});
-started = performance.now();
-for (;;) {
-  const behind: string[] = [];
-  for await (const consumer of nats.jsm.consumers.list(EVENTS_STREAM)) {
-    if (consumer.num_pending > 0 || consumer.num_ack_pending > 0) behind.push(`${consumer.name}: ${consumer.num_pending + consumer.num_ack_pending}`);
-  }
-  if (behind.length === 0) break;
-  if (performance.now() - started > 15 * 60_000) throw new Error(`not caught up after 15 minutes: ${behind.join(', ')}`);
-  await sleep(1_000);
+const system = await startSystem({ natsUrl: servers.natsUrl, mongoUrl: servers.mongoUrl, ports: 'free', env, without: ['saga-worker'], ...onLine });
+const started = performance.now();
+const store = new JetStreamEventStore(nats.js, nats.jsm);
+for (let i = 0; i < history.length; i += CHUNK) {
+  await appendHistory(store, history.slice(i, i + CHUNK));
+  await caughtUp();
 }
-console.log(`caught up in ${round((performance.now() - started) / 1000, 1)} s`);
-// ... and the saga stores hold what the sagas left of those trips (written once the worker has
-// created its indexes: FerretDB v1 stalled when the worker indexed 100k seeded saga documents
-// while the projector caught up).
+console.log(`appended ${history.length} commits (${eventCount} events, ${tripCount} trips) and projected them in ${round((performance.now() - started) / 1000, 1)} s`);
+// ... then the saga worker, its consumers starting after the history (as `startAt: 'new'` does
+// in production: sagas do not re-run old trips) ...
+const head = (await nats.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+for (const definition of sagaConsumers) await createConsumerFrom(nats.jsm, definition, definition.name, head + 1);
+const sagaSystem = await startSystem({ natsUrl: servers.natsUrl, mongoUrl: servers.mongoUrl, ports: 'free', env, without: allServices.map((service) => service.name).filter((name) => name !== 'saga-worker'), ...onLine });
+// ... and its stores holding what the sagas left of those trips.
 const sagaInstances = await seedSagaHistory(db, history);
 console.log(`seeded ${sagaInstances} ended saga instances; settling for ${settleSeconds} s`);
 await mongo.close();
@@ -178,7 +191,7 @@ await sleep(settleSeconds * 1000);
 const services = allServices.map((service) => service.name);
 const pids = new Map<string, number>();
 for (const name of services) {
-  const pid = system.pid(name);
+  const pid = name === 'saga-worker' ? sagaSystem.pid(name) : system.pid(name);
   if (pid === undefined) throw new Error(`${name} is not running`);
   pids.set(name, pid);
 }
@@ -219,5 +232,6 @@ const file = writeResults('idle', {
   windows: totals.map((t, i) => ({ wholeSystem: round(t, 1), ...Object.fromEntries(Object.entries(perWindow).map(([name, v]) => [name, round(v[i]!, 1)])) })),
 });
 console.log(`written to ${file}`);
+await sagaSystem.stop();
 await system.stop();
 await servers.stop();
