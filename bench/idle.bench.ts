@@ -14,11 +14,11 @@ import { connectNats, consumerDefinitions, createConsumerFrom, EVENTS_STREAM, Je
 import { startLocalServers } from '@happyride/local-servers';
 import { checkDeadline, DISPATCH_SAGA, dispatchSagaId, PAYMENT_TIMEOUT, TRIP_CREATION_SAGA, tripCreationSagaId, type SagaDeadlineDocument, type SagaInstanceDocument, type SagaTransitionDocument } from '@happyride/sagas';
 import { MongoClient, type Db } from 'mongodb';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { allServices, startSystem } from '../scripts/system.ts';
+import { allServices, freePort, serviceArguments, startSystem } from '../scripts/system.ts';
 import { generateHistory } from './history.ts';
 import { median, round, writeResults } from './stats.ts';
 
@@ -179,7 +179,20 @@ console.log(`appended ${history.length} commits (${eventCount} events, ${tripCou
 // in production: sagas do not re-run old trips) ...
 const head = (await nats.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
 for (const definition of sagaConsumers) await createConsumerFrom(nats.jsm, definition, definition.name, head + 1);
-const sagaSystem = await startSystem({ natsUrl: servers.natsUrl, mongoUrl: servers.mongoUrl, ports: 'free', env, without: allServices.map((service) => service.name).filter((name) => name !== 'saga-worker'), ...onLine });
+// (`startSystem` always starts a gateway: the worker is spawned here the way it spawns it.)
+const sagaService = allServices.find((service) => service.name === 'saga-worker')!;
+const sagaPort = await freePort();
+const sagaWorker = spawn(process.execPath, serviceArguments(sagaService), {
+  cwd: new URL('../', import.meta.url),
+  env: { ...process.env, NATS_URL: servers.natsUrl, MONGODB_URL: servers.mongoUrl, ...env, SAGA_WORKER_METRICS_PORT: String(sagaPort) },
+  stdio: ['ignore', values.logs ? 'inherit' : 'ignore', values.logs ? 'inherit' : 'ignore'],
+});
+for (const until = performance.now() + 120_000; ; ) {
+  const ready = await fetch(`http://127.0.0.1:${sagaPort}/ready`).then((response) => response.ok, () => false);
+  if (ready) break;
+  if (performance.now() > until) throw new Error('the saga worker did not get ready within 120 s');
+  await sleep(250);
+}
 // ... and its stores holding what the sagas left of those trips.
 const sagaInstances = await seedSagaHistory(db, history);
 console.log(`seeded ${sagaInstances} ended saga instances; settling for ${settleSeconds} s`);
@@ -191,7 +204,7 @@ await sleep(settleSeconds * 1000);
 const services = allServices.map((service) => service.name);
 const pids = new Map<string, number>();
 for (const name of services) {
-  const pid = name === 'saga-worker' ? sagaSystem.pid(name) : system.pid(name);
+  const pid = name === 'saga-worker' ? sagaWorker.pid : system.pid(name);
   if (pid === undefined) throw new Error(`${name} is not running`);
   pids.set(name, pid);
 }
@@ -232,6 +245,7 @@ const file = writeResults('idle', {
   windows: totals.map((t, i) => ({ wholeSystem: round(t, 1), ...Object.fromEntries(Object.entries(perWindow).map(([name, v]) => [name, round(v[i]!, 1)])) })),
 });
 console.log(`written to ${file}`);
-await sagaSystem.stop();
+sagaWorker.kill('SIGTERM');
+await new Promise((resolve) => sagaWorker.once('exit', resolve));
 await system.stop();
 await servers.stop();
