@@ -6,12 +6,12 @@
  * and ratio = raw seconds / replay seconds (1.0: replaying is as fast as writing the result);
  * writes bench/results/projections.json. No NATS: batches go straight to the apply function.
  */
-import type { DriverEvent, PassengerEvent, TripEvent } from '@happyride/domain';
-import { envelop, type Commit, type Delivery } from '@happyride/eventstore';
+import type { Delivery } from '@happyride/eventstore';
 import { startLocalServers } from '@happyride/local-servers';
 import { applyTripHistoryBatch, DRIVER_NAMES, PASSENGER_NAMES, prepareTripHistory, TRIP_STATS, TRIPS, tripIndexes } from '@happyride/projections';
 import { MongoClient, type AnyBulkWriteOperation, type Db, type Document } from 'mongodb';
 import { parseArgs } from 'node:util';
+import { generateHistory } from './history.ts';
 import { median, round, writeResults } from './stats.ts';
 
 const { values } = parseArgs({
@@ -31,91 +31,7 @@ const driverCount = Number(values.drivers);
 const window = Number(values.window);
 const batchSize = Number(values.batch);
 
-/** mulberry32: a seeded generator, so every run replays the same history. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * The history, as commits in stream order: every person registers first; then `window` trips
- * are in flight at any time (a trip's events sit close together, as in a live system), while
- * passengers and drivers get renamed and drivers go on and offline in between.
- */
-function generateHistory(): Commit[] {
-  const rnd = random(42);
-  const pick = (n: number) => Math.floor(rnd() * n);
-  const versions = new Map<string, number>();
-  const commits: Commit[] = [];
-  let clock = Date.UTC(2026, 0, 1);
-  const append = <A extends 'passenger' | 'driver' | 'trip'>(type: A, id: string, event: A extends 'trip' ? TripEvent : A extends 'driver' ? DriverEvent : PassengerEvent) => {
-    const version = versions.get(id) ?? 0;
-    clock += 250;
-    const commit = envelop(type, id, [event] as never, version, { commandId: `${id}:${version + 1}`, correlationId: 'bench', now: new Date(clock).toISOString() });
-    versions.set(id, version + 1);
-    commits.push(commit as Commit);
-  };
-  const vehicle = { plate: 'AB-123', model: 'Zoe' };
-  for (let p = 0; p < passengerCount; p++) append('passenger', `p${p}`, { type: 'PassengerRegistered', data: { passengerId: `p${p}`, name: `Passenger ${p}` } });
-  for (let d = 0; d < driverCount; d++) append('driver', `d${d}`, { type: 'DriverRegistered', data: { driverId: `d${d}`, name: `Driver ${d}`, vehicle } });
-
-  type Flight = { id: string; steps: TripEvent[] };
-  const flights: Flight[] = [];
-  let started = 0;
-  const newFlight = (): Flight => {
-    const tripId = `t${started++}`;
-    const passengerId = `p${pick(passengerCount)}`;
-    const candidates = [...new Set([pick(driverCount), pick(driverCount), pick(driverCount)])].map((d) => `d${d}`);
-    const position = { lng: 2.35, lat: 48.85 };
-    const steps: TripEvent[] = [
-      { type: 'TripCreated', data: { tripId, passengerId, start: position, end: { lng: 2.29, lat: 48.86 }, distanceKm: 4.9, fare: 17.8, requestedAt: new Date(clock).toISOString() } },
-    ];
-    const fate = rnd();
-    if (fate < 0.05) return { id: tripId, steps: [...steps, { type: 'TripRejected', data: { tripId, reason: 'too far' } }] };
-    steps.push({ type: 'TripConfirmed', data: { tripId } });
-    if (fate < 0.1) return { id: tripId, steps: [...steps, { type: 'TripDispatchFailed', data: { tripId, reason: 'NO_DRIVERS_AVAILABLE' } }] };
-    steps.push({ type: 'TripDispatchStarted', data: { tripId, candidateDriverIds: candidates } });
-    for (const driverId of candidates) steps.push({ type: 'DriverAcceptedTrip', data: { tripId, driverId, position, acceptedAt: new Date(clock).toISOString() } });
-    if (fate < 0.15) return { id: tripId, steps: [...steps, { type: 'TripCancelled', data: { tripId, reason: 'changed my mind', cancelledBy: 'passenger' } }] };
-    steps.push({ type: 'TripDriverAssigned', data: { tripId, driverId: candidates[0]! } });
-    if (fate < 0.2) {
-      steps.push({ type: 'TripCancellationRequested', data: { tripId, requestedBy: 'driver', reason: 'flat tyre' } });
-      return { id: tripId, steps: [...steps, { type: 'TripCancelled', data: { tripId, reason: 'flat tyre', cancelledBy: 'driver' } }] };
-    }
-    steps.push({ type: 'TripStarted', data: { tripId, startedAt: new Date(clock).toISOString() } });
-    if (fate < 0.97) steps.push({ type: 'TripFinished', data: { tripId, finishedAt: new Date(clock).toISOString() } }); // the rest are still running
-    return { id: tripId, steps };
-  };
-  while (flights.length < window && started < tripCount) flights.push(newFlight());
-  while (flights.length > 0) {
-    const r = rnd();
-    if (r < 0.01) {
-      const p = pick(passengerCount);
-      append('passenger', `p${p}`, { type: 'PassengerDetailsUpdated', data: { passengerId: `p${p}`, name: `Passenger ${p} (${commits.length})` } });
-    } else if (r < 0.0105) {
-      const d = pick(driverCount);
-      append('driver', `d${d}`, { type: 'DriverDetailsUpdated', data: { driverId: `d${d}`, name: `Driver ${d} (${commits.length})`, vehicle } });
-    } else if (r < 0.03) {
-      const d = pick(driverCount);
-      append('driver', `d${d}`, { type: rnd() < 0.5 ? 'DriverWentOnline' : 'DriverWentOffline', data: { driverId: `d${d}` } });
-    } else {
-      const index = pick(flights.length);
-      const flight = flights[index]!;
-      append('trip', flight.id, flight.steps.shift()!);
-      if (flight.steps.length === 0) {
-        if (started < tripCount) flights[index] = newFlight();
-        else flights.splice(index, 1);
-      }
-    }
-  }
-  return commits;
-}
-
-const history = generateHistory();
+const history = generateHistory({ tripCount, passengerCount, driverCount, window });
 const deliveries: Delivery[] = history.map((commit, i) => ({ commit, streamSequence: i + 1, deliveryCount: 1 }));
 const eventCount = history.reduce((n, commit) => n + commit.events.length, 0);
 const count = (type: string) => history.filter((commit) => commit.aggregateType === type).length;

@@ -39,8 +39,13 @@ export class MongoDeadLetterStore implements DeadLetterStore {
     return this.#keys({ consumer });
   }
 
+  /**
+   * Polled by every consumer (every 2 s): read by `consumer` alone, which FerretDB answers from
+   * the `consumer_sequence` index (it pushes down no filter of two fields), then sifted here.
+   */
   async keysToRetry(consumer: string): Promise<string[]> {
-    return this.#keys({ consumer, retryRequestedAt: { $ne: null } });
+    const docs = await this.#letters.find({ consumer }, { projection: { key: 1, retryRequestedAt: 1 } }).toArray();
+    return [...new Set(docs.filter((doc) => doc.retryRequestedAt !== undefined && doc.retryRequestedAt !== null).map((doc) => doc.key))];
   }
 
   lettersOf(consumer: string, key: string): Promise<DeadLetter[]> {

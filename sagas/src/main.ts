@@ -20,6 +20,7 @@ runMain(logger, async () => {
   const providerConfig = readPaymentProviderConfig(env);
   const dispatchConfig = readDispatchConfig(env);
   const pollIntervalMs = envNumber(env, 'SAGA_POLL_INTERVAL_MS', 1_000, { min: 10, integer: true });
+  const idlePollIntervalMs = envNumber(env, 'SAGA_IDLE_POLL_INTERVAL_MS', 30_000, { min: 10, integer: true });
   const metricsPort = envPort(env, 'SAGA_WORKER_METRICS_PORT', 9465);
   const chargeTimeoutMs = envNumber(env, 'PAYMENT_PROVIDER_TIMEOUT_MS', 10_000, { min: 1, integer: true });
   const stepDelayMs = envNumber(env, 'SAGA_STEP_DELAY_MS', 0, { min: 0, integer: true });
@@ -53,7 +54,7 @@ runMain(logger, async () => {
   const stop = new AbortController();
   // A loop that stops makes the process unready and exit 1 (to be restarted), never silent.
   const loops = superviseLoops({ logger, stopping: stop.signal });
-  const running = runSagas(nats, [runner, refunds], { consumerName, signal: stop.signal, pollIntervalMs, logger, deadLetters });
+  const running = runSagas(nats, [runner, refunds], { consumerName, signal: stop.signal, pollIntervalMs, idlePollIntervalMs, logger, deadLetters });
   loops.watch('the saga consumer loop', running);
   const events = new JetStreamEventStore(nats.js, nats.jsm);
   const dispatch = await startDispatchWorker({
@@ -63,6 +64,7 @@ runMain(logger, async () => {
     sagas,
     config: dispatchConfig,
     pollIntervalMs,
+    idlePollIntervalMs,
     logger,
     signal: stop.signal,
     deadLetters,

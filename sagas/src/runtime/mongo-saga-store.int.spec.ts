@@ -22,3 +22,21 @@ describe('MongoSagaStore start-up', () => {
     expect(await store.load('nobody')).toBeNull();
   });
 });
+
+describe('MongoSagaStore with documents written before pendingOf, liveKeys and armedOf', () => {
+  it('given a running instance with a pending outbox and an armed deadline as the previous version wrote them, when a worker starts, then its start-up sweep, findLive and the deadline poll find them', async () => {
+    const store = new MongoSagaStore(mongo.db, { instances: 'legacy_instances', deadlines: 'legacy_deadlines', transitions: 'legacy_transitions', claims: 'legacy_claims' });
+    const at = new Date(1_000);
+    await store.instances.insertOne({
+      _id: 'dispatch-t1', saga: 'dispatch', state: {}, associations: ['trip:t1'], handledInputs: [], ended: false, version: 1,
+      pending: [], pendingDeadlines: [{ op: 'cancel', name: 'x' }], hasPending: true, correlationId: 'c', startedAt: at, updatedAt: at,
+    });
+    await store.deadlines.insertOne({ _id: 'dispatch-t1:check-1', saga: 'dispatch', sagaId: 'dispatch-t1', name: 'check-1', dueAt: at });
+
+    await store.ensureIndexes();
+
+    expect(await store.withPending('dispatch', { legacy: true })).toEqual(['dispatch-t1']);
+    expect(await store.findLive('dispatch', ['trip:t1'])).toEqual(['dispatch-t1']);
+    expect((await store.dueDeadlines('dispatch', new Date(2_000))).map((deadline) => deadline._id)).toEqual(['dispatch-t1:check-1']);
+  });
+});

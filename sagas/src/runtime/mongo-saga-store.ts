@@ -24,8 +24,21 @@ export interface SagaInstanceDocument<S = unknown, C extends SagaCommandBase = S
   version: number;
   pending: PendingCommand<C>[];
   pendingDeadlines: PendingDeadline[];
-  /** `pending` or `pendingDeadlines` is not empty: what the sweeper looks for. */
+  /** `pending` or `pendingDeadlines` is not empty. */
   hasPending: boolean;
+  /**
+   * The saga's name while `hasPending`, else null (set by `save`): what the sweeper looks up, one
+   * string field, which FerretDB answers from its index (it pushes down no other filter shape).
+   * Absent on instances written before it existed: the start-up sweep finds those by `hasPending`.
+   */
+  pendingOf?: string | null;
+  /**
+   * `saga|association` for each association while the instance runs, null once ended (set by
+   * `save`): what `findLive` looks up. FerretDB answers it from the index on this one field, and
+   * the index holds arrays only for running instances, so a lookup reads the running ones, never
+   * the history.
+   */
+  liveKeys?: string[] | null;
   /** The correlation id of the input that started the instance, carried by all its commands. */
   correlationId: string;
   startedAt: Date;
@@ -39,6 +52,8 @@ export interface SagaDeadlineDocument {
   sagaId: string;
   name: string;
   dueAt: Date;
+  /** The saga's name until the deadline fired, then null: what the poll looks up (index-backed, like `pendingOf`). */
+  armedOf?: string | null;
   claimedBy?: string;
   claimedAt?: Date;
   firedAt?: Date;
@@ -46,6 +61,8 @@ export interface SagaDeadlineDocument {
 }
 
 export const deadlineId = (sagaId: string, name: string) => `${sagaId}:${name}`;
+
+const liveKey = (saga: string, association: string) => `${saga}|${association}`;
 
 /**
  * One step of one instance (collection `saga_transitions`): the whole instance as written at
@@ -105,12 +122,21 @@ export class MongoSagaStore {
   async ensureIndexes(): Promise<void> {
     // One index per call: FerretDB v1 drops the connection when one call names several indexes
     // of which some exist already, i.e. on every restart of a worker.
-    await this.instances.createIndexes([{ key: { saga: 1, associations: 1 }, name: 'saga_associations' }]);
-    await this.instances.createIndexes([{ key: { saga: 1, hasPending: 1 }, name: 'saga_pending' }]);
-    await this.deadlines.createIndexes([{ key: { saga: 1, dueAt: 1 }, name: 'saga_due' }]);
+    await this.instances.createIndexes([{ key: { liveKeys: 1 }, name: 'saga_live' }]);
+    await this.instances.createIndexes([{ key: { pendingOf: 1 }, name: 'saga_outbox' }]);
+    await this.deadlines.createIndexes([{ key: { armedOf: 1 }, name: 'saga_armed' }]);
     // Also creates these collections up front, before workers race to insert into them.
     await this.transitions.createIndexes([{ key: { sagaId: 1, version: 1 }, name: 'saga_versions' }]);
     await this.#claims.createIndexes([{ key: { workerId: 1 }, name: 'claims_by_worker' }]);
+    // Instances and deadlines written before `liveKeys` and `armedOf` existed: marked once (a scan, at start only).
+    for (const legacy of await this.instances.find({ ended: false, liveKeys: { $exists: false } }, { projection: { saga: 1, associations: 1 } }).toArray()) {
+      const liveKeys = legacy.associations.map((association) => liveKey(legacy.saga, association));
+      await this.instances.updateOne({ _id: legacy._id, ended: false, liveKeys: { $exists: false } }, { $set: { liveKeys } });
+    }
+    // Deadlines armed before `armedOf` existed: marked once (a scan of the deadlines, at start only).
+    for (const legacy of await this.deadlines.find({ armedOf: { $exists: false }, firedAt: { $exists: false } }, { projection: { saga: 1 } }).toArray()) {
+      await this.deadlines.updateOne({ _id: legacy._id, armedOf: { $exists: false }, firedAt: { $exists: false } }, { $set: { armedOf: legacy.saga } });
+    }
   }
 
   /** The instance at its latest committed version (rolled forward from its transitions). */
@@ -127,15 +153,19 @@ export class MongoSagaStore {
   /** Live instances of a saga associated with any of these keys. */
   async findLive(saga: string, associations: readonly string[]): Promise<string[]> {
     if (associations.length === 0) return [];
-    const docs = await this.instances
-      .find({ saga, ended: false, associations: { $in: [...associations] } }, { projection: { _id: 1 } })
-      .toArray();
+    const keys = associations.map((association) => liveKey(saga, association));
+    const docs = await this.instances.find({ liveKeys: { $in: keys } }, { projection: { _id: 1 } }).toArray();
     return docs.map((doc) => doc._id);
   }
 
-  /** Instances whose outbox is not empty (after a crash, or a failed execution). */
-  async withPending(saga: string, limit = 100): Promise<string[]> {
-    const docs = await this.instances.find({ saga, hasPending: true }, { projection: { _id: 1 } }).limit(limit).toArray();
+  /**
+   * Instances whose outbox is not empty (after a crash, or a failed execution), from the
+   * `pendingOf` index; with `legacy`, also those written before `pendingOf` existed (a scan of
+   * the instances: once, at start).
+   */
+  async withPending(saga: string, { limit = 100, legacy = false }: { limit?: number; legacy?: boolean } = {}): Promise<string[]> {
+    const filter = legacy ? { saga, hasPending: true } : { pendingOf: saga };
+    const docs = await this.instances.find(filter, { projection: { _id: 1 } }).limit(limit).toArray();
     return docs.map((doc) => doc._id);
   }
 
@@ -144,7 +174,12 @@ export class MongoSagaStore {
    * @returns false when another writer got there first: reload and decide again.
    */
   async save<S, C extends SagaCommandBase>(next: SagaInstanceDocument<S, C>, expectedVersion: number): Promise<boolean> {
-    const doc = { ...next, version: expectedVersion + 1 } as SagaInstanceDocument;
+    const doc = {
+      ...next,
+      version: expectedVersion + 1,
+      pendingOf: next.hasPending ? next.saga : null,
+      liveKeys: next.ended ? null : next.associations.map((association) => liveKey(next.saga, association)),
+    } as SagaInstanceDocument;
     try {
       await this.transitions.insertOne({ _id: `${doc._id}:${doc.version}`, sagaId: doc._id, version: doc.version, doc });
     } catch (error) {
@@ -171,20 +206,25 @@ export class MongoSagaStore {
   /** Arms a deadline once: carrying the same outbox entry out again changes nothing. */
   async scheduleDeadline(saga: string, sagaId: string, name: string, dueAt: Date): Promise<void> {
     const _id = deadlineId(sagaId, name);
-    await this.deadlines.updateOne({ _id }, { $setOnInsert: { _id, saga, sagaId, name, dueAt } }, { upsert: true });
+    await this.deadlines.updateOne({ _id }, { $setOnInsert: { _id, saga, sagaId, name, dueAt, armedOf: saga } }, { upsert: true });
   }
 
   async cancelDeadline(sagaId: string, name: string): Promise<void> {
     await this.deadlines.deleteOne({ _id: deadlineId(sagaId, name), firedAt: { $exists: false } });
   }
 
+  /**
+   * The saga's deadlines that have not fired, soonest first: from the `armedOf` index, so as
+   * many as are armed (trips in flight), never the history.
+   */
+  async armedDeadlines(saga: string): Promise<SagaDeadlineDocument[]> {
+    const armed = await this.deadlines.find({ armedOf: saga }).toArray();
+    return armed.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
+  }
+
   /** Deadlines due at `now` that have not fired, oldest first. */
   async dueDeadlines(saga: string, now: Date, limit = 100): Promise<SagaDeadlineDocument[]> {
-    return this.deadlines
-      .find({ saga, dueAt: { $lte: now }, firedAt: { $exists: false } })
-      .sort({ dueAt: 1 })
-      .limit(limit)
-      .toArray();
+    return (await this.armedDeadlines(saga)).filter((deadline) => deadline.dueAt <= now).slice(0, limit);
   }
 
   /**
@@ -204,6 +244,6 @@ export class MongoSagaStore {
   }
 
   async markFired(id: string, workerId: string, at: Date): Promise<void> {
-    await this.deadlines.updateOne({ _id: id }, { $set: { firedAt: at, firedBy: workerId } });
+    await this.deadlines.updateOne({ _id: id }, { $set: { firedAt: at, firedBy: workerId, armedOf: null } });
   }
 }

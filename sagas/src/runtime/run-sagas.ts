@@ -1,18 +1,18 @@
 import { consumeCommits, type DeadLetterPolicy, type Delivery, type Nats } from '@happyride/eventstore';
 import { logDeadLetters, type Logger } from '@happyride/platform';
-import { sleep } from '@happyride/eventstore';
+import { pollSagas, type PolledSaga } from './poll-loop.ts';
 
 /** What `runSagas` needs of a runner (a `SagaRunner` of any saga). */
-export interface RunnableSaga {
+export interface RunnableSaga extends PolledSaga {
   handleBatch(batch: readonly Delivery[]): Promise<void>;
-  pollDeadlines(): Promise<number>;
-  sweep(): Promise<number>;
+  sweep(options?: { legacy?: boolean }): Promise<number>;
 }
 
 /**
  * Several sagas on one durable consumer: each batch goes to every runner in turn (each
  * deduplicates what it has handled, so a batch retried after one of them failed is harmless
- * to the others); deadlines and unfinished outboxes of each are polled every `pollIntervalMs`.
+ * to the others); deadlines fire when due and unfinished outboxes are retried (see `pollSagas`:
+ * at most every `pollIntervalMs`, at least every `idlePollIntervalMs`).
  * Like `SagaRunner.run`, for sagas that read the same events.
  */
 export async function runSagas(
@@ -22,25 +22,16 @@ export async function runSagas(
     consumerName,
     signal,
     pollIntervalMs = 1_000,
+    idlePollIntervalMs = 30_000,
     logger,
     deadLetters,
-  }: { consumerName: string; signal: AbortSignal; pollIntervalMs?: number; logger?: Logger; deadLetters?: DeadLetterPolicy },
+  }: { consumerName: string; signal: AbortSignal; pollIntervalMs?: number; idlePollIntervalMs?: number; logger?: Logger; deadLetters?: DeadLetterPolicy },
 ): Promise<void> {
-  for (const runner of runners) await runner.sweep();
-  const poller = (async () => {
-    while (!signal.aborted) {
-      await sleep(pollIntervalMs, signal);
-      for (const runner of runners) {
-        if (signal.aborted) break;
-        try {
-          await runner.pollDeadlines();
-          await runner.sweep();
-        } catch (error) {
-          logger?.warn({ err: error }, 'saga poll failed; retrying');
-        }
-      }
-    }
-  })();
+  for (const runner of runners) {
+    await runner.sweep({ legacy: true });
+    await runner.pollDeadlines();
+  }
+  const poller = pollSagas(runners, { signal, pollIntervalMs, idlePollIntervalMs, logger });
   await consumeCommits(
     nats.js,
     consumerName,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { consumeCommits, type DeadLetterPolicy, type Delivery, type EventEnvelope, type Nats } from '@happyride/eventstore';
 import { logDeadLetters, recordConsumerSpans, type Logger } from '@happyride/platform';
 import { systemClock, type Clock } from './clock.ts';
-import { sleep } from '@happyride/eventstore';
+import { pollSagas, type PolledSaga } from './poll-loop.ts';
 import type { MongoSagaStore, PendingCommand, PendingDeadline, SagaInstanceDocument } from './mongo-saga-store.ts';
 import { deadlineReached, inputIdOf, isDirectInput, type Saga, type SagaCommandBase, type SagaInputBase } from './saga.ts';
 
@@ -26,8 +26,10 @@ export interface SagaRunnerOptions<S, I extends SagaInputBase, C extends SagaCom
   workerId?: string | undefined;
   /** A claimed deadline not fired within this long (its worker died) may be claimed again. */
   deadlineLeaseMs?: number | undefined;
-  /** How often `run` looks for due deadlines and unfinished outboxes. */
+  /** How soon `run` looks again for due deadlines and unfinished outboxes while some are left (at most this often). */
   pollIntervalMs?: number | undefined;
+  /** How often `run` looks with nothing armed or failed here: how soon it takes over the work of a worker that died. */
+  idlePollIntervalMs?: number | undefined;
   logger?: Logger | undefined;
 }
 
@@ -48,7 +50,7 @@ const MAX_ATTEMPTS = 10;
  * Within one process, work is serialised; several processes may run side by side: the version
  * guard and the deadline claims keep them from stepping on each other.
  */
-export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
+export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> implements PolledSaga {
   readonly workerId: string;
   readonly #saga: Saga<S, I, C>;
   readonly #store: MongoSagaStore;
@@ -56,10 +58,16 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
   readonly #clock: Clock;
   readonly #leaseMs: number;
   readonly #pollIntervalMs: number;
+  readonly #idlePollIntervalMs: number;
   readonly #log: Logger | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The next armed deadline's due time as last read or armed here (epoch ms). */
+  #nextDueAt: number | undefined;
+  /** An outbox failed here since the last sweep: sweep again soon. */
+  #retrySoon = false;
+  readonly #wakeListeners: (() => void)[] = [];
 
-  constructor({ saga, store, execute, clock = systemClock, workerId, deadlineLeaseMs = 30_000, pollIntervalMs = 1_000, logger }: SagaRunnerOptions<S, I, C>) {
+  constructor({ saga, store, execute, clock = systemClock, workerId, deadlineLeaseMs = 30_000, pollIntervalMs = 1_000, idlePollIntervalMs = 30_000, logger }: SagaRunnerOptions<S, I, C>) {
     this.#saga = saga;
     this.#store = store;
     this.#execute = execute;
@@ -67,6 +75,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
     this.workerId = workerId ?? `${saga.name}-${randomUUID().slice(0, 8)}`;
     this.#leaseMs = deadlineLeaseMs;
     this.#pollIntervalMs = pollIntervalMs;
+    this.#idlePollIntervalMs = idlePollIntervalMs;
     this.#log = logger?.child({ saga: saga.name, worker: this.workerId });
   }
 
@@ -93,7 +102,11 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
   pollDeadlines(): Promise<number> {
     return this.#exclusive(async () => {
       let fired = 0;
-      for (const deadline of await this.#store.dueDeadlines(this.#saga.name, this.#clock.now())) {
+      const armed = await this.#store.armedDeadlines(this.#saga.name);
+      const now = this.#clock.now();
+      const due = armed.filter((candidate) => candidate.dueAt <= now);
+      this.#nextDueAt = undefined; // from here on, only what the inputs below arm
+      for (const deadline of due.slice(0, 100)) {
         if (!(await this.#store.claimDeadline(deadline, this.workerId, this.#clock.now(), this.#leaseMs))) continue;
         const input = deadlineReached(deadline.sagaId, deadline.name, deadline.dueAt.toISOString()) as SagaInputBase as I;
         this.#log?.info({ sagaId: deadline.sagaId, deadline: deadline.name }, 'deadline reached');
@@ -102,37 +115,46 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
         await this.#flushSafely(deadline.sagaId);
         fired++;
       }
+      // Next: a due one not fired here (claimed by another worker, or past the first 100) soon, else the next armed.
+      const planned = due.length > fired ? now.getTime() : armed.find((deadline) => deadline.dueAt > now)?.dueAt.getTime();
+      this.#nextDueAt = [planned, this.#nextDueAt].reduce<number | undefined>((a, b) => (a === undefined ? b : b === undefined ? a : Math.min(a, b)), undefined);
       return fired;
     });
   }
 
-  /** Carries out the outboxes left unfinished (a crash, a failed command). @returns instances swept. */
-  sweep(): Promise<number> {
+  /**
+   * Carries out the outboxes left unfinished (a crash, a failed command). With `legacy` (at
+   * start), also finds instances written before `pendingOf` existed. @returns instances swept.
+   */
+  sweep({ legacy = false }: { legacy?: boolean } = {}): Promise<number> {
     return this.#exclusive(async () => {
-      const ids = await this.#store.withPending(this.#saga.name);
+      this.#retrySoon = false;
+      const ids = await this.#store.withPending(this.#saga.name, { legacy });
       for (const sagaId of ids) await this.#flushSafely(sagaId);
       return ids.length;
     });
   }
 
+  /** When this runner wants its next poll (see `PolledSaga`): its next deadline, or soon after a failure. */
+  nextPollAt(): number | undefined {
+    if (this.#retrySoon) return 0;
+    if (this.#nextDueAt === undefined) return undefined;
+    // The deadline's time by this runner's clock, on the loop's clock.
+    return Date.now() + (this.#nextDueAt - this.#clock.now().getTime());
+  }
+
+  onWake(listener: () => void): void {
+    this.#wakeListeners.push(listener);
+  }
+
   /**
-   * The worker: sweeps once, then reads the durable consumer and, beside it, polls deadlines
-   * and unfinished outboxes every `pollIntervalMs`, until `signal` aborts.
+   * The worker: sweeps once, then reads the durable consumer and, beside it, fires deadlines
+   * when due and retries unfinished outboxes (see `pollSagas`), until `signal` aborts.
    */
   async run(nats: Nats, { consumerName, signal, deadLetters }: { consumerName: string; signal: AbortSignal; deadLetters?: DeadLetterPolicy }): Promise<void> {
-    await this.sweep();
-    const poller = (async () => {
-      while (!signal.aborted) {
-        await sleep(this.#pollIntervalMs, signal);
-        if (signal.aborted) break;
-        try {
-          await this.pollDeadlines();
-          await this.sweep();
-        } catch (error) {
-          this.#log?.warn({ err: error }, 'deadline poll failed; retrying');
-        }
-      }
-    })();
+    await this.sweep({ legacy: true });
+    await this.pollDeadlines();
+    const poller = pollSagas([this], { signal, pollIntervalMs: this.#pollIntervalMs, idlePollIntervalMs: this.#idlePollIntervalMs, logger: this.#log });
     await consumeCommits(nats.js, consumerName, (batch) => this.handleBatch(batch), {
       signal,
       maxBatch: 50,
@@ -143,6 +165,10 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  #wake(): void {
+    for (const listener of this.#wakeListeners) listener();
+  }
 
   #exclusive<T>(work: () => Promise<T>): Promise<T> {
     const result = this.#queue.then(work);
@@ -235,6 +261,8 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
       await this.#flush(sagaId);
     } catch (error) {
       this.#log?.warn({ err: error, sagaId }, 'saga outbox not carried out; retrying on the next sweep');
+      this.#retrySoon = true;
+      this.#wake();
     }
   }
 
@@ -268,8 +296,14 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> {
 
   async #carryOutDeadlines(doc: SagaInstanceDocument<S, C>): Promise<void> {
     for (const change of doc.pendingDeadlines) {
-      if (change.op === 'schedule') await this.#store.scheduleDeadline(this.#saga.name, doc._id, change.name, new Date(change.dueAt));
-      else await this.#store.cancelDeadline(doc._id, change.name);
+      if (change.op === 'schedule') {
+        const dueAt = new Date(change.dueAt).getTime();
+        await this.#store.scheduleDeadline(this.#saga.name, doc._id, change.name, new Date(dueAt));
+        if (this.#nextDueAt === undefined || dueAt < this.#nextDueAt) {
+          this.#nextDueAt = dueAt;
+          this.#wake();
+        }
+      } else await this.#store.cancelDeadline(doc._id, change.name);
     }
     const done = new Set(doc.pendingDeadlines.map((change) => `${change.op}:${change.name}`));
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {

@@ -31,7 +31,7 @@ export function registerSagaMetrics(registry: Registry, store: MongoSagaStore, s
     registers: [registry],
     async collect() {
       for (const saga of sagas) {
-        const pending = await store.instances.countDocuments({ saga, hasPending: true }).catch(() => null);
+        const pending = await store.instances.countDocuments({ pendingOf: saga }).catch(() => null); // index-backed (see MongoSagaStore)
         if (pending !== null) this.set({ saga }, pending);
       }
     },

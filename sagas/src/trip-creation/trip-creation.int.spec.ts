@@ -8,7 +8,7 @@ import type { ChargeRequest, ChargeResult, PaymentProvider } from '../payments/p
 import { SIMULATED_CHARGES, SIMULATED_REFUNDS, SimulatedPaymentProvider, type SimulatedProviderOptions } from '../payments/simulated-provider.ts';
 import { VirtualClock } from '../runtime/clock.ts';
 import { deadlineId, MongoSagaStore, type SagaInstanceDocument } from '../runtime/mongo-saga-store.ts';
-import { PAYMENT_TIMEOUT, tripCreationSagaId, type TripCreationRun } from './trip-creation-saga.ts';
+import { PAYMENT_TIMEOUT, TRIP_CREATION_SAGA, tripCreationSagaId, type TripCreationRun } from './trip-creation-saga.ts';
 import { createTripCreationRunner } from './worker.ts';
 
 let nats: Nats;
@@ -250,9 +250,9 @@ describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
     const done = await until(() => instanceOf(sagas, sagaId), (doc) => doc?.ended === true);
     expect(done?.ended).toBe(true);
 
-    // Put ConfirmTrip back in the outbox, as if the worker died right after executing it.
+    // Put ConfirmTrip back in the outbox, as if the worker died right after executing it (`save` marks it `pendingOf`).
     const confirm = { type: 'ConfirmTrip', sagaId, commandId: `${sagaId}:confirm-trip`, tripId, causationId: 'x' };
-    await sagas.instances.updateOne({ _id: sagaId }, { $set: { pending: [confirm], hasPending: true }, $inc: { version: 1 } });
+    await sagas.instances.updateOne({ _id: sagaId }, { $set: { pending: [confirm], hasPending: true, pendingOf: TRIP_CREATION_SAGA }, $inc: { version: 1 } });
     const other = createTripCreationRunner({ config, events, sagas, provider, logger });
     expect(await other.sweep()).toBe(1);
 

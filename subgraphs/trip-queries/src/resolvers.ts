@@ -65,7 +65,11 @@ export const resolvers = {
     },
     myDispatchOffers: async (_: unknown, { status }: QueryMyDispatchOffersArgs, ctx: TripQueriesContext) => {
       const driverId = requireDriver(ctx);
-      return offers(ctx.db).find({ driverId, status: status ?? 'OPEN' }).sort({ updatedAt: -1, _id: -1 }).limit(100).toArray();
+      // By `driverId` alone, which FerretDB answers from its index (it pushes down no filter of two fields); the driver's offers are few.
+      const wanted = status ?? 'OPEN';
+      const mine = await offers(ctx.db).find({ driverId }).toArray();
+      const newestFirst = (a: DispatchOfferDoc, b: DispatchOfferDoc) => (a.updatedAt === b.updatedAt ? (a._id < b._id ? 1 : -1) : a.updatedAt < b.updatedAt ? 1 : -1);
+      return mine.filter((offer) => offer.status === wanted).sort(newestFirst).slice(0, 100);
     },
     dispatchOffer: (_: unknown, { tripId }: QueryDispatchOfferArgs, ctx: TripQueriesContext) =>
       offers(ctx.db).findOne({ _id: `${tripId}:${requireDriver(ctx)}` }),
