@@ -68,7 +68,7 @@ export const resolvers = {
       // By `driverId` alone, which FerretDB answers from its index (it pushes down no filter of two fields); the driver's offers are few.
       const wanted = status ?? 'OPEN';
       const mine = await offers(ctx.db).find({ driverId }).toArray();
-      const newestFirst = (a: DispatchOfferDoc, b: DispatchOfferDoc) => (a.updatedAt === b.updatedAt ? (a._id < b._id ? 1 : -1) : a.updatedAt < b.updatedAt ? 1 : -1);
+      const newestFirst = (a: DispatchOfferDocument, b: DispatchOfferDocument) => (a.updatedAt === b.updatedAt ? (a._id < b._id ? 1 : -1) : a.updatedAt < b.updatedAt ? 1 : -1);
       return mine.filter((offer) => offer.status === wanted).sort(newestFirst).slice(0, 100);
     },
     dispatchOffer: (_: unknown, { tripId }: QueryDispatchOfferArgs, ctx: TripQueriesContext) =>
