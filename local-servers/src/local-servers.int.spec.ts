@@ -1,5 +1,4 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -10,24 +9,11 @@ import { natsServerOptions } from '@happyride/eventstore/nats';
 import { natsServiceUsers } from '@happyride/eventstore/nats-permissions';
 import { localNatsServiceUrl, startLocalServers } from './index.ts';
 import type { LocalServers } from './index.ts';
+import { tcpProbe } from './readiness.ts';
 
 /** Resolves true when something accepts TCP connections at `url`'s host:port. */
-function isListening(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = netConnect({ host: hostname, port: Number(port) });
-    socket.setTimeout(1_000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+/** Whether something accepts connections at the URL's (loopback) port. */
+const isListening = (url: string): Promise<boolean> => tcpProbe(Number(new URL(url).port));
 
 describe('given local servers started with a custom dataDir', () => {
   let dataDir: string;
