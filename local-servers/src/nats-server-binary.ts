@@ -1,9 +1,8 @@
 /** nats-server, `go install`ed at a pinned version (Debian's package as a fallback). */
-import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildOnce, CACHE_DIR, isExecutable } from './build-cache.ts';
 import { run } from './child-processes.ts';
-import { findGo, goEnv } from './go-toolchain.ts';
+import { findGo, goInstall } from './go-toolchain.ts';
 import { defaultLog, firstLine } from './text.ts';
 
 export const NATS_SERVER_VERSION = 'v2.11.17';
@@ -15,18 +14,11 @@ export async function ensureNatsServer(log: (line: string) => void = defaultLog)
     const go = await findGo();
     if (go === undefined) return aptNatsServer(log, new Error('no `go` found on PATH or in /usr/local/go/bin'));
     log(`building nats-server ${NATS_SERVER_VERSION} (first run only, ~1 min)…`);
-    const gobin = `${tmp}.d`;
     try {
-      await run(go, ['install', '-trimpath', `${NATS_MODULE}@${NATS_SERVER_VERSION}`], {
-        cwd: CACHE_DIR,
-        env: goEnv({ GOBIN: gobin }),
-      });
-      await rename(join(gobin, 'nats-server'), tmp);
+      await goInstall(go, NATS_MODULE, NATS_SERVER_VERSION, 'nats-server', tmp);
       return undefined;
     } catch (err) {
       return aptNatsServer(log, err);
-    } finally {
-      await rm(gobin, { recursive: true, force: true });
     }
   });
 }

@@ -4,12 +4,11 @@
  * like nats-server: `go install` from the Go module proxy at a pinned version, cached in
  * `.cache/bin/` under a versioned name. The Stripe adapter's test runs against it.
  */
-import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildOnce, CACHE_DIR } from './build-cache.ts';
-import { run, spawnServer, stopServer } from './child-processes.ts';
-import { findGo, goEnv } from './go-toolchain.ts';
+import { spawnServer, stopServer } from './child-processes.ts';
+import { findGo, goInstall } from './go-toolchain.ts';
 import { tcpProbe } from './readiness.ts';
 import { freePort } from './start-server.ts';
 import { defaultLog } from './text.ts';
@@ -17,21 +16,14 @@ import { defaultLog } from './text.ts';
 export const STRIPE_MOCK_VERSION = 'v0.203.0';
 const STRIPE_MOCK_MODULE = 'github.com/stripe/stripe-mock';
 
-
 export async function ensureStripeMock(log: (line: string) => void = defaultLog): Promise<string> {
   const target = join(CACHE_DIR, `stripe-mock-${STRIPE_MOCK_VERSION}`);
   return buildOnce(target, `stripe-mock ${STRIPE_MOCK_VERSION}`, log, async (tmp) => {
     const go = await findGo();
     if (go === undefined) throw new Error('cannot build stripe-mock: no `go` found on PATH or in /usr/local/go/bin');
     log(`building stripe-mock ${STRIPE_MOCK_VERSION} (first run only, ~1 min)…`);
-    const gobin = `${tmp}.d`;
-    try {
-      await run(go, ['install', '-trimpath', `${STRIPE_MOCK_MODULE}@${STRIPE_MOCK_VERSION}`], { cwd: CACHE_DIR, env: goEnv({ GOBIN: gobin }) });
-      await rename(join(gobin, 'stripe-mock'), tmp);
-      return undefined;
-    } finally {
-      await rm(gobin, { recursive: true, force: true });
-    }
+    await goInstall(go, STRIPE_MOCK_MODULE, STRIPE_MOCK_VERSION, 'stripe-mock', tmp);
+    return undefined;
   });
 }
 
