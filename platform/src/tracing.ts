@@ -1,6 +1,6 @@
-import { defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { defaultTextMapGetter, defaultTextMapSetter, isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { parseTraceParent, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -27,9 +27,6 @@ export function startTracing(service: string, env: Record<string, string | undef
 
 /** Whether spans go anywhere (set by `startTracing`, before any server is built). */
 let exporting = false;
-
-/** A W3C traceparent: version, trace id, parent span id, flags (the trace and span ids not all zero). */
-const TRACEPARENT = /^[\da-f]{2}-(?!0{32})[\da-f]{32}-(?!0{16})[\da-f]{16}-[\da-f]{2}$/;
 
 const w3c = new W3CTraceContextPropagator();
 const tracer = () => trace.getTracer('happyride');
@@ -58,7 +55,7 @@ export function tracingPlugin<C extends BaseContext>(service: string): ApolloSer
       if (!exporting) {
         // No spans to make: the caller's trace context goes on to the next hop as it came (what
         // the API's no-op span would give, without its per-request contexts and propagation).
-        if (header && TRACEPARENT.test(header)) setTraceparent(contextValue, header);
+        if (header && isValidTraceparent(header)) setTraceparent(contextValue, header);
         return {};
       }
       const span = startSpan(`${service} graphql`, header, { kind: SpanKind.SERVER, attributes: { 'service.component': service } });
@@ -77,6 +74,12 @@ export function tracingPlugin<C extends BaseContext>(service: string): ApolloSer
       };
     },
   };
+}
+
+/** A `traceparent` the W3C propagator would accept (well formed, ids not all zero). */
+function isValidTraceparent(header: string): boolean {
+  const parsed = parseTraceParent(header);
+  return parsed !== null && isSpanContextValid(parsed);
 }
 
 /**
