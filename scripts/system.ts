@@ -64,6 +64,34 @@ export interface SystemOptions {
   onLauncherEvent?: (message: string) => void;
   /** Restart a service that exits unasked (default on); `false` only reports it. */
   restarts?: Partial<RestartPolicy> | false;
+  /**
+   * How many processes of a service to run (default 1 each): `{ gateway: 2 }` runs `gateway`
+   * and `gateway-2`, each on ports of its own (`urls['gateway-2']`) and with the same
+   * configuration otherwise. Subgraph URLs given to the gateways name each subgraph's first
+   * process. `kill`, `restart` and `pid` take the instance name.
+   */
+  replicas?: Readonly<Record<string, number>>;
+}
+
+/** One process of a service: the first has the service's name, the others `<name>-<n>`. */
+export interface ServiceInstance extends ServiceDefinition {
+  /** The service it runs (its NATS user, its entry). */
+  service: string;
+}
+
+/** The processes `replicas` asks for, in the services' start order. */
+export function serviceInstances(services: readonly ServiceDefinition[], replicas: Readonly<Record<string, number>> = {}): ServiceInstance[] {
+  for (const [name, count] of Object.entries(replicas)) {
+    if (!services.some((service) => service.name === name)) throw new Error(`replicas: no service named ${name}`);
+    if (!Number.isInteger(count) || count < 1 || count > 16) throw new Error(`replicas: ${name} must be 1 to 16, not ${count}`);
+  }
+  return services.flatMap((service) =>
+    Array.from({ length: replicas[service.name] ?? 1 }, (_, index) => ({
+      ...service,
+      name: index === 0 ? service.name : `${service.name}-${index + 1}`,
+      service: service.name,
+    })),
+  );
 }
 
 /** The node arguments that run one service. */
@@ -121,7 +149,10 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
-  const services = allServices.filter((service) => !options.without?.includes(service.name));
+  const services = serviceInstances(
+    allServices.filter((service) => !options.without?.includes(service.name)),
+    options.replicas,
+  );
   const nats = await connectNats(options.natsUrl, 'bootstrap');
   await bootstrapEventLog(nats.jsm);
   await nats.close();
@@ -150,14 +181,16 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     APOLLO_TELEMETRY_DISABLED: '1',
     ...options.env,
   };
-  for (const service of services) if (service.portEnv) env[service.portEnv] = String(ports[service.name]);
-  for (const service of services) if (service.metricsPortEnv) env[service.metricsPortEnv] = String(metricsPorts[service.name]);
   for (const entry of subgraphs) env[`${entry.envPrefix}_URL`] = `http://127.0.0.1:${ports[entry.name]}/graphql`;
 
-  /** Its own NATS user when the server is ours (see `natsUrl`). */
-  const serviceEnv = (service: ServiceDefinition): Record<string, string> => {
-    const natsUrl = localNatsServiceUrl(env.NATS_URL ?? options.natsUrl, service.name);
-    return natsUrl === undefined ? env : { ...env, NATS_URL: natsUrl };
+  /** Its own ports, and its own NATS user when the server is ours (see `natsUrl`). */
+  const serviceEnv = (service: ServiceInstance): Record<string, string> => {
+    const own: Record<string, string> = { ...env };
+    if (service.portEnv) own[service.portEnv] = String(ports[service.name]);
+    if (service.metricsPortEnv) own[service.metricsPortEnv] = String(metricsPorts[service.name]);
+    const natsUrl = localNatsServiceUrl(env.NATS_URL ?? options.natsUrl, service.service);
+    if (natsUrl !== undefined) own.NATS_URL = natsUrl;
+    return own;
   };
 
   const urls = Object.fromEntries([
@@ -176,8 +209,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   let stopping = false;
 
   /** Spawns a service and waits until it is ready; if it is not, it is killed and this throws. */
-  const launch = async (service: ServiceDefinition) => {
-    const child = spawn(process.execPath, serviceArguments(service, options.runtime), { cwd: repoRoot, env: serviceEnv(service), stdio: ['ignore', 'pipe', 'pipe'] });
+  const launch = async (service: ServiceInstance) => {
+    const child = spawn(process.execPath, serviceArguments({ ...service, name: service.service }, options.runtime), { cwd: repoRoot, env: serviceEnv(service), stdio: ['ignore', 'pipe', 'pipe'] });
     children.set(service.name, child);
     let readyFromLog: () => void = () => {};
     const loggedReady = new Promise<void>((resolve) => (readyFromLog = resolve));
@@ -212,7 +245,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   };
 
   /** A service that exits after it was ready, unasked, is a crash: say so, and restart it. */
-  const onExitAfterReady = (service: ServiceDefinition, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, readyAt: number) => {
+  const onExitAfterReady = (service: ServiceInstance, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, readyAt: number) => {
     if (stopping || owned.has(service.name) || children.get(service.name) !== child) return;
     if (!policy) return report(`${service.name} exited (${describeExit(code, signal)}); restarts are off`);
     const inARow = Date.now() - readyAt >= policy.healthyAfterMs ? 1 : (crashes.get(service.name) ?? 0) + 1;
@@ -220,7 +253,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     scheduleRestart(service, `${service.name} exited (${describeExit(code, signal)})`, inARow);
   };
 
-  const scheduleRestart = (service: ServiceDefinition, why: string, inARow: number) => {
+  const scheduleRestart = (service: ServiceInstance, why: string, inARow: number) => {
     if (!policy) return;
     const delayMs = restartDelayMs(policy, inARow);
     report(`${why}; restarting it in ${(delayMs / 1000).toFixed(1)} s (crash ${inARow} in a row)`);
@@ -269,9 +302,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   process.once('exit', onExit);
 
   try {
-    // Workers and subgraphs first, in parallel; the gateway last, once its subgraphs answer.
-    await Promise.all(services.filter((s) => s.name !== 'gateway').map(launch));
-    await launch(byName('gateway'));
+    // Workers and subgraphs first, in parallel; the gateways last, once their subgraphs answer.
+    await Promise.all(services.filter((s) => s.service !== 'gateway').map(launch));
+    await Promise.all(services.filter((s) => s.service === 'gateway').map(launch));
   } catch (error) {
     await stopAll();
     throw error;

@@ -21,7 +21,16 @@ export async function startTestSystem(
     runtime = 'source',
     natsUrl: nats = natsUrl(),
     mongoUrl = inject('mongoUrl'),
-  }: { without?: string[]; restarts?: Partial<RestartPolicy> | false; runtime?: 'source' | 'compiled'; natsUrl?: string; mongoUrl?: string } = {},
+    replicas,
+  }: {
+    without?: string[];
+    restarts?: Partial<RestartPolicy> | false;
+    runtime?: 'source' | 'compiled';
+    natsUrl?: string;
+    mongoUrl?: string;
+    /** Processes per service (see `startSystem`): `{ gateway: 2 }`. */
+    replicas?: Record<string, number>;
+  } = {},
 ): Promise<RunningSystem & { logFile: string; launcherEvents: readonly string[] }> {
   const dir = join(tmpdir(), 'happyride-e2e');
   mkdirSync(dir, { recursive: true });
@@ -36,6 +45,7 @@ export async function startTestSystem(
     // Generous: on a shared 2-core machine under load, a Node process may take a minute to start.
     readyTimeoutMs: 240_000,
     ...(restarts === undefined ? {} : { restarts }),
+    ...(replicas === undefined ? {} : { replicas }),
     onLauncherEvent: (message) => {
       launcherEvents.push(message);
       appendFileSync(logFile, `launcher ${message}\n`);
