@@ -170,3 +170,67 @@ describe('given the vitest global setup of this project', () => {
     }
   });
 });
+
+describe('given local servers started as a JetStream cluster of 3 (NATS_CLUSTER=3)', () => {
+  let servers: LocalServers;
+  beforeAll(async () => {
+    servers = await startLocalServers({ env: { MONGODB_URL: inject('mongoUrl') }, natsCluster: 3, log: () => undefined });
+  }, 120_000);
+  afterAll(() => servers?.stop());
+
+  it('then the URL lists the three nodes, each with its own store, and a service user connects through the list', async () => {
+    expect(servers.natsUrl.split(',')).toHaveLength(3);
+    expect(servers.natsNodes.map((node) => node.name)).toEqual(['happyride-local-1', 'happyride-local-2', 'happyride-local-3']);
+    expect(new Set(servers.natsNodes.map((node) => node.storeDir)).size).toBe(3);
+    const nc = await connect({ ...natsServerOptions(localNatsServiceUrl(servers.natsUrl, 'projector') ?? ''), reconnect: false });
+    await nc.close();
+  });
+
+  it('when a stream with 3 replicas loses its leader (kill -9) and the node comes back with its store, then writes go on and the node catches up', async () => {
+    const nc = await connect(natsServerOptions(servers.natsUrl));
+    try {
+      const jsm = await jetstreamManager(nc);
+      const js = jetstream(nc);
+      await jsm.streams.add({ name: 'SPEC_R3', subjects: ['r3.>'], num_replicas: 3 });
+      await js.publish('r3.before', 'one');
+      const leaderName = (await jsm.streams.info('SPEC_R3')).cluster?.leader;
+      const leader = servers.natsNodes.find((node) => node.name === leaderName);
+      if (!leader) throw new Error(`no node named ${leaderName}`);
+
+      await leader.kill('SIGKILL');
+      expect(leader.pid()).toBeUndefined();
+      const ack = await publishUntilAcknowledged(() => js.publish('r3.after', 'two', { timeout: 1_000 }), 30_000);
+      await leader.restart();
+
+      expect(ack.seq).toBe(2);
+      const info = await waitFor(() => jsm.streams.info('SPEC_R3'), (i) => i.cluster?.replicas?.length === 2 && i.cluster.replicas.every((peer) => peer.current), 30_000);
+      expect(info.cluster?.leader).not.toBe(undefined);
+      expect(info.state.messages).toBe(2);
+    } finally {
+      await nc.close();
+    }
+  });
+});
+
+/** Retries a publish the cluster cannot take while it elects a leader; fails after `timeoutMs`. */
+async function publishUntilAcknowledged<T>(publish: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await publish();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+async function waitFor<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
