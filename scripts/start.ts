@@ -35,8 +35,8 @@ function printLauncherEvent(message: string): void {
 function readClusterSettings(): { natsCluster: number; env: Record<string, string> } {
   try {
     const natsCluster = natsClusterSize(process.env.NATS_CLUSTER, 'NATS_CLUSTER');
-    const replicas = process.env.EVENT_STREAM_REPLICAS?.trim() ? readEventStreamReplicas(process.env) : eventStreamReplicasFor(natsCluster);
-    return { natsCluster, env: { EVENT_STREAM_REPLICAS: String(replicas) } };
+    const replicas = readEventStreamReplicas(process.env) ?? (natsCluster === 1 ? undefined : eventStreamReplicasFor(natsCluster));
+    return { natsCluster, env: replicas === undefined ? {} : { EVENT_STREAM_REPLICAS: String(replicas) } };
   } catch (error) {
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);
@@ -62,7 +62,7 @@ console.log(`
   GraphQL (HTTP and graphql-ws):  ${system.gatewayUrl}
   Health / readiness:             ${system.urls.gateway}/health  ${system.urls.gateway}/ready
   Gateway metrics (admin port):   ${system.urls['gateway-metrics']}/metrics
-  NATS (admin, for the scripts):  ${servers.natsUrl}${natsCluster === 1 ? '' : `\n  NATS cluster:                   ${natsCluster} nodes, ${env.EVENT_STREAM_REPLICAS} replicas of the event log`}
+  NATS (admin, for the scripts):  ${servers.natsUrl}${natsCluster === 1 ? '' : `\n  NATS cluster:                   ${natsCluster} nodes, ${env.EVENT_STREAM_REPLICAS ?? 'unchanged'} replicas of the event log`}
   MongoDB wire (FerretDB):        ${redactUrl(servers.mongoUrl)}
 
   A token:   npm run token -- --role passenger --sub p1

@@ -16,13 +16,14 @@ export const ACK_WAIT_MS = 30_000;
  * Creates or updates the event stream and every durable consumer in the catalogue, and creates
  * the KV buckets (driver-locations, idempotency-keys, trip-slots, worker-leases) that are missing.
  * The stream and every bucket get `replicas` copies (`EVENT_STREAM_REPLICAS`: 3 on a cluster;
- * an existing one with another count is updated to it); consumers inherit the stream's.
+ * an existing one with another count is updated to it; none: 1 for what is created, existing
+ * counts kept); consumers inherit the stream's.
  * Idempotent: run it before the workers start (the start script and tests do).
  */
 export async function bootstrapEventLog(
   jsm: JetStreamManager,
   consumers: readonly ConsumerDefinition[] = Object.values(consumerDefinitions),
-  { replicas = 1 }: ReplicaOptions = {},
+  { replicas }: ReplicaOptions = {},
 ): Promise<void> {
   const stream = {
     name: EVENTS_STREAM,
@@ -35,11 +36,11 @@ export async function bootstrapEventLog(
   try {
     await jsm.streams.info(EVENTS_STREAM);
     await jsm.streams.update(EVENTS_STREAM, stream);
-    await ensureStreamReplicas(jsm, EVENTS_STREAM, replicas);
+    if (replicas !== undefined) await ensureStreamReplicas(jsm, EVENTS_STREAM, replicas);
   } catch (error) {
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
-    await jsm.streams.add({ ...stream, num_replicas: replicas }).catch((refused: unknown) => {
-      throw replicasError(`the stream ${EVENTS_STREAM}`, replicas, refused);
+    await jsm.streams.add({ ...stream, num_replicas: replicas ?? 1 }).catch((refused: unknown) => {
+      throw replicasError(`the stream ${EVENTS_STREAM}`, replicas ?? 1, refused);
     });
   }
   for (const consumer of consumers) await ensureConsumer(jsm, consumer);

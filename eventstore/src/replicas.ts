@@ -2,25 +2,26 @@
  * How many copies JetStream keeps of the event stream and the KV buckets (`EVENT_STREAM_REPLICAS`,
  * validated by each process's configuration): 1 on a server alone, 3 or 5 on a cluster. An
  * existing stream or bucket with another count is brought to it (JetStream moves replicas in
- * place); durable consumers inherit their stream's count.
+ * place); durable consumers inherit their stream's count. No count: new ones get 1, existing
+ * ones keep theirs.
  */
 import { Kvm, type KvOptions } from '@nats-io/kv';
 import { isUnavailable, JetStreamApiError, type JetStreamManager } from './nats.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ReplicaOptions {
-  /** 1 to 5; default 1. */
-  replicas?: number;
+  /** 1 to 5; none: 1 for what is created, existing ones keep theirs. */
+  replicas?: number | undefined;
 }
 
 /** Creates the KV bucket with `replicas` copies if it is missing, or brings it to that many. */
-export async function ensureBucket(jsm: JetStreamManager, bucket: string, options: Partial<KvOptions>, { replicas = 1 }: ReplicaOptions = {}): Promise<void> {
+export async function ensureBucket(jsm: JetStreamManager, bucket: string, options: Partial<KvOptions>, { replicas }: ReplicaOptions = {}): Promise<void> {
   try {
-    await new Kvm(jsm.jetstream()).create(bucket, { ...options, replicas });
+    await new Kvm(jsm.jetstream()).create(bucket, { ...options, replicas: replicas ?? 1 });
   } catch (error) {
-    throw replicasError(`the KV bucket ${bucket}`, replicas, error);
+    throw replicasError(`the KV bucket ${bucket}`, replicas ?? 1, error);
   }
-  await ensureStreamReplicas(jsm, `KV_${bucket}`, replicas);
+  if (replicas !== undefined) await ensureStreamReplicas(jsm, `KV_${bucket}`, replicas);
 }
 
 /**

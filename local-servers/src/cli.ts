@@ -26,8 +26,6 @@ async function main(args: string[]): Promise<void> {
   } catch (error) {
     throw new Error(`${error instanceof Error ? error.message : String(error)} (${USAGE})`);
   }
-  const natsCluster = values['nats-cluster'] === undefined ? natsClusterSize(process.env['NATS_CLUSTER'], 'NATS_CLUSTER') : natsClusterSize(values['nats-cluster'], '--nats-cluster');
-
   if (values['build-only']) {
     const binaries = await ensureServerBinaries(log);
     log(`nats-server: ${binaries.natsServer}`);
@@ -36,6 +34,7 @@ async function main(args: string[]): Promise<void> {
     return;
   }
 
+  const natsCluster = values['nats-cluster'] === undefined ? natsClusterSize(process.env['NATS_CLUSTER'], 'NATS_CLUSTER') : natsClusterSize(values['nats-cluster'], '--nats-cluster');
   const dataDir = fileURLToPath(new URL('../../.data/', import.meta.url));
   const servers = await startLocalServers({ dataDir, log, natsCluster });
   // Replicated on every node when clustered: what `npm run bootstrap` needs to hear.

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MongoClient, type Db } from 'mongodb';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { bootstrapEventLog, connectNats, EVENTS_STREAM } from '@happyride/eventstore';
 import { natsServerOptions } from '@happyride/eventstore/nats';
 import { natsServiceUsers } from '@happyride/eventstore/nats-permissions';
 import { localNatsServiceUrl, startLocalServers } from './index.ts';
@@ -184,6 +185,21 @@ describe('given local servers started as a JetStream cluster of 3 (NATS_CLUSTER=
     expect(new Set(servers.natsNodes.map((node) => node.storeDir)).size).toBe(3);
     const nc = await connect({ ...natsServerOptions(localNatsServiceUrl(servers.natsUrl, 'projector') ?? ''), reconnect: false });
     await nc.close();
+  });
+
+  it('when the event log is bootstrapped with 3 replicas and again without a count, then the stream, its consumers and every bucket keep 3', async () => {
+    const nats = await connectNats(servers.natsUrl, 'spec-bootstrap');
+    try {
+      await bootstrapEventLog(nats.jsm, undefined, { replicas: 3 });
+      await bootstrapEventLog(nats.jsm);
+      for (const stream of [EVENTS_STREAM, 'KV_driver-locations', 'KV_idempotency-keys', 'KV_trip-slots', 'KV_worker-leases']) {
+        const info = await nats.jsm.streams.info(stream);
+        expect([info.config.num_replicas, info.cluster?.replicas?.length], stream).toEqual([3, 2]);
+      }
+      for await (const consumer of nats.jsm.consumers.list(EVENTS_STREAM)) expect(consumer.cluster?.replicas?.length, consumer.name).toBe(2);
+    } finally {
+      await nats.close();
+    }
   });
 
   it('when a stream with 3 replicas loses its leader (kill -9) and the node comes back with its store, then writes go on and the node catches up', async () => {

@@ -84,8 +84,11 @@ export function envUrlList(env: Env, name: string, protocols: readonly string[],
 /**
  * How many copies of the event stream and of every KV bucket JetStream keeps
  * (`EVENT_STREAM_REPLICAS`): 1 on a server alone; 3 (or 5) on a cluster, so a node may fail.
+ * Unset: undefined (the bootstrap step creates with 1 and leaves an existing count alone, so a
+ * run without the variable never scales a cluster's stream down).
  */
-export const readEventStreamReplicas = (env: Env): number => envNumber(env, 'EVENT_STREAM_REPLICAS', 1, { min: 1, max: 5, integer: true });
+export const readEventStreamReplicas = (env: Env): number | undefined =>
+  envOptional(env, 'EVENT_STREAM_REPLICAS') === undefined ? undefined : envNumber(env, 'EVENT_STREAM_REPLICAS', 1, { min: 1, max: 5, integer: true });
 
 export function envEnum<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
   const raw = env[name]?.trim();

@@ -121,8 +121,8 @@ describe('NATS_URL as a cluster\'s list', () => {
 });
 
 describe('EVENT_STREAM_REPLICAS', () => {
-  it('given none, then 1; given 3, then 3', () => {
-    expect(readEventStreamReplicas({})).toBe(1);
+  it('given none, then none (existing streams keep theirs); given 3, then 3', () => {
+    expect(readEventStreamReplicas({})).toBeUndefined();
     expect(readEventStreamReplicas({ EVENT_STREAM_REPLICAS: '3' })).toBe(3);
   });
 
