@@ -1,12 +1,15 @@
 /**
  * `npm run bootstrap`: creates or updates the event stream and every durable consumer in the
- * catalogue (eventstore/src/consumers.ts). `npm start` and the tests do this themselves; run it
- * by hand against external servers (docker compose runs it as a one-shot service).
+ * catalogue (eventstore/src/consumers.ts), with `EVENT_STREAM_REPLICAS` copies (default 1).
+ * `npm start` and the tests do this themselves; run it by hand against external servers
+ * (docker compose runs it as a one-shot service).
  */
 import { bootstrapEventLog, connectNats, consumerDefinitions, EVENTS_STREAM } from '@happyride/eventstore';
-import { envUrl } from '@happyride/platform';
+import { envUrlList, readEventStreamReplicas } from '@happyride/platform';
 
-const nats = await connectNats(envUrl(process.env, 'NATS_URL', ['nats', 'tls']), 'bootstrap');
-await bootstrapEventLog(nats.jsm);
+const natsUrl = envUrlList(process.env, 'NATS_URL', ['nats', 'tls']);
+const replicas = readEventStreamReplicas(process.env);
+const nats = await connectNats(natsUrl, 'bootstrap');
+await bootstrapEventLog(nats.jsm, undefined, { replicas });
 console.log(`stream ${EVENTS_STREAM} and consumers ${Object.values(consumerDefinitions).map((c) => c.name).join(', ')} are in place`);
 await nats.close();

@@ -16,7 +16,7 @@ import {
   shouldDraw,
   type ProgressSample,
 } from '@happyride/projections';
-import { connectMongo, envString, envUrl, readModelNames } from '@happyride/platform';
+import { connectMongo, envString, envUrl, envUrlList, readModelNames } from '@happyride/platform';
 
 const args = process.argv.slice(2);
 const force = args.includes('--force');
@@ -44,7 +44,7 @@ if (!process.env.NATS_URL || !process.env.MONGODB_URL) {
   );
 }
 
-const natsUrl = envUrl(process.env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss']);
+const natsUrl = envUrlList(process.env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss']);
 const mongoUrl = envUrl(process.env, 'MONGODB_URL', ['mongodb', 'mongodb+srv']);
 const nats = await connectNats(natsUrl, 'projections-rebuild');
 const mongo = await connectMongo(mongoUrl, envString(process.env, 'MONGODB_DATABASE', 'happyride'), 'projections-rebuild');

@@ -6,6 +6,7 @@
  */
 import { bootstrapEventLog, connectNats } from '@happyride/eventstore';
 import { localNatsServiceUrl } from '@happyride/local-servers/nats-users';
+import { readEventStreamReplicas } from '@happyride/platform';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -153,9 +154,14 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     allServices.filter((service) => !options.without?.includes(service.name)),
     options.replicas,
   );
+  // EVENT_STREAM_REPLICAS as the services would see it (3 on a local cluster: see start.ts).
+  const replicas = readEventStreamReplicas({ ...process.env, ...options.env });
   const nats = await connectNats(options.natsUrl, 'bootstrap');
-  await bootstrapEventLog(nats.jsm);
-  await nats.close();
+  try {
+    await bootstrapEventLog(nats.jsm, undefined, { replicas });
+  } finally {
+    await nats.close();
+  }
 
   // Free ports, each one different: the kernel may hand out a port it just released again.
   const taken = new Set<number>();

@@ -3,6 +3,7 @@ import { ensureDriverLocationsBucket } from './driver-locations.ts';
 import { ensureIdempotencyKeysBucket } from './idempotency-keys.ts';
 import { ensureLeasesBucket } from './lease.ts';
 import { ensureTripSlotsBucket } from './trip-slots.ts';
+import { ensureStreamReplicas, replicasError, type ReplicaOptions } from './replicas.ts';
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager } from './nats.ts';
 import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX } from './streams.ts';
 
@@ -14,11 +15,15 @@ export const ACK_WAIT_MS = 30_000;
 /**
  * Creates or updates the event stream and every durable consumer in the catalogue, and creates
  * the KV buckets (driver-locations, idempotency-keys, trip-slots, worker-leases) that are missing.
+ * The stream and every bucket get `replicas` copies (`EVENT_STREAM_REPLICAS`: 3 on a cluster;
+ * an existing one with another count is updated to it; none: 1 for what is created, existing
+ * counts kept); consumers inherit the stream's.
  * Idempotent: run it before the workers start (the start script and tests do).
  */
 export async function bootstrapEventLog(
   jsm: JetStreamManager,
   consumers: readonly ConsumerDefinition[] = Object.values(consumerDefinitions),
+  { replicas }: ReplicaOptions = {},
 ): Promise<void> {
   const stream = {
     name: EVENTS_STREAM,
@@ -31,15 +36,18 @@ export async function bootstrapEventLog(
   try {
     await jsm.streams.info(EVENTS_STREAM);
     await jsm.streams.update(EVENTS_STREAM, stream);
+    if (replicas !== undefined) await ensureStreamReplicas(jsm, EVENTS_STREAM, replicas);
   } catch (error) {
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
-    await jsm.streams.add(stream);
+    await jsm.streams.add({ ...stream, num_replicas: replicas ?? 1 }).catch((refused: unknown) => {
+      throw replicasError(`the stream ${EVENTS_STREAM}`, replicas ?? 1, refused);
+    });
   }
   for (const consumer of consumers) await ensureConsumer(jsm, consumer);
-  await ensureDriverLocationsBucket(jsm);
-  await ensureIdempotencyKeysBucket(jsm);
-  await ensureTripSlotsBucket(jsm);
-  await ensureLeasesBucket(jsm);
+  await ensureDriverLocationsBucket(jsm, { replicas });
+  await ensureIdempotencyKeysBucket(jsm, { replicas });
+  await ensureTripSlotsBucket(jsm, { replicas });
+  await ensureLeasesBucket(jsm, { replicas });
 }
 
 const consumerConfig = (definition: ConsumerDefinition) => ({

@@ -1,6 +1,7 @@
 import { isValidId, type DriverLocation } from '@happyride/domain';
 import { Kvm, KvWatchInclude, type KV } from '@nats-io/kv';
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from './nats.ts';
+import { ensureBucket, type ReplicaOptions } from './replicas.ts';
 
 /**
  * Drivers' latest locations. Not aggregate events: they are frequent and only the last one
@@ -32,8 +33,8 @@ export const driverLocationKey = (driverId: string) => driverId;
  * Creates the driver-locations bucket if it is missing; an existing bucket is left as it is.
  * Called by `bootstrapEventLog`, never on a request path.
  */
-export async function ensureDriverLocationsBucket(jsm: JetStreamManager): Promise<void> {
-  await new Kvm(jsm.jetstream()).create(DRIVER_LOCATIONS_BUCKET, { history: 1 });
+export async function ensureDriverLocationsBucket(jsm: JetStreamManager, replicas: ReplicaOptions = {}): Promise<void> {
+  await ensureBucket(jsm, DRIVER_LOCATIONS_BUCKET, { history: 1 }, replicas);
 }
 
 /** Driver locations in a JetStream KV bucket (created by the bootstrap step). */

@@ -1,5 +1,6 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from './nats.ts';
+import { ensureBucket, type ReplicaOptions } from './replicas.ts';
 
 /** The JetStream KV bucket of client idempotency keys (API.md, Retries). */
 export const IDEMPOTENCY_KEYS_BUCKET = 'idempotency-keys';
@@ -36,8 +37,8 @@ export interface IdempotencyKeys {
 }
 
 /** Creates the bucket if it is missing (history 1, entries expire after the TTL). Called by the bootstrap step. */
-export async function ensureIdempotencyKeysBucket(jsm: JetStreamManager): Promise<void> {
-  await new Kvm(jsm.jetstream()).create(IDEMPOTENCY_KEYS_BUCKET, { history: 1, ttl: IDEMPOTENCY_KEY_TTL_MS });
+export async function ensureIdempotencyKeysBucket(jsm: JetStreamManager, replicas: ReplicaOptions = {}): Promise<void> {
+  await ensureBucket(jsm, IDEMPOTENCY_KEYS_BUCKET, { history: 1, ttl: IDEMPOTENCY_KEY_TTL_MS }, replicas);
 }
 
 const isWrongLastSequence = (error: unknown) =>

@@ -5,6 +5,7 @@ export * from './jetstream-event-store.ts';
 export * from './streams.ts';
 export * from './consumers.ts';
 export * from './bootstrap.ts';
+export * from './replicas.ts';
 export * from './durable-consumer.ts';
 export * from './command-handler.ts';
 export * from './driver-locations.ts';

@@ -2,13 +2,14 @@ import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { type JetStreamClient, type JetStreamManager } from './nats.ts';
 import { openBootstrappedBucket } from './idempotency-keys.ts';
 import { sleep } from './sleep.ts';
+import { ensureBucket, type ReplicaOptions } from './replicas.ts';
 
 /** The KV bucket of worker leases: one key per exclusive job (a projector's durable consumer). */
 export const LEASES_BUCKET = 'worker-leases';
 
 /** Creates the leases bucket if it is missing (history 1). Called by `bootstrapEventLog`. */
-export async function ensureLeasesBucket(jsm: JetStreamManager): Promise<void> {
-  await new Kvm(jsm.jetstream()).create(LEASES_BUCKET, { history: 1 });
+export async function ensureLeasesBucket(jsm: JetStreamManager, replicas: ReplicaOptions = {}): Promise<void> {
+  await ensureBucket(jsm, LEASES_BUCKET, { history: 1 }, replicas);
 }
 
 export type LeaseState = 'standby' | 'active';

@@ -28,7 +28,8 @@ export interface Nats {
 }
 
 /**
- * Connects with unlimited reconnects, so a restarted nats-server is picked up again. User and
+ * Connects with unlimited reconnects, so a restarted nats-server is picked up again; `url` may
+ * list a cluster's servers, comma-separated (the client tries them in turn). User and
  * password may ride in the URL (`nats://user:password@host:4222`; the client would ignore them
  * there, so they are passed as its credentials). By default it asks JetStream for the account
  * info at once (a missing JetStream fails here); `coreOnly` skips that, for a user that may
@@ -49,15 +50,33 @@ export async function connectNats(url: string, name: string, { coreOnly = false 
   };
 }
 
-/** `servers` without credentials, plus `user` / `pass` when the URL carries them. */
-export function natsServerOptions(url: string): { servers: string; user?: string; pass?: string } {
-  const parsed = URL.canParse(url) ? new URL(url) : undefined;
-  if (!parsed?.username) return { servers: url };
-  const user = decodeURIComponent(parsed.username);
-  const pass = decodeURIComponent(parsed.password);
-  parsed.username = '';
-  parsed.password = '';
-  return { servers: parsed.toString().replace(/\/$/, ''), user, pass };
+/**
+ * The servers of a NATS URL: one URL, or a cluster's list separated by commas (whitespace
+ * around each is dropped).
+ * @example natsUrls('nats://a:4222, nats://b:4222') // ['nats://a:4222', 'nats://b:4222']
+ */
+export function natsUrls(url: string): string[] {
+  return url
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
+/**
+ * `servers` without credentials (every server of a list), plus `user` / `pass` when the URLs
+ * carry them (the first that does: a list names one user).
+ */
+export function natsServerOptions(url: string): { servers: string[]; user?: string; pass?: string } {
+  let credentials: { user: string; pass: string } | undefined;
+  const servers = natsUrls(url).map((entry) => {
+    const parsed = URL.canParse(entry) ? new URL(entry) : undefined;
+    if (!parsed?.username) return entry;
+    credentials ??= { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) };
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString().replace(/\/$/, '');
+  });
+  return { servers, ...credentials };
 }
 
 /** What the NATS client throws when the server does not answer (by name: the classes are not all exported). */

@@ -3,10 +3,18 @@ import { natsServerOptions } from './nats.ts';
 
 describe('NATS connection options from a URL', () => {
   it('given a URL with user and password, when read, then they become the credentials and leave the server URL', () => {
-    expect(natsServerOptions('nats://gateway:s%40cret@nats:4222')).toEqual({ servers: 'nats://nats:4222', user: 'gateway', pass: 's@cret' });
+    expect(natsServerOptions('nats://gateway:s%40cret@nats:4222')).toEqual({ servers: ['nats://nats:4222'], user: 'gateway', pass: 's@cret' });
   });
 
   it('given a URL without credentials, when read, then it is the server as it is', () => {
-    expect(natsServerOptions('nats://127.0.0.1:4222')).toEqual({ servers: 'nats://127.0.0.1:4222' });
+    expect(natsServerOptions('nats://127.0.0.1:4222')).toEqual({ servers: ['nats://127.0.0.1:4222'] });
+  });
+
+  it('given a cluster\'s comma-separated list, when read, then every server is listed without credentials and the user is the list\'s', () => {
+    expect(natsServerOptions('nats://admin:pw@127.0.0.1:4222, nats://admin:pw@127.0.0.1:4223,nats://admin:pw@127.0.0.1:4224')).toEqual({
+      servers: ['nats://127.0.0.1:4222', 'nats://127.0.0.1:4223', 'nats://127.0.0.1:4224'],
+      user: 'admin',
+      pass: 'pw',
+    });
   });
 });

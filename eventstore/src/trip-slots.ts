@@ -1,8 +1,8 @@
 import type { TripSlot } from '@happyride/domain';
 import type { KV } from '@nats-io/kv';
-import { Kvm } from '@nats-io/kv';
 import { openBootstrappedBucket } from './idempotency-keys.ts';
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from './nats.ts';
+import { ensureBucket, type ReplicaOptions } from './replicas.ts';
 
 /** The JetStream KV bucket of passengers' trip slots (`domain/src/trip/active-trip.ts`), keyed by passenger id. */
 export const TRIP_SLOTS_BUCKET = 'trip-slots';
@@ -20,8 +20,8 @@ export interface TripSlots {
 }
 
 /** Creates the bucket if it is missing (history 1, no expiry). Called by the bootstrap step. */
-export async function ensureTripSlotsBucket(jsm: JetStreamManager): Promise<void> {
-  await new Kvm(jsm.jetstream()).create(TRIP_SLOTS_BUCKET, { history: 1 });
+export async function ensureTripSlotsBucket(jsm: JetStreamManager, replicas: ReplicaOptions = {}): Promise<void> {
+  await ensureBucket(jsm, TRIP_SLOTS_BUCKET, { history: 1 }, replicas);
 }
 
 export class KvTripSlots implements TripSlots {

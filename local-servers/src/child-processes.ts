@@ -132,8 +132,11 @@ export interface Managed {
   exitStatus(): string | undefined;
 }
 
-/** `logFile`: every line the server prints is also written there (the file starts empty) (e.g. to look for permission violations). */
-export async function spawnServer(name: string, command: string, args: string[], { logFile }: { logFile?: string } = {}): Promise<Managed> {
+/**
+ * `logFile`: every line the server prints is also written there (e.g. to look for permission
+ * violations); the file starts empty unless `append` (a server started again).
+ */
+export async function spawnServer(name: string, command: string, args: string[], { logFile, append = false }: { logFile?: string; append?: boolean } = {}): Promise<Managed> {
   const wrapped = (await hasSetpriv())
     ? { file: 'setpriv', argv: ['--pdeathsig', 'TERM', '--', command, ...args] }
     : { file: command, argv: args };
@@ -152,7 +155,7 @@ export async function spawnServer(name: string, command: string, args: string[],
     child.on('error', (err) => done(`failed to spawn: ${err.message}`));
     child.on('exit', (code, signal) => done(signal === null ? `exited with code ${code}` : `killed by ${signal}`));
   });
-  const log = logFile === undefined ? undefined : createWriteStream(logFile);
+  const log = logFile === undefined ? undefined : createWriteStream(logFile, { flags: append ? 'a' : 'w' });
   child.stdout?.on('data', (chunk: Buffer) => {
     tail.push(chunk);
     log?.write(chunk);

@@ -12,6 +12,7 @@
  */
 export { startLocalServers, type LocalServers, type StartOptions } from './local-servers.ts';
 export { LOCAL_NATS_ADMIN, localNatsServiceUrl } from './nats-users.ts';
+export { eventStreamReplicasFor, LOCAL_NATS_CLUSTER, natsClusterSize, type NatsNode } from './nats-nodes.ts';
 export { ensureServerBinaries } from './server-binaries.ts';
 export { ensureNatsServer, NATS_SERVER_VERSION } from './nats-server-binary.ts';
 export { ensureFerretdb, FERRETDB_VERSION } from './ferretdb-binary.ts';

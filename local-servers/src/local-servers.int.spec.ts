@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MongoClient, type Db } from 'mongodb';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { bootstrapEventLog, connectNats, EVENTS_STREAM } from '@happyride/eventstore';
 import { natsServerOptions } from '@happyride/eventstore/nats';
 import { natsServiceUsers } from '@happyride/eventstore/nats-permissions';
 import { localNatsServiceUrl, startLocalServers } from './index.ts';
@@ -170,3 +171,82 @@ describe('given the vitest global setup of this project', () => {
     }
   });
 });
+
+describe('given local servers started as a JetStream cluster of 3 (NATS_CLUSTER=3)', () => {
+  let servers: LocalServers;
+  beforeAll(async () => {
+    servers = await startLocalServers({ env: { MONGODB_URL: inject('mongoUrl') }, natsCluster: 3, log: () => undefined });
+  }, 120_000);
+  afterAll(() => servers?.stop());
+
+  it('then the URL lists the three nodes, each with its own store, and a service user connects through the list', async () => {
+    expect(servers.natsUrl.split(',')).toHaveLength(3);
+    expect(servers.natsNodes.map((node) => node.name)).toEqual(['happyride-local-1', 'happyride-local-2', 'happyride-local-3']);
+    expect(new Set(servers.natsNodes.map((node) => node.storeDir)).size).toBe(3);
+    const nc = await connect({ ...natsServerOptions(localNatsServiceUrl(servers.natsUrl, 'projector') ?? ''), reconnect: false });
+    await nc.close();
+  });
+
+  it('when the event log is bootstrapped with 3 replicas and again without a count, then the stream, its consumers and every bucket keep 3', async () => {
+    const nats = await connectNats(servers.natsUrl, 'spec-bootstrap');
+    try {
+      await bootstrapEventLog(nats.jsm, undefined, { replicas: 3 });
+      await bootstrapEventLog(nats.jsm);
+      for (const stream of [EVENTS_STREAM, 'KV_driver-locations', 'KV_idempotency-keys', 'KV_trip-slots', 'KV_worker-leases']) {
+        const info = await nats.jsm.streams.info(stream);
+        expect([info.config.num_replicas, info.cluster?.replicas?.length], stream).toEqual([3, 2]);
+      }
+      for await (const consumer of nats.jsm.consumers.list(EVENTS_STREAM)) expect(consumer.cluster?.replicas?.length, consumer.name).toBe(2);
+    } finally {
+      await nats.close();
+    }
+  });
+
+  it('when a stream with 3 replicas loses its leader (kill -9) and the node comes back with its store, then writes go on and the node catches up', async () => {
+    const nc = await connect(natsServerOptions(servers.natsUrl));
+    try {
+      const jsm = await jetstreamManager(nc);
+      const js = jetstream(nc);
+      await jsm.streams.add({ name: 'SPEC_R3', subjects: ['r3.>'], num_replicas: 3 });
+      await js.publish('r3.before', 'one');
+      const leaderName = (await jsm.streams.info('SPEC_R3')).cluster?.leader;
+      const leader = servers.natsNodes.find((node) => node.name === leaderName);
+      if (!leader) throw new Error(`no node named ${leaderName}`);
+
+      await leader.kill('SIGKILL');
+      expect(leader.pid()).toBeUndefined();
+      const ack = await publishUntilAcknowledged(() => js.publish('r3.after', 'two', { timeout: 1_000 }), 30_000);
+      await leader.restart();
+
+      expect(ack.seq).toBe(2);
+      const info = await waitFor(() => jsm.streams.info('SPEC_R3'), (i) => i.cluster?.replicas?.length === 2 && i.cluster.replicas.every((peer) => peer.current), 30_000);
+      expect(info.cluster?.leader).not.toBe(undefined);
+      expect(info.state.messages).toBe(2);
+    } finally {
+      await nc.close();
+    }
+  });
+});
+
+/** Retries a publish the cluster cannot take while it elects a leader; fails after `timeoutMs`. */
+async function publishUntilAcknowledged<T>(publish: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await publish();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+async function waitFor<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ownedTempDirs, stopServer, type Managed } from './child-processes.ts';
 import { ensureFerretdb } from './ferretdb-binary.ts';
-import { natsConfigFile } from './nats-config.ts';
-import { localNatsAdminUrl, localNatsUsers, newNatsAdminSecret } from './nats-users.ts';
+import { natsClusterSize, startNatsNodes, type NatsNode } from './nats-nodes.ts';
 import { ensureNatsServer } from './nats-server-binary.ts';
-import { mongoReady, natsReady } from './readiness.ts';
+import { mongoReady } from './readiness.ts';
 import { startServer } from './start-server.ts';
 import { defaultLog, nonEmpty } from './text.ts';
 
@@ -15,11 +14,14 @@ export interface LocalServers {
   /**
    * e.g. `nats://local-admin:<secret>@127.0.0.1:4222`: the admin user (every right) of a server
    * started here, whose secret is new on each start; the services get users of their own
-   * (`localNatsServiceUrl`, `nats-users.ts`). An external `NATS_URL` is returned as it is.
+   * (`localNatsServiceUrl`, `nats-users.ts`). A cluster's URL lists every node, comma-separated.
+   * An external `NATS_URL` is returned as it is.
    */
   natsUrl: string;
-  /** Everything the nats-server started here printed (undefined for an external one). */
+  /** Everything the nats-server started here printed (undefined for an external one or a cluster: see `natsNodes`). */
   natsLogFile?: string;
+  /** The nats-server processes started here (none for an external one): to kill and restart one, to read its log. */
+  natsNodes: readonly NatsNode[];
   /** e.g. `mongodb://127.0.0.1:27017/` */
   mongoUrl: string;
   /** Stops the servers this call started (never external ones); idempotent. */
@@ -46,6 +48,11 @@ export interface StartOptions {
    * `2m` (nats-server's own default) batches fsyncs and may lose the last acknowledged writes.
    */
   natsSyncInterval?: string;
+  /**
+   * 1 (the default): one nats-server. 3 to 5: a JetStream cluster of that many nodes over
+   * loopback routes, each with its own store (`<dataDir>/nats-cluster-<n>/node-<i>`).
+   */
+  natsCluster?: number;
 }
 
 /**
@@ -56,6 +63,7 @@ export async function startLocalServers(options: StartOptions = {}): Promise<Loc
   const log = options.log ?? defaultLog;
   const env = options.env ?? process.env;
   const timeoutMs = options.readyTimeoutMs ?? 30_000;
+  const clusterSize = natsClusterSize(options.natsCluster, 'natsCluster');
   const externalNats = nonEmpty(env['NATS_URL']);
   const externalMongo = nonEmpty(env['MONGODB_URL']);
 
@@ -67,10 +75,11 @@ export async function startLocalServers(options: StartOptions = {}): Promise<Loc
   if (ownsDataDir) ownedTempDirs.add(dataDir);
 
   const servers: Managed[] = [];
+  const natsNodes: NatsNode[] = [];
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      await Promise.all(servers.map(stopServer));
+      await Promise.all([...servers.map(stopServer), ...natsNodes.map((node) => node.stop())]);
       if (ownsDataDir) {
         await rm(dataDir, { recursive: true, force: true });
         ownedTempDirs.delete(dataDir);
@@ -82,7 +91,9 @@ export async function startLocalServers(options: StartOptions = {}): Promise<Loc
   // Both start in parallel; allSettled so that a failure of one never leaves
   // the other running untracked.
   const [nats, mongo] = await Promise.allSettled([
-    externalNats === undefined ? startNats(natsBin ?? '', join(dataDir, 'nats'), options.natsSyncInterval ?? 'always', timeoutMs, log, servers) : { url: externalNats },
+    externalNats === undefined
+      ? startNats({ bin: natsBin ?? '', storeDir: join(dataDir, clusterSize === 1 ? 'nats' : `nats-cluster-${clusterSize}`), size: clusterSize, syncInterval: options.natsSyncInterval ?? 'always', timeoutMs, log }, natsNodes)
+      : { url: externalNats },
     externalMongo ?? startFerretdb(ferretdbBin ?? '', join(dataDir, 'ferretdb'), timeoutMs, log, servers),
   ]);
   if (nats.status === 'rejected' || mongo.status === 'rejected') {
@@ -92,40 +103,17 @@ export async function startLocalServers(options: StartOptions = {}): Promise<Loc
   }
   return {
     natsUrl: nats.value.url,
-    ...('logFile' in nats.value ? { natsLogFile: nats.value.logFile } : {}),
+    ...(natsNodes.length === 1 && natsNodes[0] ? { natsLogFile: natsNodes[0].logFile } : {}),
+    natsNodes,
     mongoUrl: mongo.value,
     stop,
   };
 }
 
-async function startNats(
-  bin: string,
-  storeDir: string,
-  syncInterval: string,
-  timeoutMs: number,
-  log: (line: string) => void,
-  servers: Managed[],
-): Promise<{ url: string; logFile: string }> {
-  await mkdir(storeDir, { recursive: true });
-  const adminSecret = newNatsAdminSecret();
-  const logFile = join(storeDir, 'nats-server.log');
-  const { server, url } = await startServer(
-    'nats-server',
-    (port) => {
-      const url = localNatsAdminUrl(adminSecret, port);
-      return {
-        command: bin,
-        args: ['-c', natsConfigFile({ storeDir, port, syncInterval, users: localNatsUsers(adminSecret) })],
-        url,
-        probe: () => natsReady(url),
-        logFile,
-      };
-    },
-    timeoutMs,
-    log,
-  );
-  servers.push(server);
-  return { url, logFile };
+async function startNats(options: Parameters<typeof startNatsNodes>[0], nodes: NatsNode[]): Promise<{ url: string }> {
+  const started = await startNatsNodes(options);
+  nodes.push(...started.nodes);
+  return { url: started.url };
 }
 
 async function startFerretdb(

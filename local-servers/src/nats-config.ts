@@ -4,23 +4,49 @@ import { join } from 'node:path';
 import { natsServerPermissions } from '@happyride/eventstore/nats-permissions';
 import type { NatsUser } from './nats-users.ts';
 
+/** One node of a local JetStream cluster: its route port, and every node's (its own among them). */
+export interface NatsClusterNode {
+  /** The cluster's name (the same on every node). */
+  name: string;
+  /** This node's `server_name`: unique in the cluster, JetStream's peer name. */
+  serverName: string;
+  routePort: number;
+  routePorts: readonly number[];
+  /** The user routes authenticate with (`nats-users.ts`: `localNatsRouteUser`). */
+  routeUser: NatsUser;
+}
+
 export interface NatsConfigOptions {
   storeDir: string;
   port: number;
   /** JetStream's `sync_interval` (see `StartOptions.natsSyncInterval`). */
   syncInterval: string;
   users: readonly NatsUser[];
+  /** Absent: a server on its own. */
+  cluster?: NatsClusterNode;
 }
 
 /** The configuration as an object (JSON is valid NATS config syntax). */
-export function natsConfig({ storeDir, port, syncInterval, users }: NatsConfigOptions) {
+export function natsConfig({ storeDir, port, syncInterval, users, cluster }: NatsConfigOptions) {
   return {
-    server_name: 'happyride-local',
+    server_name: cluster?.serverName ?? 'happyride-local',
     listen: `127.0.0.1:${port}`,
     jetstream: { store_dir: storeDir, sync_interval: syncInterval },
     authorization: {
       users: users.map(({ user, password, permissions }) => ({ user, password, ...(permissions ? { permissions: natsServerPermissions(permissions) } : {}) })),
     },
+    ...(cluster === undefined ? {} : { cluster: clusterBlock(cluster) }),
+  };
+}
+
+/** Routes on loopback, each node dialling every other; routes need a password of their own. */
+function clusterBlock({ name, routePort, routePorts, routeUser }: NatsClusterNode) {
+  const credentials = `${encodeURIComponent(routeUser.user)}:${encodeURIComponent(routeUser.password)}`;
+  return {
+    name,
+    listen: `127.0.0.1:${routePort}`,
+    authorization: { user: routeUser.user, password: routeUser.password },
+    routes: routePorts.filter((port) => port !== routePort).map((port) => `nats-route://${credentials}@127.0.0.1:${port}`),
   };
 }
 

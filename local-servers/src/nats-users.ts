@@ -6,6 +6,7 @@
  * own URL, while a service's password reveals neither the secret nor another service's.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { natsUrls } from '@happyride/eventstore/nats';
 import { isNatsServiceUser, natsServicePermissions, natsServiceUsers, type NatsPermissions } from '@happyride/eventstore/nats-permissions';
 
 /**
@@ -34,22 +35,34 @@ export function localNatsUsers(adminSecret: string): NatsUser[] {
   ];
 }
 
-/** `nats://local-admin:<secret>@127.0.0.1:<port>` */
-export function localNatsAdminUrl(adminSecret: string, port: number): string {
-  return `nats://${LOCAL_NATS_ADMIN}:${adminSecret}@127.0.0.1:${port}`;
+/** The user the nodes of a local cluster authenticate their routes with (no client may use it). */
+export const localNatsRouteUser = (adminSecret: string): NatsUser => ({ user: 'local-route', password: servicePassword(adminSecret, 'local-route') });
+
+/**
+ * `nats://local-admin:<secret>@127.0.0.1:<port>`; for a cluster, one such URL per node,
+ * comma-separated (what `connectNats` takes).
+ */
+export function localNatsAdminUrl(adminSecret: string, ports: number | readonly number[]): string {
+  return (typeof ports === 'number' ? [ports] : ports).map((port) => `nats://${LOCAL_NATS_ADMIN}:${adminSecret}@127.0.0.1:${port}`).join(',');
 }
 
 /**
- * The URL `service` connects with, given the admin URL of local servers: the same server with
- * the service's own user. Undefined when the URL is not a local admin's (an external server:
- * services then share its URL) or the service has no user of its own.
+ * The URL `service` connects with, given the admin URL of local servers: the same server (every
+ * server of a cluster's list) with the service's own user. Undefined when the URL is not a local
+ * admin's (an external server: services then share its URL) or the service has no user of its own.
  * @example localNatsServiceUrl('nats://local-admin:s3cret@127.0.0.1:4222', 'gateway') // 'nats://gateway:…@127.0.0.1:4222'
  */
 export function localNatsServiceUrl(adminUrl: string, service: string): string | undefined {
-  const url = URL.canParse(adminUrl) ? new URL(adminUrl) : undefined;
-  if (url?.username !== LOCAL_NATS_ADMIN || !isNatsServiceUser(service)) return undefined;
-  const secret = decodeURIComponent(url.password);
-  url.username = service;
-  url.password = servicePassword(secret, service);
-  return url.toString().replace(/\/$/, '');
+  if (!isNatsServiceUser(service)) return undefined;
+  const entries = natsUrls(adminUrl);
+  const urls = entries.flatMap((entry) => (URL.canParse(entry) ? [new URL(entry)] : []));
+  if (urls.length === 0 || urls.length < entries.length || urls.some((url) => url.username !== LOCAL_NATS_ADMIN)) return undefined;
+  return urls
+    .map((url) => {
+      const secret = decodeURIComponent(url.password);
+      url.username = service;
+      url.password = servicePassword(secret, service);
+      return url.toString().replace(/\/$/, '');
+    })
+    .join(',');
 }

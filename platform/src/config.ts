@@ -65,6 +65,31 @@ export function envUrl(env: Env, name: string, protocols: readonly string[], fal
   return value;
 }
 
+/**
+ * A comma-separated list of URLs (a NATS cluster's servers), each checked like `envUrl`;
+ * returned as it was given.
+ * @example envUrlList({ NATS_URL: 'nats://a:4222,nats://b:4222' }, 'NATS_URL', ['nats'])
+ */
+export function envUrlList(env: Env, name: string, protocols: readonly string[], fallback?: string): string {
+  const value = envString(env, name, fallback);
+  const entries = value.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => entry === '')) throw new ConfigError(`${name} must be a URL or a comma-separated list of URLs, without empty entries.`);
+  entries.forEach((entry, index) => {
+    const label = entries.length === 1 ? name : `${name} (entry ${index + 1})`;
+    envUrl({ [label]: entry }, label, protocols);
+  });
+  return value;
+}
+
+/**
+ * How many copies of the event stream and of every KV bucket JetStream keeps
+ * (`EVENT_STREAM_REPLICAS`): 1 on a server alone; 3 (or 5) on a cluster, so a node may fail.
+ * Unset: undefined (the bootstrap step creates with 1 and leaves an existing count alone, so a
+ * run without the variable never scales a cluster's stream down).
+ */
+export const readEventStreamReplicas = (env: Env): number | undefined =>
+  envOptional(env, 'EVENT_STREAM_REPLICAS') === undefined ? undefined : envNumber(env, 'EVENT_STREAM_REPLICAS', 1, { min: 1, max: 5, integer: true });
+
 export function envEnum<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
@@ -157,7 +182,7 @@ export function refuseDevSecretWhenExposed(auth: AuthConfig, { environment, host
 
 export function readCommonConfig(env: Env): CommonConfig {
   const config: CommonConfig = {
-    natsUrl: envUrl(env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss']),
+    natsUrl: envUrlList(env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss']),
     mongoUrl: envUrl(env, 'MONGODB_URL', ['mongodb', 'mongodb+srv']),
     mongoDatabase: envString(env, 'MONGODB_DATABASE', 'happyride'),
     environment: envEnum(env, 'NODE_ENV', ['development', 'production', 'test'], 'development'),

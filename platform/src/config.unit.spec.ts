@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_JWT_SECRET, envUrl, isLoopbackHost, readAuthConfig, readCommonConfig, redactUrl } from './config.ts';
+import { ConfigError, DEV_JWT_SECRET, envUrl, isLoopbackHost, readAuthConfig, readCommonConfig, readEventStreamReplicas, redactUrl } from './config.ts';
 
 const SECRET = 'a-production-secret-0123456789-abcdefgh';
 const servers = { NATS_URL: 'nats://127.0.0.1:4222', MONGODB_URL: 'mongodb://127.0.0.1:27017' };
@@ -101,6 +101,33 @@ describe('URLs in configuration errors', () => {
 
   it('given a URL without credentials, then it is shown as is', () => {
     expect(redactUrl('nats://127.0.0.1:4222')).toBe('nats://127.0.0.1:4222');
+  });
+});
+
+describe('NATS_URL as a cluster\'s list', () => {
+  it('given three servers separated by commas, then the list is accepted as it is', () => {
+    const list = 'nats://app:pw@127.0.0.1:4222,nats://app:pw@127.0.0.1:4223, nats://app:pw@127.0.0.1:4224';
+    expect(readCommonConfig({ ...servers, NATS_URL: list }).natsUrl).toBe(list);
+  });
+
+  it('given a list with a bad entry, then the error names the entry with its password masked', () => {
+    const message = configError(() => readCommonConfig({ ...servers, NATS_URL: 'nats://app:hunter2@127.0.0.1:4222,http://app:hunter2@127.0.0.1:4223' }));
+    expect(message).toBe('NATS_URL (entry 2) must use nats or tls or ws or wss; got "http://***@127.0.0.1:4223".');
+  });
+
+  it('given an empty entry, then it is refused', () => {
+    expect(configError(() => readCommonConfig({ ...servers, NATS_URL: 'nats://127.0.0.1:4222,,nats://127.0.0.1:4223' }))).toMatch(/^NATS_URL must be a URL or a comma-separated list/);
+  });
+});
+
+describe('EVENT_STREAM_REPLICAS', () => {
+  it('given none, then none (existing streams keep theirs); given 3, then 3', () => {
+    expect(readEventStreamReplicas({})).toBeUndefined();
+    expect(readEventStreamReplicas({ EVENT_STREAM_REPLICAS: '3' })).toBe(3);
+  });
+
+  it.each(['0', '6', '2.5', 'three'])('given %s, then start-up stops naming the variable and the range', (value) => {
+    expect(configError(() => readEventStreamReplicas({ EVENT_STREAM_REPLICAS: value }))).toMatch(/^EVENT_STREAM_REPLICAS must be an integer from 1 to 5/);
   });
 });
 

@@ -1,0 +1,204 @@
+/**
+ * The whole system on a JetStream cluster of its own (3 nodes, EVENT_STREAM_REPLICAS=3) under a
+ * steady load of passenger renames through the gateway, each with an Idempotency-Key and retried
+ * on a coded retryable error as an app would. The event stream's leader is killed (kill -9), the
+ * cluster elects another, the node comes back with its store: every acknowledged rename is in
+ * the log exactly once, the read model converges on it, clients saw only SERVICE_UNAVAILABLE
+ * meanwhile, and the election gap (from the kill to the first acknowledged append of a request
+ * sent after it) is printed. The nodes' logs must show no permission violation.
+ */
+import { connectNats, EVENTS_STREAM, JetStreamEventStore, type Nats } from '@happyride/eventstore';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dispatchActors } from '../support/dispatch.ts';
+import { eventually, graphqlClient, tokenFor, type GraphQLResponse } from '../support/graphql-client.ts';
+import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
+import { startTestSystem } from '../support/system.ts';
+import { collect, subscriptionClient } from '../support/websocket.ts';
+
+let cluster: TestNatsCluster;
+let system: Awaited<ReturnType<typeof startTestSystem>>;
+let admin: Nats;
+let gql: ReturnType<typeof graphqlClient>;
+
+beforeAll(async () => {
+  cluster = await startTestNatsCluster(3);
+  system = await startTestSystem({ EVENT_STREAM_REPLICAS: '3' }, { natsUrl: cluster.url });
+  admin = await connectNats(cluster.url, 'e2e-nats-cluster');
+  gql = graphqlClient(system.gatewayUrl);
+}, 300_000);
+afterAll(async () => {
+  await admin?.close();
+  await system?.stop();
+  const violations = cluster?.violations() ?? [];
+  await cluster?.stop();
+  if (violations.length > 0) throw new Error(`the cluster's nodes logged ${violations.length} violation(s):\n${violations.slice(0, 20).join('\n')}`);
+});
+
+const REGISTER = 'mutation ($name: String!) { registerPassenger(input: { name: $name }) { id version } }';
+const RENAME = 'mutation ($name: String!) { updatePassengerDetails(input: { name: $name }) { id name version } }';
+const PASSENGER = 'query ($id: ID!) { passenger(id: $id) { name version } }';
+
+/** What a client may see while the cluster elects a leader: retry the same request later. */
+const RETRYABLE = new Set(['SERVICE_UNAVAILABLE']);
+const WRITERS = 6;
+
+interface Ack {
+  passengerId: string;
+  name: string;
+  version: number;
+  sentAt: number;
+  ackedAt: number;
+}
+
+/** One GraphQL POST with an Idempotency-Key, as an app sends a mutation it may retry. */
+async function post<T>(query: string, token: string, variables: Record<string, unknown>, key: string): Promise<GraphQLResponse<T>> {
+  const response = await fetch(system.gatewayUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': key },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  return { status: response.status, ...((await response.json()) as Omit<GraphQLResponse<T>, 'status'>) };
+}
+
+/**
+ * Writers, one per passenger, each renaming its passenger again and again until `stop()`; a
+ * rename answered with a retryable code is sent again with the same key until it is
+ * acknowledged, so every rename a writer starts ends acknowledged.
+ */
+function steadyLoad(passengers: readonly { id: string; token: string }[]) {
+  const acks: Ack[] = [];
+  const errors: string[] = [];
+  let running = true;
+  const writers = passengers.map(async ({ id, token }) => {
+    for (let n = 1; running; n++) {
+      const name = `${id} #${n}`;
+      const key = randomUUID();
+      for (;;) {
+        const sentAt = Date.now();
+        const response = await post<{ updatePassengerDetails: { name: string; version: number } }>(RENAME, token, { name }, key);
+        const renamed = response.data?.updatePassengerDetails;
+        if (response.errors === undefined && renamed) {
+          acks.push({ passengerId: id, name: renamed.name, version: renamed.version, sentAt, ackedAt: Date.now() });
+          break;
+        }
+        const codes = response.errors?.map((error) => error.extensions?.code ?? `(no code: ${error.message})`) ?? ['(no data)'];
+        errors.push(...codes);
+        if (!codes.every((code) => RETRYABLE.has(code))) throw new Error(`rename answered ${JSON.stringify(response.errors)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  });
+  const done = Promise.all(writers);
+  done.catch(() => {}); // awaited by stop(); an early failure shows there
+  return {
+    acks,
+    errors,
+    /** Waits until `ok` holds of the acknowledgements; fails after `timeoutMs`. */
+    async until(what: string, ok: (acks: readonly Ack[]) => boolean, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!ok(acks)) {
+        if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (${acks.length} acknowledged, errors ${JSON.stringify(errors.slice(-5))})`);
+        await Promise.race([new Promise((resolve) => setTimeout(resolve, 20)), done]);
+      }
+    },
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+describe('a 3-node JetStream cluster (R3) losing its event stream leader under load', { timeout: 240_000 }, () => {
+  it('given renames acknowledged before, during and after kill -9 of the leader and its restart, then every one is in the log once, the read model converges and clients saw only retryable codes', async () => {
+    expect((await admin.jsm.streams.info(EVENTS_STREAM)).config.num_replicas).toBe(3);
+    const passengers = await Promise.all(
+      Array.from({ length: WRITERS }, async () => {
+        const id = `p-${randomUUID().slice(0, 8)}`;
+        const token = await tokenFor('passenger', id);
+        const registered = await post<{ registerPassenger: { version: number } }>(REGISTER, token, { name: id }, randomUUID());
+        expect(registered.errors, JSON.stringify(registered.errors)).toBeUndefined();
+        return { id, token };
+      }),
+    );
+    const load = steadyLoad(passengers);
+    await load.until('renames acknowledged before the kill', (acks) => acks.length >= 30);
+
+    const leader = await cluster.streamLeader(admin.jsm, EVENTS_STREAM);
+    const killedAt = Date.now();
+    await leader.kill('SIGKILL');
+    await load.until('renames sent after the kill acknowledged', (acks) => acks.filter((ack) => ack.sentAt > killedAt).length >= 20);
+    const newLeader = await cluster.streamLeader(admin.jsm, EVENTS_STREAM);
+    await leader.restart();
+    const restartedAt = Date.now();
+    await load.until('renames sent after the restart acknowledged', (acks) => acks.filter((ack) => ack.sentAt > restartedAt).length >= 20);
+    await load.stop();
+
+    const firstAfterKill = Math.min(...load.acks.filter((ack) => ack.sentAt > killedAt).map((ack) => ack.ackedAt));
+    const electionGapMs = firstAfterKill - killedAt;
+    const errorCounts = Object.fromEntries([...new Set(load.errors)].map((code) => [code, load.errors.filter((c) => c === code).length]));
+    console.log(
+      `[nats-cluster] leader ${leader.name} killed, ${newLeader.name} elected; election gap ${electionGapMs} ms; ${load.acks.length} renames acknowledged; errors seen: ${JSON.stringify(errorCounts)}`,
+    );
+
+    // clients saw only coded retryable errors
+    expect(load.errors.filter((code) => !RETRYABLE.has(code))).toEqual([]);
+    expect(newLeader.name).not.toBe(leader.name);
+
+    // every acknowledged rename is in the log, once, at the version it was acknowledged with
+    const store = new JetStreamEventStore(admin.js, admin.jsm);
+    for (const { id } of passengers) {
+      const acked = load.acks.filter((ack) => ack.passengerId === id).sort((a, b) => a.version - b.version);
+      const history = await store.read('passenger', id);
+      const renames = history.events.flatMap((event) => (event.type === 'PassengerDetailsUpdated' ? [{ name: event.data.name, version: event.version }] : []));
+      expect(renames).toEqual(acked.map(({ name, version }) => ({ name, version })));
+    }
+
+    // the read model converges on the last acknowledged rename of each passenger
+    for (const { id, token } of passengers) {
+      const last = load.acks.filter((ack) => ack.passengerId === id).reduce((a, b) => (b.version > a.version ? b : a));
+      const seen = await eventually(
+        () => gql<{ passenger: { name: string; version: number } | null }>(PASSENGER, { token, variables: { id } }),
+        (response) => response.data?.passenger?.version === last.version,
+        30_000,
+      );
+      expect(seen.data?.passenger).toEqual({ name: last.name, version: last.version });
+    }
+
+    // the restarted node caught up: every replica of the stream is current again
+    const info = await eventually(
+      () => admin.jsm.streams.info(EVENTS_STREAM),
+      (i) => i.cluster?.replicas?.length === 2 && i.cluster.replicas.every((peer) => peer.current),
+      30_000,
+    );
+    expect(info.cluster?.replicas?.every((peer) => peer.current)).toBe(true);
+  });
+
+  it('given the failover behind, when a passenger follows their trip and cancels it, then the gateway still pushes the update it hears on NATS', async () => {
+    const here = { lng: 116.3975, lat: 39.9087 };
+    const there = { lng: 116.4066, lat: 39.8822 };
+    await dispatchActors(system.gatewayUrl).onlineDriver(here);
+    const id = `p-${randomUUID().slice(0, 8)}`;
+    const token = await tokenFor('passenger', id);
+    await gql('mutation { registerPassenger(input: { name: "Ada" }) { id } }', { token });
+    const requested = await gql<{ requestTrip: { id: string } }>('mutation ($s: PositionInput!, $e: PositionInput!) { requestTrip(input: { start: $s, end: $e }) { id } }', {
+      token,
+      variables: { s: here, e: there },
+    });
+    const tripId = requested.data?.requestTrip.id;
+    expect(tripId, JSON.stringify(requested.errors)).toBeDefined();
+    await eventually(() => gql<{ trip: { id: string } | null }>('query ($t: ID!) { trip(id: $t) { id } }', { token, variables: { t: tripId } }), (r) => Boolean(r.data?.trip), 15_000);
+    const client = subscriptionClient(system.gatewayUrl, token);
+    const follow = collect<{ tripUpdates: { state: string } }>(client, 'subscription ($t: ID!) { tripUpdates(tripId: $t) { id state } }', { t: tripId });
+    try {
+      await follow.next(1);
+      await gql('mutation ($t: ID!) { cancelTrip(input: { tripId: $t, reason: "changed my mind" }) { id } }', { token, variables: { t: tripId } });
+      await eventually(async () => follow.results.at(-1)?.data?.tripUpdates.state, (state) => state === 'CANCELLED', 15_000);
+      expect(follow.results.at(-1)?.data?.tripUpdates.state).toBe('CANCELLED');
+    } finally {
+      follow.dispose();
+      await client.dispose();
+    }
+  });
+});
