@@ -9,10 +9,8 @@ import { clusterNatsConfigFile, clusterNatsNodes, composeNatsConfigFile, natsPas
 const passwords = Object.fromEntries([NATS_ADMIN_USER, ...natsServiceUsers].map((user) => [natsPasswordVariable(user), 'only-a-test']));
 
 describe('the compose NATS configs, checked by the real nats-server (-t)', () => {
-  it.each([
-    ['deploy/nats-server.conf', composeNatsConfigFile],
-    ...clusterNatsNodes.map((node) => [`deploy/nats-cluster/${node}.conf`, clusterNatsConfigFile(node)] as const),
-  ])('given %s and its password variables, when nats-server tests it, then it is valid', async (_, file) => {
+  const files: Array<[string, URL]> = [['deploy/nats-server.conf', composeNatsConfigFile], ...clusterNatsNodes.map((node): [string, URL] => [`deploy/nats-cluster/${node}.conf`, clusterNatsConfigFile(node)])];
+  it.each(files)('given %s and its password variables, when nats-server tests it, then it is valid', async (_, file) => {
     const natsServer = await ensureNatsServer(() => {});
 
     const run = spawnSync(natsServer, ['-t', '-c', fileURLToPath(file)], { env: { ...process.env, ...passwords }, encoding: 'utf8' });

@@ -131,7 +131,8 @@ describe('saga runner on the MongoDB-wire server', () => {
     const aStarted = new Promise<void>((resolve) => (started = resolve));
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const [aExecuted, bExecuted]: string[][] = [[], []];
+    const aExecuted: string[] = [];
+    const bExecuted: string[] = [];
     const a = toyRunner(clock, 'wa', aExecuted, { before: async () => (started(), gate) });
     const b = toyRunner(clock, 'wb', bExecuted);
 
