@@ -208,10 +208,15 @@ export class MongoSagaStore {
     }
   }
 
-  /** Arms a deadline once: carrying the same outbox entry out again changes nothing. */
+  /** Arms a deadline once: carrying the same outbox entry out again (or twice at once) changes nothing. */
   async scheduleDeadline(saga: string, sagaId: string, name: string, dueAt: Date): Promise<void> {
     const _id = deadlineId(sagaId, name);
-    await this.deadlines.updateOne({ _id }, { $setOnInsert: { _id, saga, sagaId, name, dueAt, armedOf: saga } }, { upsert: true });
+    try {
+      await this.deadlines.updateOne({ _id }, { $setOnInsert: { _id, saga, sagaId, name, dueAt, armedOf: saga } }, { upsert: true });
+    } catch (error) {
+      // Two workers arming it at once: one upsert inserts, the other may fail on the key. Armed either way.
+      if (!isDuplicateKey(error)) throw error;
+    }
   }
 
   async cancelDeadline(sagaId: string, name: string): Promise<void> {

@@ -73,10 +73,11 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
   #nextDueAt: number | undefined;
   /** An outbox failed here since the last sweep: sweep again soon. */
   #retrySoon = false;
-  /** Instances whose outbox failed here: swept by this worker whatever their age. */
-  readonly #failed = new Set<string>();
-  /** Instances with commands this worker decided waiting behind another worker's: looked at again on the next poll, with these causes. */
-  readonly #blocked = new Map<string, Set<string>>();
+  /**
+   * Outboxes to look at again on the next poll, with the causes this worker carries out there:
+   * a command of its own failed, or waits behind another worker's.
+   */
+  readonly #retry = new Map<string, ReadonlySet<string> | 'all'>();
   /** When an outbox another worker holds is next due for a takeover, as last swept (epoch ms, this runner's clock). */
   #nextTakeoverAt: number | undefined;
   readonly #wakeListeners: (() => void)[] = [];
@@ -147,23 +148,34 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
     return this.#exclusive(async () => {
       this.#retrySoon = false;
       this.#nextTakeoverAt = undefined;
-      const blocked = [...this.#blocked];
-      this.#blocked.clear();
-      for (const [sagaId, causes] of blocked) await this.#flushSafely(sagaId, causes);
+      const retry = [...this.#retry];
+      this.#retry.clear();
+      for (const [sagaId, causes] of retry) await this.#flushSafely(sagaId, causes);
       const now = this.#clock.now().getTime();
-      let swept = 0;
+      let swept = retry.length;
       for (const { _id: sagaId, updatedAt } of await this.#store.pendingOutboxes(this.#saga.name, { legacy })) {
         const takeoverAt = updatedAt.getTime() + this.#outboxLeaseMs;
-        if (!legacy && !this.#failed.has(sagaId) && takeoverAt > now) {
+        if (!legacy && takeoverAt > now) {
           this.#nextTakeoverAt = Math.min(this.#nextTakeoverAt ?? takeoverAt, takeoverAt);
           continue;
         }
-        this.#failed.delete(sagaId);
+        // Its worker died: of the workers sweeping it now, the one whose write of it lands takes it over.
+        if (!legacy && !(await this.#takeOver(sagaId, updatedAt))) continue;
         await this.#flushSafely(sagaId, 'all');
         swept++;
       }
       return swept;
     });
+  }
+
+  /** Writes the instance (its `updatedAt`) if nobody did since `seen`: true when this worker now holds its outbox. */
+  async #takeOver(sagaId: string, seen: Date): Promise<boolean> {
+    const doc = await this.#store.load<S, C>(sagaId);
+    if (!doc || doc.updatedAt.getTime() !== seen.getTime()) return false;
+    const next = { ...doc, version: doc.version + 1, updatedAt: this.#clock.now() };
+    const taken = await this.#store.save(next, doc.version);
+    if (taken) this.#log?.info({ sagaId, idleSince: seen }, 'saga outbox taken over');
+    return taken;
   }
 
   /** When this runner wants its next poll (see `PolledSaga`): its next deadline, or soon after a failure. */
@@ -289,13 +301,18 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
     throw new SagaConflictError(`${this.#saga.name} ${sagaId} kept changing concurrently; ${inputId ?? executed} will be retried.`);
   }
 
+  #retryLater(sagaId: string, causes: ReadonlySet<string> | 'all'): void {
+    const known = this.#retry.get(sagaId);
+    this.#retry.set(sagaId, known === 'all' || causes === 'all' ? 'all' : new Set([...(known ?? []), ...causes]));
+  }
+
   /** Carries out the outbox (see `#flush`); a failure leaves the rest for the next sweep, logged. */
   async #flushSafely(sagaId: string, causes: ReadonlySet<string> | 'all'): Promise<void> {
     try {
       await this.#flush(sagaId, causes);
     } catch (error) {
       this.#log?.warn({ err: error, sagaId }, 'saga outbox not carried out; retrying on the next sweep');
-      this.#failed.add(sagaId);
+      this.#retryLater(sagaId, causes);
       this.#retrySoon = true;
       this.#wake();
     }
@@ -306,7 +323,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
    * input this worker just handled, then the answers of the commands it carried out; `all` for
    * a sweep). A first command caused by another input is the business of the worker that
    * handled that input: this one stops there and looks again after `pollIntervalMs` (see
-   * `#blocked`). So two workers sharing an instance do not both send a command, and never out
+   * `#retry`). So two workers sharing an instance do not both send a command, and never out
    * of order; if the other worker died, a sweep takes the outbox over once its lease ran out.
    */
   async #flush(sagaId: string, causes: ReadonlySet<string> | 'all'): Promise<void> {
@@ -324,7 +341,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
       if (command && mine && !mine.has(command.causationId)) {
         // Another worker's command first: ours (if any) wait behind it, and are looked at again soon.
         if (doc.pending.some((candidate) => mine.has(candidate.causationId))) {
-          this.#blocked.set(sagaId, new Set([...(this.#blocked.get(sagaId) ?? []), ...mine]));
+          this.#retryLater(sagaId, mine);
           this.#retrySoon = true;
           this.#wake();
         }
