@@ -75,7 +75,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
   #retrySoon = false;
   /**
    * Outboxes to look at again on the next poll, with the causes this worker carries out there:
-   * a command of its own failed, or waits behind another worker's.
+   * a command of its own waits behind another worker's (its causes), or failed (`all`).
    */
   readonly #retry = new Map<string, ReadonlySet<string> | 'all'>();
   /** When an outbox another worker holds is next due for a takeover, as last swept (epoch ms, this runner's clock). */
@@ -312,7 +312,8 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
       await this.#flush(sagaId, causes);
     } catch (error) {
       this.#log?.warn({ err: error, sagaId }, 'saga outbox not carried out; retrying on the next sweep');
-      this.#retryLater(sagaId, causes);
+      // Retried whole: its failing command must not hold back the commands decided after it.
+      this.#retryLater(sagaId, 'all');
       this.#retrySoon = true;
       this.#wake();
     }
