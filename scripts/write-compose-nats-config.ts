@@ -1,7 +1,13 @@
-/** `npm run nats:config`: writes deploy/nats-server.conf (docker compose's NATS users) from the permission lists. */
-import { writeFileSync } from 'node:fs';
+/** `npm run nats:config`: writes deploy/nats-server.conf and deploy/nats-cluster/*.conf (docker compose's NATS users) from the permission lists. */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { composeNatsConfigFile, renderComposeNatsConfig } from './compose-nats-config.ts';
+import { clusterNatsConfigFile, clusterNatsNodes, composeNatsConfigFile, renderComposeNatsConfig } from './compose-nats-config.ts';
 
 writeFileSync(composeNatsConfigFile, renderComposeNatsConfig());
 console.log(`wrote ${fileURLToPath(composeNatsConfigFile)}`);
+for (const node of clusterNatsNodes) {
+  const file = clusterNatsConfigFile(node);
+  mkdirSync(new URL('.', file), { recursive: true });
+  writeFileSync(file, renderComposeNatsConfig({ node }));
+  console.log(`wrote ${fileURLToPath(file)}`);
+}

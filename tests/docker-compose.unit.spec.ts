@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { services } from '../scripts/system.ts';
 import { subgraphs } from '../schema/subgraphs.ts';
 import { entryPoints } from '../scripts/build.ts';
-import { composeNatsConfigFile, natsPasswordVariable, renderComposeNatsConfig } from '../scripts/compose-nats-config.ts';
+import { clusterNatsConfigFile, clusterNatsNodes, composeNatsConfigFile, natsPasswordVariable, renderComposeNatsConfig } from '../scripts/compose-nats-config.ts';
 import { natsServiceUsers } from '@happyride/eventstore';
 
 type Service = {
@@ -14,12 +14,16 @@ type Service = {
   ports?: string[];
   restart?: string;
   depends_on?: Record<string, { condition: string }>;
+  deploy?: { replicas?: number };
+  configs?: Array<{ source: string; target: string }>;
+  entrypoint?: string[];
 };
 type Compose = { services: Record<string, Service>; configs: Record<string, { file?: string }> };
 const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as Compose;
 const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8');
 const natsConfig = readFileSync(composeNatsConfigFile, 'utf8');
 const ciRun = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
+const cluster = parse(readFileSync(new URL('../docker-compose.cluster.yml', import.meta.url), 'utf8'), { merge: true }) as Compose;
 
 describe('docker-compose.yml', () => {
   it('runs real MongoDB 7 and NATS 2.11, neither published to the host, both with credentials', () => {
@@ -68,6 +72,67 @@ describe('docker-compose.yml', () => {
     }
     const published = Object.entries(compose.services).filter(([, s]) => s.ports?.length).map(([name]) => name);
     expect(published).toEqual(['gateway']);
+  });
+});
+
+describe('docker-compose.cluster.yml', () => {
+  const natsUrlOf = (user: string) =>
+    `nats://${user}:\${${natsPasswordVariable(user)}:?set ${natsPasswordVariable(user)}}@nats-1:4222,nats://nats-2:4222,nats://nats-3:4222`;
+
+  it('runs three NATS nodes, each with its generated cluster config and a store of its own', () => {
+    for (const node of clusterNatsNodes) {
+      expect(cluster.services[node]?.image).toMatch(/^nats:2\.11/);
+      expect(cluster.services[node]?.ports).toBeUndefined();
+      const config = cluster.services[node]?.configs?.[0];
+      expect(cluster.configs[config?.source ?? '']?.file).toBe(`./deploy/nats-cluster/${node}.conf`);
+    }
+  });
+
+  it.each(clusterNatsNodes.map((node) => [node]))('given %s, when its config is rendered, then it equals the committed file (run `npm run nats:config` if not), routes to the other two and has the same users', (node) => {
+    const committed = readFileSync(clusterNatsConfigFile(node), 'utf8');
+    expect(renderComposeNatsConfig({ node }), `deploy/nats-cluster/${node}.conf is stale: run \`npm run nats:config\``).toBe(committed);
+    for (const other of clusterNatsNodes) expect(committed.includes(`nats://${other}:6222`)).toBe(other !== node);
+    expect(committed).toMatch(/jetstream \{[^}]*sync_interval: always/);
+    expect(committed.slice(committed.indexOf('authorization'))).toBe(natsConfig.slice(natsConfig.indexOf('authorization')));
+  });
+
+  it('runs a 3-member MongoDB replica set, initiated once before any service starts', () => {
+    for (const member of ['mongo-1', 'mongo-2', 'mongo-3']) {
+      expect(cluster.services[member]?.image).toBe('mongo:7');
+      expect(cluster.services[member]?.ports).toBeUndefined();
+      expect(cluster.services[member]?.entrypoint?.join(' ')).toMatch(/--replSet rs0 .*--keyFile/);
+    }
+    expect(JSON.stringify(cluster.services['mongo-init']?.command)).toMatch(/rs\.initiate\(.*mongo-1:27017.*mongo-2:27017.*mongo-3:27017/);
+    expect(cluster.services.gateway?.depends_on?.['mongo-init']).toEqual({ condition: 'service_completed_successfully' });
+  });
+
+  it.each(services.map((s) => [s.name]))('given the service %s, then the cluster runs two of it on the three NATS nodes and the replica set, with EVENT_STREAM_REPLICAS=3', (name) => {
+    const service = cluster.services[name];
+    expect(service?.command).toEqual([`dist/${name}.js`]);
+    expect(service?.deploy?.replicas).toBe(2);
+    expect(service?.restart).toBe('unless-stopped');
+    expect(service?.environment?.NATS_URL).toBe(natsUrlOf(name));
+    expect(service?.environment?.MONGODB_URL).toMatch(/^mongodb:\/\/.+@mongo-1:27017,mongo-2:27017,mongo-3:27017\/\?replicaSet=rs0&/);
+    expect(service?.environment?.EVENT_STREAM_REPLICAS).toBe('3');
+  });
+
+  it('bootstraps once, as the NATS admin, with three replicas; the gateways find the subgraphs by service name and are the only ones published', () => {
+    expect(cluster.services.bootstrap?.deploy?.replicas).toBe(1);
+    expect(cluster.services.bootstrap?.environment?.NATS_URL).toBe(natsUrlOf('admin'));
+    expect(cluster.services.bootstrap?.environment?.EVENT_STREAM_REPLICAS).toBe('3');
+    for (const entry of subgraphs) {
+      expect(cluster.services.gateway?.environment?.[`${entry.envPrefix}_URL`]).toMatch(new RegExp(`^http://${entry.name}:\\d+/graphql$`));
+      expect(cluster.services.gateway?.depends_on?.[entry.name]).toEqual({ condition: 'service_healthy' });
+    }
+    const published = Object.entries(cluster.services).filter(([, s]) => s.ports?.length).map(([name]) => name);
+    expect(published).toEqual(['gateway']);
+    expect(cluster.services.gateway?.ports).toEqual(['4000-4001:4000']);
+  });
+
+  it('is checked by `docker compose config` in CI when docker exists', () => {
+    expect(ciRun).toContain('docker compose -f docker-compose.cluster.yml config -q');
+    expect(ciRun).toContain('MONGO_KEYFILE_SECRET=');
+    expect(ciRun).toContain('docker compose config -q');
   });
 });
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Collection, Db } from 'mongodb';
 import { Gauge, type Registry } from 'prom-client';
 import { envNumber } from './config.ts';
+import { MAJORITY_WRITES } from './mongo.ts';
 import { bulkWriteInSafeCommands } from './mongo.ts';
 
 export const DEAD_LETTERS_COLLECTION = 'dead_letters';
@@ -20,7 +21,7 @@ export class MongoDeadLetterStore implements DeadLetterStore {
   readonly #letters: Collection<DeadLetter>;
 
   constructor(db: Db) {
-    this.#letters = db.collection<DeadLetter>(DEAD_LETTERS_COLLECTION);
+    this.#letters = db.collection<DeadLetter>(DEAD_LETTERS_COLLECTION, MAJORITY_WRITES);
   }
 
   async ensureIndexes(): Promise<void> {

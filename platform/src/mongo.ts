@@ -1,4 +1,4 @@
-import { MongoClient, type AnyBulkWriteOperation, type Collection, type Db, type Document } from 'mongodb';
+import { MongoClient, type AnyBulkWriteOperation, type Collection, type CollectionOptions, type Db, type Document } from 'mongodb';
 
 export interface Mongo {
   client: MongoClient;
@@ -24,6 +24,16 @@ export async function connectMongo(url: string, database: string, appName: strin
   await db.command({ ping: 1 });
   return { client, db, close: () => client.close() };
 }
+
+/**
+ * For the collections whose writes nothing could rebuild (saga state and outboxes, deadlines and
+ * their claims, dead letters, the simulated provider's ledger): a write is acknowledged once a
+ * majority of a replica set holds it, so a failover cannot roll it back. Read models are
+ * written with the default (a lost write is replayed from the log). A server alone (FerretDB,
+ * one mongod) acknowledges as before.
+ * @example db.collection('saga_instances', MAJORITY_WRITES)
+ */
+export const MAJORITY_WRITES = { writeConcern: { w: 'majority' } } as const satisfies CollectionOptions;
 
 /**
  * FerretDB v1.24 holds one SQLite connection per matched statement of an `update` command until

@@ -1,5 +1,5 @@
 import { connectNats, consumerDefinitions, JetStreamEventStore } from '@happyride/eventstore';
-import { connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, firstReason, MongoDeadLetterStore, readCommonConfig, readinessCheck, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer, superviseLoops } from '@happyride/platform';
+import { ConfigError, connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, firstReason, MongoDeadLetterStore, readCommonConfig, readinessCheck, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer, superviseLoops } from '@happyride/platform';
 import { createPaymentProvider, readPaymentProviderConfig } from './payments/config.ts';
 import { PaymentReconciler } from './payments/reconciliation.ts';
 import { runSagas } from './runtime/run-sagas.ts';
@@ -24,6 +24,11 @@ runMain(logger, async () => {
   const metricsPort = envPort(env, 'SAGA_WORKER_METRICS_PORT', 9465);
   const chargeTimeoutMs = envNumber(env, 'PAYMENT_PROVIDER_TIMEOUT_MS', 10_000, { min: 1, integer: true });
   const stepDelayMs = envNumber(env, 'SAGA_STEP_DELAY_MS', 0, { min: 0, integer: true });
+  // Another worker takes an outbox over once it was not written for this long: longer than one command may take.
+  const outboxLeaseMs = envNumber(env, 'SAGA_OUTBOX_LEASE_MS', 30_000, { min: 100, integer: true });
+  if (outboxLeaseMs <= chargeTimeoutMs + stepDelayMs) {
+    throw new ConfigError(`SAGA_OUTBOX_LEASE_MS (${outboxLeaseMs}) must exceed PAYMENT_PROVIDER_TIMEOUT_MS + SAGA_STEP_DELAY_MS (${chargeTimeoutMs + stepDelayMs}): a charge in progress would be sent again by another worker.`);
+  }
 
   const nats = await connectNats(common.natsUrl, 'saga-worker');
   const mongo = await connectMongo(common.mongoUrl, common.mongoDatabase, 'saga-worker');
@@ -37,6 +42,7 @@ runMain(logger, async () => {
     sagas,
     provider,
     pollIntervalMs,
+    outboxLeaseMs,
     chargeTimeoutMs,
     currency: providerConfig.currency,
     stepDelayMs,
@@ -49,7 +55,7 @@ runMain(logger, async () => {
   const deadLetters = { store: deadLetterStore, maxDeliveries: readMaxDeliveries(env) };
 
   // On TripCancelled, a paid payment of a confirmed trip is refunded: same events, same consumer.
-  const refunds = createTripCancellationRunner({ events: new JetStreamEventStore(nats.js, nats.jsm), sagas, provider, pollIntervalMs, stepDelayMs, logger });
+  const refunds = createTripCancellationRunner({ events: new JetStreamEventStore(nats.js, nats.jsm), sagas, provider, pollIntervalMs, outboxLeaseMs, stepDelayMs, logger });
 
   const stop = new AbortController();
   // A loop that stops makes the process unready and exit 1 (to be restarted), never silent.
@@ -65,6 +71,7 @@ runMain(logger, async () => {
     config: dispatchConfig,
     pollIntervalMs,
     idlePollIntervalMs,
+    outboxLeaseMs,
     logger,
     signal: stop.signal,
     deadLetters,

@@ -18,6 +18,8 @@ export type Verdict = { allowed: true } | { allowed: false; retryAfterSeconds: n
  * Token buckets keyed by caller: refilled continuously at `perMinute`, at most `burst` full.
  * Memory stays bounded: a bucket idle long enough to be full again is dropped (it is the same
  * as no bucket) at most once per `sweepEveryMs`, and beyond `maxKeys` the least recently used go.
+ * The buckets live in this process: N gateway replicas allow a caller up to N× (README,
+ * "Running several of each"); a shared bucket would add a NATS round trip to every request.
  * @example const limiter = rateLimiter({ perMinute: 600, burst: 60 }); limiter.take('user:p1', Date.now())
  */
 export function rateLimiter({ perMinute, burst }: RateLimitOptions, { maxKeys = 100_000, sweepEveryMs = 60_000 } = {}) {

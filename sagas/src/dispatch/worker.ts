@@ -30,11 +30,13 @@ export interface DispatchWorkerOptions {
   workerId?: string;
   pollIntervalMs?: number;
   idlePollIntervalMs?: number;
+  /** See `SagaRunnerOptions.outboxLeaseMs`. */
+  outboxLeaseMs?: number;
   logger?: Logger;
 }
 
 /** The dispatch saga wired to its runner and executor. */
-export function createDispatchRunner({ config, events, sagas, index, offers, clock, workerId, pollIntervalMs, idlePollIntervalMs, logger }: DispatchWorkerOptions) {
+export function createDispatchRunner({ config, events, sagas, index, offers, clock, workerId, pollIntervalMs, idlePollIntervalMs, outboxLeaseMs, logger }: DispatchWorkerOptions) {
   const execute = createDispatchExecutor({ events, index, offers, radiusKm: config.radiusKm, ...(clock ? { clock } : {}), ...(logger ? { logger } : {}) });
   return new SagaRunner<DispatchState, DispatchInput, DispatchCommand>({
     saga: createDispatchSaga(config),
@@ -44,6 +46,7 @@ export function createDispatchRunner({ config, events, sagas, index, offers, clo
     workerId,
     pollIntervalMs,
     idlePollIntervalMs,
+    outboxLeaseMs,
     logger,
   });
 }
@@ -52,7 +55,7 @@ export function createDispatchRunner({ config, events, sagas, index, offers, clo
  * Dispatch inside a worker process: builds the index of available drivers, then runs the saga
  * on its durable consumer until `signal` aborts. Resolves once it runs; `running` ends with it.
  */
-export async function startDispatchWorker({ nats, db, events, sagas, config, pollIntervalMs, idlePollIntervalMs, logger, signal, deadLetters }: {
+export async function startDispatchWorker({ nats, db, events, sagas, config, pollIntervalMs, idlePollIntervalMs, outboxLeaseMs, logger, signal, deadLetters }: {
   nats: Nats;
   db: Db;
   events: EventStore;
@@ -60,6 +63,7 @@ export async function startDispatchWorker({ nats, db, events, sagas, config, pol
   config: DispatchConfig;
   pollIntervalMs?: number;
   idlePollIntervalMs?: number;
+  outboxLeaseMs?: number;
   logger?: Logger;
   signal: AbortSignal;
   /** Park trip events the dispatch saga cannot handle after N deliveries. */
@@ -68,7 +72,7 @@ export async function startDispatchWorker({ nats, db, events, sagas, config, pol
   const offers = new DispatchOffers(db, nats);
   await offers.ensureIndexes();
   const drivers = await startAvailableDrivers(nats, await KvDriverLocationStore.open(nats.js), { signal, ...(logger ? { logger } : {}) });
-  const runner = createDispatchRunner({ config, events, sagas, index: drivers.index, offers, ...(pollIntervalMs ? { pollIntervalMs } : {}), ...(idlePollIntervalMs ? { idlePollIntervalMs } : {}), ...(logger ? { logger } : {}) });
+  const runner = createDispatchRunner({ config, events, sagas, index: drivers.index, offers, ...(pollIntervalMs ? { pollIntervalMs } : {}), ...(idlePollIntervalMs ? { idlePollIntervalMs } : {}), ...(outboxLeaseMs ? { outboxLeaseMs } : {}), ...(logger ? { logger } : {}) });
   const running = Promise.all([runner.run(nats, { consumerName: consumerDefinitions.dispatchSaga.name, signal, ...(deadLetters ? { deadLetters } : {}) }), drivers.done]).then(() => {});
   return { runner, index: drivers.index, running };
 }

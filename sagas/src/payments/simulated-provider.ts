@@ -1,4 +1,4 @@
-import { ConfigError, envNumber, envOptional } from '@happyride/platform';
+import { ConfigError, envNumber, envOptional, MAJORITY_WRITES } from '@happyride/platform';
 import { MongoServerError, type Db } from 'mongodb';
 import type { ChargeRequest, ChargeResult, PaymentProvider, ProviderCharge, RefundRequest } from './provider.ts';
 
@@ -73,8 +73,8 @@ export class SimulatedPaymentProvider implements PaymentProvider {
     db: Db,
     { declineAbove = Number.POSITIVE_INFINITY, declinePassengers = [], hangPassengers = [], slowPassengers = [], latePassengers = [], slowMs = 2_000 }: SimulatedProviderOptions = {},
   ) {
-    this.#charges = db.collection<SimulatedChargeDocument>(SIMULATED_CHARGES);
-    this.#refunds = db.collection<SimulatedRefundDocument>(SIMULATED_REFUNDS);
+    this.#charges = db.collection<SimulatedChargeDocument>(SIMULATED_CHARGES, MAJORITY_WRITES);
+    this.#refunds = db.collection<SimulatedRefundDocument>(SIMULATED_REFUNDS, MAJORITY_WRITES);
     this.#declineAbove = declineAbove;
     this.#declinePassengers = new Set(declinePassengers);
     this.#hangPassengers = new Set(hangPassengers);

@@ -21,6 +21,17 @@ describe('MongoSagaStore start-up', () => {
 
     expect(await store.load('nobody')).toBeNull();
   });
+
+  it('given saga state nothing could rebuild, then every collection writes with majority write concern, which the server accepts', async () => {
+    const store = new MongoSagaStore(mongo.db);
+    for (const collection of [store.instances, store.deadlines, store.transitions]) expect(collection.writeConcern?.w).toBe('majority');
+
+    const at = new Date();
+    const saved = await store.save({ _id: 'majority-1', saga: 'dispatch', state: {}, associations: [], handledInputs: [], ended: false, version: 0, pending: [], pendingDeadlines: [], hasPending: false, correlationId: 'c', startedAt: at, updatedAt: at }, 0);
+
+    expect(saved).toBe(true);
+    expect(await store.load('majority-1')).toMatchObject({ version: 1 });
+  });
 });
 
 describe('MongoSagaStore with documents written before pendingOf, liveKeys and armedOf', () => {

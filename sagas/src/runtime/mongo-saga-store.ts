@@ -1,4 +1,5 @@
 import { MongoServerError, type Collection, type Db } from 'mongodb';
+import { MAJORITY_WRITES } from '@happyride/platform';
 import type { SagaCommandBase } from './saga.ts';
 
 /** A command waiting in an instance's outbox, with the input that caused it. */
@@ -112,10 +113,10 @@ export class MongoSagaStore {
       claims = 'saga_deadline_claims',
     }: { instances?: string; deadlines?: string; transitions?: string; claims?: string } = {},
   ) {
-    this.instances = db.collection<SagaInstanceDocument>(instances);
-    this.deadlines = db.collection<SagaDeadlineDocument>(deadlines);
-    this.transitions = db.collection<SagaTransitionDocument>(transitions);
-    this.#claims = db.collection<SagaDeadlineClaimDocument>(claims);
+    this.instances = db.collection<SagaInstanceDocument>(instances, MAJORITY_WRITES);
+    this.deadlines = db.collection<SagaDeadlineDocument>(deadlines, MAJORITY_WRITES);
+    this.transitions = db.collection<SagaTransitionDocument>(transitions, MAJORITY_WRITES);
+    this.#claims = db.collection<SagaDeadlineClaimDocument>(claims, MAJORITY_WRITES);
   }
 
   /** Run once at start-up (and before tests): creates the collections and their indexes. */
@@ -163,10 +164,14 @@ export class MongoSagaStore {
    * `pendingOf` index; with `legacy`, also those written before `pendingOf` existed (a scan of
    * the instances: once, at start).
    */
-  async withPending(saga: string, { limit = 100, legacy = false }: { limit?: number; legacy?: boolean } = {}): Promise<string[]> {
+  async withPending(saga: string, options: { limit?: number; legacy?: boolean } = {}): Promise<string[]> {
+    return (await this.pendingOutboxes(saga, options)).map((doc) => doc._id);
+  }
+
+  /** Like `withPending`, with when each instance was last written (a worker carrying its outbox out writes it after every command). */
+  async pendingOutboxes(saga: string, { limit = 100, legacy = false }: { limit?: number; legacy?: boolean } = {}): Promise<{ _id: string; updatedAt: Date }[]> {
     const filter = legacy ? { saga, hasPending: true } : { pendingOf: saga };
-    const docs = await this.instances.find(filter, { projection: { _id: 1 } }).limit(limit).toArray();
-    return docs.map((doc) => doc._id);
+    return this.instances.find(filter, { projection: { _id: 1, updatedAt: 1 } }).limit(limit).toArray();
   }
 
   /**
@@ -203,10 +208,15 @@ export class MongoSagaStore {
     }
   }
 
-  /** Arms a deadline once: carrying the same outbox entry out again changes nothing. */
+  /** Arms a deadline once: carrying the same outbox entry out again (or twice at once) changes nothing. */
   async scheduleDeadline(saga: string, sagaId: string, name: string, dueAt: Date): Promise<void> {
     const _id = deadlineId(sagaId, name);
-    await this.deadlines.updateOne({ _id }, { $setOnInsert: { _id, saga, sagaId, name, dueAt, armedOf: saga } }, { upsert: true });
+    try {
+      await this.deadlines.updateOne({ _id }, { $setOnInsert: { _id, saga, sagaId, name, dueAt, armedOf: saga } }, { upsert: true });
+    } catch (error) {
+      // Two workers arming it at once: one upsert inserts, the other may fail on the key. Armed either way.
+      if (!isDuplicateKey(error)) throw error;
+    }
   }
 
   async cancelDeadline(sagaId: string, name: string): Promise<void> {

@@ -8,7 +8,7 @@ import { MongoSagaStore } from './mongo-saga-store.ts';
 import { SagaRunner } from './runner.ts';
 import type { DeadlineReached, Saga } from './saga.ts';
 
-/** A toy saga: TripCreated → one Ping command and a WAKE deadline; the deadline ends it. */
+/** A toy saga: TripCreated → one Ping command and a WAKE deadline; TripConfirmed → a second Ping (`pong`); the deadline ends it. */
 type ToyInput = EventEnvelope<'trip'> | DeadlineReached;
 type ToyCommand = { type: 'Ping'; sagaId: string; commandId: string };
 interface ToyState {
@@ -22,8 +22,9 @@ const toy: Saga<ToyState, ToyInput, ToyCommand> = {
   associationsOf: (input) => ('eventId' in input ? [`trip:${input.aggregateId}`] : []),
   decide(input, state) {
     if (!('eventId' in input)) return { commands: [], state: { ...state, woken: state.woken + 1 }, ended: true };
-    if (input.type !== 'TripCreated' || state.started) return { commands: [], state };
     const sagaId = `toy-${input.aggregateId}`;
+    if (input.type === 'TripConfirmed') return { commands: [{ type: 'Ping', sagaId, commandId: `${sagaId}:pong` }], state };
+    if (input.type !== 'TripCreated' || state.started) return { commands: [], state };
     return { commands: [{ type: 'Ping', sagaId, commandId: `${sagaId}:ping` }], schedule: [{ name: 'WAKE', afterMs: 1_000 }], state: { ...state, started: true } };
   },
 };
@@ -64,7 +65,10 @@ const created = (tripId: string): ToyInput =>
     schemaVersion: 1,
   }) as ToyInput;
 
-function toyRunner(clock: VirtualClock, workerId: string, executed: string[]) {
+/** The trip's next event, TripConfirmed, as the log would deliver it. */
+const confirmedEvent = (tripId: string): ToyInput => ({ ...created(tripId), type: 'TripConfirmed', data: { tripId }, eventId: `${tripId}-confirm:0`, version: 2, commandId: `${tripId}-confirm` }) as ToyInput;
+
+function toyRunner(clock: VirtualClock, workerId: string, executed: string[], { before }: { before?: (commandId: string) => Promise<void> } = {}) {
   return new SagaRunner({
     saga: toy,
     store,
@@ -72,6 +76,7 @@ function toyRunner(clock: VirtualClock, workerId: string, executed: string[]) {
     workerId,
     logger,
     execute: async (command) => {
+      await before?.(command.commandId);
       executed.push(command.commandId);
       return null;
     },
@@ -116,6 +121,54 @@ describe('saga runner on the MongoDB-wire server', () => {
     expect(saved.filter(Boolean)).toHaveLength(1);
     const winner = saved.indexOf(true) + 1;
     expect(await store.load<ToyState, ToyCommand>('s1')).toMatchObject({ version: 2, state: { woken: winner } });
+  });
+
+  it('given worker A carrying out a command, when worker B decides another on the same instance, then B leaves A\'s alone (even sweeping) and carries out its own once A is done', async () => {
+    const tripId = `t-${randomUUID().slice(0, 8)}`;
+    const sagaId = `toy-${tripId}`;
+    const clock = new VirtualClock();
+    let started!: () => void;
+    const aStarted = new Promise<void>((resolve) => (started = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const aExecuted: string[] = [];
+    const bExecuted: string[] = [];
+    const a = toyRunner(clock, 'wa', aExecuted, { before: async () => (started(), gate) });
+    const b = toyRunner(clock, 'wb', bExecuted);
+
+    const aHandling = a.handle(created(tripId));
+    await aStarted; // A is carrying out ping
+    await b.handle(confirmedEvent(tripId));
+    await b.sweep();
+    expect(bExecuted).toEqual([]);
+    expect((await store.load<ToyState, ToyCommand>(sagaId))?.pending.map((command) => command.commandId)).toEqual([`${sagaId}:ping`, `${sagaId}:pong`]);
+    expect(b.nextPollAt()).toBe(0); // B looks again on its next poll
+
+    release();
+    await aHandling;
+    expect(aExecuted).toEqual([`${sagaId}:ping`]); // not B's pong
+    await b.sweep();
+    expect(bExecuted).toEqual([`${sagaId}:pong`]);
+    expect(await store.load<ToyState, ToyCommand>(sagaId)).toMatchObject({ pending: [], hasPending: false });
+  });
+
+  it('given an outbox whose worker died, when two other workers sweep, then one of them takes it over, only once SAGA_OUTBOX_LEASE_MS passed without a write', async () => {
+    const tripId = `t-${randomUUID().slice(0, 8)}`;
+    const clock = new VirtualClock();
+    let started!: () => void;
+    const carryingOut = new Promise<void>((resolve) => (started = resolve));
+    const dead = toyRunner(clock, 'dead', [], { before: () => (started(), new Promise<void>(() => {})) }); // never returns: as good as killed
+    void dead.handle(created(tripId));
+    await carryingOut;
+    const executed: string[] = [];
+    const [one, two] = [toyRunner(clock, 'one', executed), toyRunner(clock, 'two', executed)];
+
+    clock.advance(29_999);
+    expect(await one.sweep()).toBe(0);
+    clock.advance(1);
+    const swept = await Promise.all([one.sweep(), two.sweep()]);
+    expect(swept[0]! + swept[1]!).toBe(1); // one of the two takes it over
+    expect(executed).toEqual([`toy-${tripId}:ping`]);
   });
 
   it('given a deadline not yet due, when a worker polls, then it does not fire', async () => {

@@ -26,6 +26,12 @@ export interface SagaRunnerOptions<S, I extends SagaInputBase, C extends SagaCom
   workerId?: string | undefined;
   /** A claimed deadline not fired within this long (its worker died) may be claimed again. */
   deadlineLeaseMs?: number | undefined;
+  /**
+   * An outbox not written for this long (its worker died, or is stuck) is carried out by whichever
+   * worker sweeps next; a younger one is left to the worker carrying it out. Longer than any one
+   * command takes (the provider's timeout). The start-up sweep takes every outbox regardless.
+   */
+  outboxLeaseMs?: number | undefined;
   /** How soon `run` looks again for due deadlines and unfinished outboxes while some are left (at most this often). */
   pollIntervalMs?: number | undefined;
   /** How often `run` looks with nothing armed or failed here: how soon it takes over the work of a worker that died. */
@@ -48,7 +54,8 @@ const MAX_ATTEMPTS = 10;
  * either repeats the command (same id: the receiver deduplicates) or nothing.
  *
  * Within one process, work is serialised; several processes may run side by side: the version
- * guard and the deadline claims keep them from stepping on each other.
+ * guard and the deadline claims keep them from stepping on each other, and an outbox is
+ * carried out by one worker at a time while it lives (see `#flush` and `sweep`).
  */
 export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> implements PolledSaga {
   readonly workerId: string;
@@ -57,6 +64,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
   readonly #execute: CommandExecutor<I, C>;
   readonly #clock: Clock;
   readonly #leaseMs: number;
+  readonly #outboxLeaseMs: number;
   readonly #pollIntervalMs: number;
   readonly #idlePollIntervalMs: number;
   readonly #log: Logger | undefined;
@@ -65,15 +73,23 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
   #nextDueAt: number | undefined;
   /** An outbox failed here since the last sweep: sweep again soon. */
   #retrySoon = false;
+  /**
+   * Outboxes to look at again on the next poll, with the causes this worker carries out there:
+   * a command of its own waits behind another worker's (its causes), or failed (`all`).
+   */
+  readonly #retry = new Map<string, ReadonlySet<string> | 'all'>();
+  /** When an outbox another worker holds is next due for a takeover, as last swept (epoch ms, this runner's clock). */
+  #nextTakeoverAt: number | undefined;
   readonly #wakeListeners: (() => void)[] = [];
 
-  constructor({ saga, store, execute, clock = systemClock, workerId, deadlineLeaseMs = 30_000, pollIntervalMs = 1_000, idlePollIntervalMs = 30_000, logger }: SagaRunnerOptions<S, I, C>) {
+  constructor({ saga, store, execute, clock = systemClock, workerId, deadlineLeaseMs = 30_000, outboxLeaseMs = 30_000, pollIntervalMs = 1_000, idlePollIntervalMs = 30_000, logger }: SagaRunnerOptions<S, I, C>) {
     this.#saga = saga;
     this.#store = store;
     this.#execute = execute;
     this.#clock = clock;
     this.workerId = workerId ?? `${saga.name}-${randomUUID().slice(0, 8)}`;
     this.#leaseMs = deadlineLeaseMs;
+    this.#outboxLeaseMs = outboxLeaseMs;
     this.#pollIntervalMs = pollIntervalMs;
     this.#idlePollIntervalMs = idlePollIntervalMs;
     this.#log = logger?.child({ saga: saga.name, worker: this.workerId });
@@ -112,7 +128,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
         this.#log?.info({ sagaId: deadline.sagaId, deadline: deadline.name }, 'deadline reached');
         await this.#apply(deadline.sagaId, input); // an ended instance ignores it
         await this.#store.markFired(deadline._id, this.workerId, this.#clock.now());
-        await this.#flushSafely(deadline.sagaId);
+        await this.#flushSafely(deadline.sagaId, new Set([inputIdOf(input)]));
         fired++;
       }
       // Next: a due one not fired here (claimed by another worker, or past the first 100) soon, else the next armed.
@@ -123,24 +139,52 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
   }
 
   /**
-   * Carries out the outboxes left unfinished (a crash, a failed command). With `legacy` (at
-   * start), also finds instances written before `pendingOf` existed. @returns instances swept.
+   * Carries out the outboxes left unfinished: those that failed here, and those no worker has
+   * written for `outboxLeaseMs` (its worker died); an outbox another worker is carrying out is
+   * left to it. With `legacy` (at start), every outbox, also of instances written before
+   * `pendingOf` existed. @returns instances swept.
    */
   sweep({ legacy = false }: { legacy?: boolean } = {}): Promise<number> {
     return this.#exclusive(async () => {
       this.#retrySoon = false;
-      const ids = await this.#store.withPending(this.#saga.name, { legacy });
-      for (const sagaId of ids) await this.#flushSafely(sagaId);
-      return ids.length;
+      this.#nextTakeoverAt = undefined;
+      const retry = [...this.#retry];
+      this.#retry.clear();
+      for (const [sagaId, causes] of retry) await this.#flushSafely(sagaId, causes);
+      const now = this.#clock.now().getTime();
+      let swept = retry.length;
+      for (const { _id: sagaId, updatedAt } of await this.#store.pendingOutboxes(this.#saga.name, { legacy })) {
+        const takeoverAt = updatedAt.getTime() + this.#outboxLeaseMs;
+        if (!legacy && takeoverAt > now) {
+          this.#nextTakeoverAt = Math.min(this.#nextTakeoverAt ?? takeoverAt, takeoverAt);
+          continue;
+        }
+        // Its worker died: of the workers sweeping it now, the one whose write of it lands takes it over.
+        if (!legacy && !(await this.#takeOver(sagaId, updatedAt))) continue;
+        await this.#flushSafely(sagaId, 'all');
+        swept++;
+      }
+      return swept;
     });
+  }
+
+  /** Writes the instance (its `updatedAt`) if nobody did since `seen`: true when this worker now holds its outbox. */
+  async #takeOver(sagaId: string, seen: Date): Promise<boolean> {
+    const doc = await this.#store.load<S, C>(sagaId);
+    if (!doc || doc.updatedAt.getTime() !== seen.getTime()) return false;
+    const next = { ...doc, version: doc.version + 1, updatedAt: this.#clock.now() };
+    const taken = await this.#store.save(next, doc.version);
+    if (taken) this.#log?.info({ sagaId, idleSince: seen }, 'saga outbox taken over');
+    return taken;
   }
 
   /** When this runner wants its next poll (see `PolledSaga`): its next deadline, or soon after a failure. */
   nextPollAt(): number | undefined {
     if (this.#retrySoon) return 0;
-    if (this.#nextDueAt === undefined) return undefined;
-    // The deadline's time by this runner's clock, on the loop's clock.
-    return Date.now() + (this.#nextDueAt - this.#clock.now().getTime());
+    const next = [this.#nextDueAt, this.#nextTakeoverAt].filter((at): at is number => at !== undefined);
+    if (next.length === 0) return undefined;
+    // The deadline's (or takeover's) time by this runner's clock, on the loop's clock.
+    return Date.now() + (Math.min(...next) - this.#clock.now().getTime());
   }
 
   onWake(listener: () => void): void {
@@ -177,9 +221,11 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
   }
 
   async #handle(input: I): Promise<void> {
+    // This worker carries out what the input caused (also when it was decided before, by a worker that died).
+    const causes = new Set([inputIdOf(input)]);
     if (isDirectInput(input)) {
       await this.#apply(input.sagaId, input);
-      await this.#flushSafely(input.sagaId);
+      await this.#flushSafely(input.sagaId, causes);
       return;
     }
     const targets = new Set<string>();
@@ -193,7 +239,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
       await this.#apply(sagaId, input);
       targets.add(sagaId);
     }
-    for (const sagaId of targets) await this.#flushSafely(sagaId);
+    for (const sagaId of targets) await this.#flushSafely(sagaId, causes);
   }
 
   /**
@@ -255,18 +301,34 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
     throw new SagaConflictError(`${this.#saga.name} ${sagaId} kept changing concurrently; ${inputId ?? executed} will be retried.`);
   }
 
-  /** Carries out the outbox; a failure leaves the rest for the next sweep, logged. */
-  async #flushSafely(sagaId: string): Promise<void> {
+  #retryLater(sagaId: string, causes: ReadonlySet<string> | 'all'): void {
+    const known = this.#retry.get(sagaId);
+    this.#retry.set(sagaId, known === 'all' || causes === 'all' ? 'all' : new Set([...(known ?? []), ...causes]));
+  }
+
+  /** Carries out the outbox (see `#flush`); a failure leaves the rest for the next sweep, logged. */
+  async #flushSafely(sagaId: string, causes: ReadonlySet<string> | 'all'): Promise<void> {
     try {
-      await this.#flush(sagaId);
+      await this.#flush(sagaId, causes);
     } catch (error) {
       this.#log?.warn({ err: error, sagaId }, 'saga outbox not carried out; retrying on the next sweep');
+      // Retried whole: its failing command must not hold back the commands decided after it.
+      this.#retryLater(sagaId, 'all');
       this.#retrySoon = true;
       this.#wake();
     }
   }
 
-  async #flush(sagaId: string): Promise<void> {
+  /**
+   * Carries out the outbox in order, as long as its first command was caused by `causes` (the
+   * input this worker just handled, then the answers of the commands it carried out; `all` for
+   * a sweep). A first command caused by another input is the business of the worker that
+   * handled that input: this one stops there and looks again after `pollIntervalMs` (see
+   * `#retry`). So two workers sharing an instance do not both send a command, and never out
+   * of order; if the other worker died, a sweep takes the outbox over once its lease ran out.
+   */
+  async #flush(sagaId: string, causes: ReadonlySet<string> | 'all'): Promise<void> {
+    const mine = causes === 'all' ? null : new Set(causes);
     const failed = new Set<string>();
     for (let round = 0; round < 100; round++) {
       const doc = await this.#store.load<S, C>(sagaId);
@@ -277,6 +339,15 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
       }
       // In order; a command that failed (infrastructure) is skipped this time round, not the ones after it.
       const command = doc.pending.find((candidate) => !failed.has(candidate.commandId));
+      if (command && mine && !mine.has(command.causationId)) {
+        // Another worker's command first: ours (if any) wait behind it, and are looked at again soon.
+        if (doc.pending.some((candidate) => mine.has(candidate.causationId))) {
+          this.#retryLater(sagaId, mine);
+          this.#retrySoon = true;
+          this.#wake();
+        }
+        return;
+      }
       if (!command) {
         if (failed.size > 0) throw new Error(`${failed.size} command(s) of ${sagaId} failed; they stay in the outbox.`);
         return;
@@ -290,6 +361,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
         continue;
       }
       this.#log?.debug({ sagaId, correlationId: doc.correlationId, commandId: command.commandId, outcome: outcome?.type ?? 'recorded' }, 'saga command carried out');
+      if (outcome !== null) mine?.add(inputIdOf(outcome));
       await this.#apply(sagaId, outcome, { executed: command.commandId });
     }
   }

@@ -241,7 +241,7 @@ describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
     expect(await sagas.deadlines.findOne({ _id: deadlineId(sagaId, PAYMENT_TIMEOUT) })).toMatchObject({ claimedBy: 'worker-2', firedAt: expect.any(Date) });
   });
 
-  it('given a crash after a command was carried out but before the outbox was cleared, when another worker sweeps, then the command is deduplicated', async () => {
+  it('given a crash after a command was carried out but before the outbox was cleared, when another worker sweeps after the outbox lease, then the command is deduplicated', async () => {
     const sagas = await freshSagaStore();
     const { tripId, sagaId } = await givenTrip({ fare: 72.41 });
     const provider = simulated();
@@ -253,7 +253,12 @@ describe('trip creation saga on JetStream and the MongoDB-wire server', () => {
     // Put ConfirmTrip back in the outbox, as if the worker died right after executing it (`save` marks it `pendingOf`).
     const confirm = { type: 'ConfirmTrip', sagaId, commandId: `${sagaId}:confirm-trip`, tripId, causationId: 'x' };
     await sagas.instances.updateOne({ _id: sagaId }, { $set: { pending: [confirm], hasPending: true, pendingOf: TRIP_CREATION_SAGA }, $inc: { version: 1 } });
-    const other = createTripCreationRunner({ config, events, sagas, provider, logger });
+    // Another worker leaves a fresh outbox to the worker carrying it out; once its lease ran out (30 s), it takes it over.
+    const now = await instanceOf(sagas, sagaId);
+    const clock = new VirtualClock(new Date(now!.updatedAt.getTime() + 1_000));
+    const other = createTripCreationRunner({ config, events, sagas, provider, clock, logger });
+    expect(await other.sweep()).toBe(0);
+    clock.advance(30_000);
     expect(await other.sweep()).toBe(1);
 
     const types = (await events.read('trip', tripId)).events.map((event) => event.type);

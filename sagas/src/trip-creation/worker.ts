@@ -27,6 +27,8 @@ export interface TripCreationWorkerOptions {
   clock?: Clock;
   workerId?: string;
   pollIntervalMs?: number;
+  /** See `SagaRunnerOptions.outboxLeaseMs`. */
+  outboxLeaseMs?: number;
   chargeTimeoutMs?: number;
   /** The currency of every charge (`eur`). */
   currency?: string;
@@ -48,7 +50,7 @@ function inSlowMotion<I extends SagaInputBase>(execute: CommandExecutor<I, SagaC
 }
 
 /** The trip creation saga wired to its runner and output handler. */
-export function createTripCreationRunner({ config, events, sagas, provider, clock, workerId, pollIntervalMs, chargeTimeoutMs, currency, stepDelayMs = 0, logger }: TripCreationWorkerOptions) {
+export function createTripCreationRunner({ config, events, sagas, provider, clock, workerId, pollIntervalMs, outboxLeaseMs, chargeTimeoutMs, currency, stepDelayMs = 0, logger }: TripCreationWorkerOptions) {
   const handler = createOutputHandler({
     store: events,
     provider,
@@ -65,12 +67,13 @@ export function createTripCreationRunner({ config, events, sagas, provider, cloc
     clock,
     workerId,
     pollIntervalMs,
+    outboxLeaseMs,
     logger,
   });
 }
 
 /** The refund-on-cancellation saga (the payment's part of the cancellation choreography), wired alike. */
-export function createTripCancellationRunner({ events, sagas, provider, clock, workerId, pollIntervalMs, stepDelayMs = 0, logger }: Omit<TripCreationWorkerOptions, 'config'>) {
+export function createTripCancellationRunner({ events, sagas, provider, clock, workerId, pollIntervalMs, outboxLeaseMs, stepDelayMs = 0, logger }: Omit<TripCreationWorkerOptions, 'config'>) {
   // It sends only RefundPaidPayment, answered by a recorded event or a CommandRejected.
   const handler = createOutputHandler({ store: events, provider, ...(clock ? { clock } : {}), ...(logger ? { logger } : {}) }) as CommandExecutor<TripCancellationInput, SagaCommand>;
   const execute = inSlowMotion(handler, stepDelayMs);
@@ -81,6 +84,7 @@ export function createTripCancellationRunner({ events, sagas, provider, clock, w
     clock,
     workerId,
     pollIntervalMs,
+    outboxLeaseMs,
     logger,
   });
 }
