@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SocketCounts, tokenExpiresAtMs } from './socket-limits.ts';
 
 describe('SocketCounts', () => {
