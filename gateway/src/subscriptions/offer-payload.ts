@@ -1,4 +1,4 @@
-import { executeSync, type DocumentNode, type ExecutionResult, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { buildSchema, executeSync, printSchema, type DocumentNode, type ExecutionResult, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 
 /** Thrown by the resolver for a field the notice does not carry. */
 class NotCarried extends Error {}
@@ -8,6 +8,18 @@ const carriedField: GraphQLFieldResolver<unknown, unknown> = (source, _args, _co
   if (typeof source !== 'object' || source === null || !Object.hasOwn(source, info.fieldName)) throw new NotCarried(info.fieldName);
   return (source as Record<string, unknown>)[info.fieldName];
 };
+
+/**
+ * The schema's types without its resolvers: `@apollo/gateway` gives every field of its schema a
+ * resolver of its own (reading the response key), which would answer a field the notice lacks
+ * with null instead of failing. Built once per schema.
+ */
+const withoutResolvers = new WeakMap<GraphQLSchema, GraphQLSchema>();
+function typesOnly(schema: GraphQLSchema): GraphQLSchema {
+  let plain = withoutResolvers.get(schema);
+  if (!plain) withoutResolvers.set(schema, (plain = buildSchema(printSchema(schema))));
+  return plain;
+}
 
 /**
  * The answer of the one-offer query (`query ($dispatchOfferTripId: ID!) { k: dispatchOffer(tripId: …) { …S } }`)
@@ -22,14 +34,19 @@ export function offerPayloadFromNotice(
   oneOfferQuery: DocumentNode,
   { variables, operationName, offer }: { variables: Record<string, unknown>; operationName: string | undefined; offer: Record<string, unknown> },
 ): ExecutionResult | null {
-  const result = executeSync({
-    schema,
-    document: oneOfferQuery,
-    variableValues: variables,
-    operationName: operationName ?? null,
-    rootValue: { dispatchOffer: offer },
-    fieldResolver: carriedField,
-  });
+  let result: ExecutionResult;
+  try {
+    result = executeSync({
+      schema: typesOnly(schema),
+      document: oneOfferQuery,
+      variableValues: variables,
+      operationName: operationName ?? null,
+      rootValue: { dispatchOffer: offer },
+      fieldResolver: carriedField,
+    });
+  } catch {
+    return null; // whatever went wrong here, the graph can still answer
+  }
   return result.errors?.length || result.data == null ? null : result;
 }
 

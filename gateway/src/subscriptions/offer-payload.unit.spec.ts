@@ -1,4 +1,4 @@
-import { buildSchema, parse } from 'graphql';
+import { buildSchema, parse, printSchema, type GraphQLObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { noticedOffer, offerPayloadFromNotice } from './offer-payload.ts';
 
@@ -24,6 +24,12 @@ describe('offerPayloadFromNotice', () => {
   it('given a selected field the notice lacks (an entity of another subgraph, a detail a closing notice does not repeat), then null: read it through the graph', () => {
     expect(payload('tripId passenger { name }')).toBeNull();
     expect(payload('tripId status fare', { tripId: 't1', driverId: 'd1', status: 'TAKEN', updatedAt: offer.updatedAt })).toBeNull();
+  });
+
+  it("given a schema whose fields resolve by themselves (as @apollo/gateway's do), then a field the notice lacks still means null", () => {
+    const gatewayLike = buildSchema(printSchema(schema));
+    for (const field of Object.values((gatewayLike.getType('DispatchOffer') as GraphQLObjectType).getFields())) field.resolve = (source: Record<string, unknown>, _args, _context, info) => source[info.path.key];
+    expect(offerPayloadFromNotice(gatewayLike, oneOffer('tripId passenger { name }'), { variables: { dispatchOfferTripId: 't1' }, operationName: undefined, offer })).toBeNull();
   });
 
   it('given a value the schema does not allow, then null rather than a payload the graph would not give', () => {
