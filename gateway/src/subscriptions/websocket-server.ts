@@ -118,7 +118,8 @@ type WsContext = GraphQLWsContext<Record<string, unknown> | undefined, Extra>;
  * payload is the answer of the matching query through the federated graph (so any field of
  * any subgraph can be selected, and the same authorization applies), re-read whenever a
  * read-model change notice arrives on NATS, once per notice for all identical subscriptions
- * (`live-feeds.ts`). graphql-ws's close codes apply: 4408 without `connection_init` in time,
+ * (`live-feeds.ts`); an offer notice that carries every field a driver selected is pushed as it
+ * is, to that driver only (`offer-payload.ts`). graphql-ws's close codes apply: 4408 without `connection_init` in time,
  * 4403 for a missing or bad token and when the token expires, 4401, 4409, 4429; and ours:
  * 1009 for a message over `maxPayloadBytes`, 4430 for too many sockets (per IP, per identity).
  * A `subscribe` that cannot be served gets an `error` message with a code; the socket stays.
