@@ -33,6 +33,7 @@ import { LiveFeeds, type Followed, type OfferQueries } from './live-feeds.ts';
 import { NoticeRouter } from './notice-router.ts';
 import { noticedOffer, offerPayloadFromNotice } from './offer-payload.ts';
 import { ExpiryQueue } from './expiry-queue.ts';
+import { KeepAlive } from './keep-alive.ts';
 import {
   defaultWebSocketLimits,
   SocketCounts,
@@ -85,7 +86,7 @@ interface SocketState {
   expiresAtMs?: number;
 }
 
-/** graphql-ws's keep-alive, done once for all sockets: a ping each period, closed without a pong by the next. */
+/** graphql-ws's keep-alive period, done by `KeepAlive` for all sockets. */
 const KEEP_ALIVE_MS = 12_000;
 
 /** What one payload read needs: the query (printed once per document) and who asks. */
@@ -169,28 +170,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   const ipOf = options.clientIp ?? ((request: IncomingMessage) => request.socket.remoteAddress ?? 'unknown');
   // Closes a socket with 4403 when its token expires (the client reconnects with a fresh one).
   const expiring = new ExpiryQueue<WebSocket>((socket) => socket.close(WebSocketCloseCode.Forbidden, 'Token expired'));
-  const awaitingPong = new WeakSet<WebSocket>();
-  const keepAlive = setInterval(() => {
-    for (const socket of webSocketServer.clients) {
-      if (socket.readyState !== socket.OPEN) continue;
-      if (awaitingPong.has(socket)) {
-        socket.terminate();
-        continue;
-      }
-      awaitingPong.add(socket);
-      socket.ping();
-    }
-  }, KEEP_ALIVE_MS);
-  keepAlive.unref();
-  // Listeners shared by every socket (`this` is the socket).
-  function onPong(this: WebSocket): void {
-    awaitingPong.delete(this);
-  }
+  const keepAlive = new KeepAlive({ periodMs: KEEP_ALIVE_MS });
+  // One listener shared by every socket (`this` is the socket).
   function onClose(this: WebSocket): void {
     const state = sockets.get(this);
     if (!state) return;
     sockets.delete(this);
     perIp.release(state.ip);
+    keepAlive.delete(this);
     if (state.identity !== undefined) perIdentity.release(state.identity);
     if (state.expiresAtMs !== undefined) expiring.delete(this, state.expiresAtMs);
   }
@@ -205,7 +192,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     }
     sockets.set(socket, { ip });
     socket.on('close', onClose);
-    socket.on('pong', onPong);
+    keepAlive.add(socket);
   }
 
   /** At most `maxSocketsPerIdentity` acknowledged sockets per identity; false when refused. */
@@ -365,7 +352,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => (e.originalError instanceof GraphQLError ? e.originalError : e).toJSON()),
     },
     webSocketServer,
-    0, // no keep-alive timer per socket: `keepAlive` above pings them all
+    0, // no keep-alive timer per socket: `keepAlive` pings them all
   );
   /**
    * `ws` closes a socket itself on a protocol error (1009 for a message over `maxPayload`, 1002,
@@ -384,7 +371,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     async stop() {
       stopWatchingReconnects();
       notices.stop();
-      clearInterval(keepAlive);
+      keepAlive.stop();
       expiring.stop();
       await server.dispose();
       await new Promise<void>((resolve) => webSocketServer.close(() => resolve()));
