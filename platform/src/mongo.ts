@@ -44,9 +44,12 @@ export const MAJORITY_WRITES = { writeConcern: { w: 'majority' } } as const sati
  */
 export const SAFE_STATEMENTS_PER_COMMAND = 50;
 
-/** `bulkWrite` (unordered) in commands of at most `SAFE_STATEMENTS_PER_COMMAND` statements. */
-export async function bulkWriteInSafeCommands<T extends Document>(collection: Collection<T>, ops: AnyBulkWriteOperation<T>[]): Promise<void> {
+/** `bulkWrite` (unordered) in commands of at most `SAFE_STATEMENTS_PER_COMMAND` statements; resolves to the `_id`s it upserted. */
+export async function bulkWriteInSafeCommands<T extends Document>(collection: Collection<T>, ops: AnyBulkWriteOperation<T>[]): Promise<unknown[]> {
+  const upserted: unknown[] = [];
   for (let i = 0; i < ops.length; i += SAFE_STATEMENTS_PER_COMMAND) {
-    await collection.bulkWrite(ops.slice(i, i + SAFE_STATEMENTS_PER_COMMAND), { ordered: false });
+    const result = await collection.bulkWrite(ops.slice(i, i + SAFE_STATEMENTS_PER_COMMAND), { ordered: false });
+    upserted.push(...Object.values(result.upsertedIds));
   }
+  return upserted;
 }

@@ -28,95 +28,103 @@ const REMEMBERED_KEYS = 256;
 /** Per shared offers feed: the trips re-read after a NATS reconnect besides the open ones. */
 const RECENT_TRIPS = 50;
 
+const DONE: IteratorResult<ExecutionResult> = { done: true, value: undefined };
+
 /**
- * Keeps what one subscriber has not been sent yet: the latest payload per key (a trip, an
- * offer), never a queue (a slow client costs one payload per key), and what it was last sent,
- * so the same state is never pushed twice.
+ * One subscriber of a shared feed, and its side as the async iterator graphql-ws consumes. It
+ * keeps what it has not been sent yet: the latest payload per key (a trip, an offer), never a
+ * queue (a slow client costs one payload per key), and what it was last sent, so the same state
+ * is never pushed twice. An idle subscriber holds one pending `next()` and nothing else: no
+ * maps, no async frames, no closures of its own.
  */
-class Outbox {
-  readonly #pending = new Map<string, { result: ExecutionResult; serialized: string }>();
-  readonly #sent = new Map<string, string>();
+class Subscriber<C> {
+  #pending: Map<string, { result: ExecutionResult; serialized: string }> | undefined;
+  #sent: Map<string, string> | undefined;
   #failure: GraphQLError | undefined;
-  #wake: (() => void) | undefined;
+  #waiting: { resolve: (result: IteratorResult<ExecutionResult>) => void; reject: (error: unknown) => void } | undefined;
+  /** The feed it is in until it leaves (the end of the subscription, or refused at the start). */
+  #feed: SharedFeed<C> | undefined;
+
+  constructor(
+    readonly context: C,
+    feed: SharedFeed<C>,
+  ) {
+    this.#feed = feed;
+  }
 
   /** Queues `result` for `key` unless it is what the subscriber has already. */
   offer(key: string, result: ExecutionResult, serialized: string, { onlyIfUnknown = false } = {}): void {
-    if (onlyIfUnknown && (this.#pending.has(key) || this.#sent.has(key))) return;
-    this.#pending.delete(key);
-    if (this.#sent.get(key) !== serialized) this.#pending.set(key, { result, serialized });
-    this.#signal();
+    if (onlyIfUnknown && (this.#pending?.has(key) || this.#sent?.has(key))) return;
+    this.#pending?.delete(key);
+    if (this.#sent?.get(key) !== serialized) (this.#pending ??= new Map()).set(key, { result, serialized });
+    this.#deliver();
   }
 
+  /** Ends the subscription with `error` once what is pending has been sent. */
   fail(error: GraphQLError): void {
     this.#failure ??= error;
-    this.#signal();
+    this.#deliver();
   }
 
-  /** The next payload to send; waits for one; throws the failure once nothing else is pending. */
-  async take(isOpen: () => boolean): Promise<ExecutionResult | undefined> {
-    for (;;) {
-      if (!isOpen()) return undefined;
-      const next = this.#pending.entries().next();
-      if (!next.done) {
-        const [key, { result, serialized }] = next.value;
-        this.#pending.delete(key);
-        this.#remember(key, serialized);
-        return result;
-      }
-      if (this.#failure) throw this.#failure;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
+  /** Out of its feed, without ending the iterator (a subscription refused at its start). */
+  leave(): void {
+    const feed = this.#feed;
+    this.#feed = undefined;
+    feed?.leave(this);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    if (!this.#feed) return Promise.resolve(DONE);
+    const value = this.#take();
+    if (value) return Promise.resolve({ done: false, value });
+    if (this.#failure) {
+      this.leave();
+      return Promise.reject(this.#failure);
+    }
+    return new Promise((resolve, reject) => (this.#waiting = { resolve, reject }));
+  }
+
+  return(): Promise<IteratorResult<ExecutionResult>> {
+    this.leave();
+    this.#deliver();
+    return Promise.resolve(DONE);
+  }
+
+  /** Answers a waiting `next()`: the next payload, the end, or the failure once nothing is pending. */
+  #deliver(): void {
+    const waiting = this.#waiting;
+    if (!waiting) return;
+    if (!this.#feed) {
+      this.#waiting = undefined;
+      waiting.resolve(DONE);
+      return;
+    }
+    const value = this.#take();
+    if (value) {
+      this.#waiting = undefined;
+      waiting.resolve({ done: false, value });
+    } else if (this.#failure) {
+      this.#waiting = undefined;
+      this.leave();
+      waiting.reject(this.#failure);
     }
   }
 
-  /** Ends a pending `take` (it answers undefined once `isOpen` says so). */
-  wake(): void {
-    this.#signal();
+  #take(): ExecutionResult | undefined {
+    const next = this.#pending?.entries().next();
+    if (!next || next.done) return undefined;
+    const [key, { result, serialized }] = next.value;
+    this.#pending!.delete(key);
+    const sent = (this.#sent ??= new Map());
+    sent.delete(key);
+    sent.set(key, serialized);
+    if (sent.size > REMEMBERED_KEYS) sent.delete(sent.keys().next().value!);
+    return result;
   }
-
-  #signal(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  #remember(key: string, serialized: string): void {
-    this.#sent.delete(key);
-    this.#sent.set(key, serialized);
-    if (this.#sent.size > REMEMBERED_KEYS) this.#sent.delete(this.#sent.keys().next().value!);
-  }
-}
-
-interface Member<C> {
-  context: C;
-  outbox: Outbox;
-  open: boolean;
-}
-
-/** The subscriber's side of a shared feed as the async iterator graphql-ws consumes. */
-function updatesOf<C>(member: Member<C>, leave: () => void): Followed['updates'] {
-  const end = async (): Promise<IteratorResult<ExecutionResult>> => {
-    if (member.open) {
-      member.open = false;
-      leave();
-      member.outbox.wake();
-    }
-    return { done: true, value: undefined };
-  };
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    async next() {
-      try {
-        const value = await member.outbox.take(() => member.open);
-        return value === undefined ? end() : { done: false, value };
-      } catch (error) {
-        await end();
-        throw error;
-      }
-    },
-    return: end,
-  };
 }
 
 /** The errors of a result that failed, as one GraphQLError carrying the first code. */
@@ -130,7 +138,7 @@ function failureOf(cause: unknown, result?: ExecutionResult): GraphQLError {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 abstract class SharedFeed<C> {
-  readonly members = new Set<Member<C>>();
+  readonly members = new Set<Subscriber<C>>();
   ready!: Promise<void>;
   #unlisten: (() => void) | undefined;
   #closed = false;
@@ -158,18 +166,18 @@ abstract class SharedFeed<C> {
 
   /** The context reads are made with: the latest subscriber's (same identity for all). */
   protected get context(): C | undefined {
-    let last: Member<C> | undefined;
+    let last: Subscriber<C> | undefined;
     for (const member of this.members) last = member;
     return last?.context;
   }
 
-  join(context: C): Member<C> {
-    const member: Member<C> = { context, outbox: new Outbox(), open: true };
+  join(context: C): Subscriber<C> {
+    const member = new Subscriber(context, this);
     this.members.add(member);
     return member;
   }
 
-  leave(member: Member<C>): void {
+  leave(member: Subscriber<C>): void {
     this.members.delete(member);
     if (this.members.size === 0) this.close();
   }
@@ -177,7 +185,7 @@ abstract class SharedFeed<C> {
   /** Every subscriber gets an `error` with the failure's code; the feed closes. */
   protected fail(error: GraphQLError): void {
     this.feeds.options.logger.warn({ subject: this.subject, code: error.extensions['code'], err: error.message, subscribers: this.members.size }, 'live update read failed: subscribers told');
-    for (const member of this.members) member.outbox.fail(error);
+    for (const member of this.members) member.fail(error);
     this.close();
   }
 
@@ -253,7 +261,7 @@ class SharedQuery<C> extends SharedFeed<C> {
           const serialized = JSON.stringify(result);
           if (serialized === this.latest?.serialized) continue;
           this.latest = { result, serialized };
-          for (const member of this.members) member.outbox.offer('', result, serialized);
+          for (const member of this.members) member.offer('', result, serialized);
         } while (this.#again);
       } catch (error) {
         this.fail(error instanceof GraphQLError ? error : failureOf(error));
@@ -275,15 +283,27 @@ export interface OfferQueries<C> {
   itemsOf: (result: ExecutionResult) => Array<{ tripId: string; result: ExecutionResult }>;
   /** The offer of a one-offer answer, null when there is none to push. */
   offerOf: (result: ExecutionResult) => ExecutionResult | null;
+  /**
+   * The payload of a notice that carries every field the subscriber selected (no read needed);
+   * null when it lacks one (the offer is then read through the graph).
+   */
+  fromNotice?: (context: C, notice: unknown) => ExecutionResult | null;
 }
 
+/** What a trip's offer is updated from next: a notice (pushed from its content when it carries enough), or a read. */
+const READ_AGAIN = Symbol('read the offer through the graph');
+const HANDLED = Symbol('nothing new since');
+
 /**
- * `dispatchOffers`-like feeds: each notice names a trip, whose offer is re-read once for all
- * the subscribers (reads serial per trip); each subscriber replays its open offers itself.
+ * `dispatchOffers`-like feeds: each notice names a trip; its offer is pushed from the notice's
+ * content when that carries every selected field, else re-read once for all the subscribers.
+ * Updates are serial per trip, latest notice first, so an offer never goes back in time; each
+ * subscriber replays its open offers itself.
  */
 class SharedOffers<C> extends SharedFeed<C> {
-  readonly #reading = new Map<string, boolean>();
-  readonly #recent: string[] = [];
+  /** Per trip being updated: the latest notice not handled yet, READ_AGAIN, or HANDLED. */
+  #next: Map<string, unknown> | undefined;
+  #recent: string[] | undefined;
 
   constructor(
     feeds: LiveFeeds<C>,
@@ -297,7 +317,7 @@ class SharedOffers<C> extends SharedFeed<C> {
 
   onNotice(notice: unknown): void {
     const tripId = (notice as { tripId?: unknown } | null)?.tripId;
-    if (typeof tripId === 'string') this.#readOffer(tripId);
+    if (typeof tripId === 'string') this.#update(tripId, notice);
   }
 
   refresh(): void {
@@ -311,41 +331,41 @@ class SharedOffers<C> extends SharedFeed<C> {
         this.fail(error instanceof GraphQLError ? error : failureOf(error));
         return;
       }
-      for (const tripId of new Set([...open, ...this.#recent])) this.#readOffer(tripId);
+      for (const tripId of new Set([...open, ...(this.#recent ?? [])])) this.#update(tripId, READ_AGAIN);
     })();
   }
 
-  #readOffer(tripId: string): void {
-    if (this.#reading.has(tripId)) {
-      this.#reading.set(tripId, true);
-      return;
-    }
-    this.#reading.set(tripId, false);
+  #update(tripId: string, next: unknown): void {
+    const pending = (this.#next ??= new Map());
+    const busy = pending.has(tripId);
+    pending.set(tripId, next);
+    if (busy) return;
     void (async () => {
       try {
-        do {
-          this.#reading.set(tripId, false);
+        for (let latest = pending.get(tripId); latest !== HANDLED; latest = pending.get(tripId)) {
+          pending.set(tripId, HANDLED);
           const context = this.context;
           if (!context || this.closed) return;
-          const offer = this.queries.offerOf(await this.readWithRetry((c) => this.queries.one(c, tripId)));
+          const offer = (latest === READ_AGAIN ? null : this.queries.fromNotice?.(context, latest)) ?? this.queries.offerOf(await this.readWithRetry((c) => this.queries.one(c, tripId)));
           if (!offer) continue;
           this.#remember(tripId);
           const serialized = JSON.stringify(offer);
-          for (const member of this.members) member.outbox.offer(tripId, offer, serialized);
-        } while (this.#reading.get(tripId));
+          for (const member of this.members) member.offer(tripId, offer, serialized);
+        }
       } catch (error) {
         this.fail(error instanceof GraphQLError ? error : failureOf(error));
       } finally {
-        this.#reading.delete(tripId);
+        pending.delete(tripId);
       }
     })();
   }
 
   #remember(tripId: string): void {
-    const index = this.#recent.indexOf(tripId);
-    if (index >= 0) this.#recent.splice(index, 1);
-    this.#recent.push(tripId);
-    if (this.#recent.length > RECENT_TRIPS) this.#recent.shift();
+    const recent = (this.#recent ??= []);
+    const index = recent.indexOf(tripId);
+    if (index >= 0) recent.splice(index, 1);
+    recent.push(tripId);
+    if (recent.length > RECENT_TRIPS) recent.shift();
   }
 }
 
@@ -397,16 +417,16 @@ export class LiveFeeds<C> {
     try {
       await feed.ready;
     } catch (error) {
-      feed.leave(member);
+      member.leave();
       throw error;
     }
     const latest = (feed as SharedQuery<C>).latest;
     if (!latest || latest.result.errors?.length) {
-      feed.leave(member);
-      return { first: latest?.result ?? { errors: [failureOf('the first read did not answer')] }, updates: updatesOf(member, () => {}) };
+      member.leave();
+      return { first: latest?.result ?? { errors: [failureOf('the first read did not answer')] }, updates: member };
     }
-    member.outbox.offer('', latest.result, latest.serialized); // sent first (or a fresher one instead)
-    return { first: latest.result, updates: updatesOf(member, () => feed.leave(member)) };
+    member.offer('', latest.result, latest.serialized); // sent first (or a fresher one instead)
+    return { first: latest.result, updates: member };
   }
 
   /**
@@ -420,13 +440,13 @@ export class LiveFeeds<C> {
       await feed.ready;
       const first = await this.countedRead(queries.list(context));
       if (first.errors?.length) {
-        feed.leave(member);
-        return { first, updates: updatesOf(member, () => {}) };
+        member.leave();
+        return { first, updates: member };
       }
-      for (const item of queries.itemsOf(first)) member.outbox.offer(item.tripId, item.result, JSON.stringify(item.result), { onlyIfUnknown: true });
-      return { first, updates: updatesOf(member, () => feed.leave(member)) };
+      for (const item of queries.itemsOf(first)) member.offer(item.tripId, item.result, JSON.stringify(item.result), { onlyIfUnknown: true });
+      return { first, updates: member };
     } catch (error) {
-      feed.leave(member);
+      member.leave();
       throw error;
     }
   }

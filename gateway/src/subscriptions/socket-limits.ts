@@ -82,29 +82,3 @@ export function tokenExpiresAtMs(token: string): number | undefined {
     return undefined;
   }
 }
-
-/** setTimeout's longest delay; a later expiry re-arms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/**
- * Calls `onExpiry` at `expiresAtMs` (one unref'd timer, re-armed past ~24.8 days); the
- * returned function cancels it (call it when the socket closes).
- */
-export function atExpiry(expiresAtMs: number, onExpiry: () => void, now: () => number = Date.now): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    const left = expiresAtMs - now();
-    if (left <= 0) {
-      timer = undefined;
-      onExpiry();
-      return;
-    }
-    timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-    timer.unref();
-  };
-  arm();
-  return () => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-  };
-}

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { atExpiry, SocketCounts, tokenExpiresAtMs } from './socket-limits.ts';
+import { describe, expect, it } from 'vitest';
+import { SocketCounts, tokenExpiresAtMs } from './socket-limits.ts';
 
 describe('SocketCounts', () => {
   it('given max sockets under a key, when one more is added, then it is refused, and after a release it is counted', () => {
@@ -36,42 +36,4 @@ describe('tokenExpiresAtMs', () => {
       expect(tokenExpiresAtMs(value)).toBeUndefined();
     },
   );
-});
-
-describe('atExpiry', () => {
-  beforeEach(() => void vi.useFakeTimers({ now: 1_000_000 }));
-  afterEach(() => void vi.useRealTimers());
-
-  it('given an expiry already past, then it fires at once', () => {
-    let fired = 0;
-    atExpiry(999_000, () => fired++);
-    expect(fired).toBe(1);
-  });
-
-  it('given an expiry in the future, then it fires once, at that time', () => {
-    const fired: number[] = [];
-    atExpiry(1_002_000, () => fired.push(Date.now()));
-    vi.advanceTimersByTime(1_999);
-    expect(fired).toEqual([]);
-    vi.advanceTimersByTime(10_000);
-    expect(fired).toEqual([1_002_000]);
-  });
-
-  it('given an expiry beyond the longest timer (~24.8 days), then it re-arms and fires at the expiry', () => {
-    const fired: number[] = [];
-    const in30Days = 1_000_000 + 30 * 86_400_000;
-    atExpiry(in30Days, () => fired.push(Date.now()));
-    vi.advanceTimersByTime(2 ** 31 - 1);
-    expect(fired).toEqual([]);
-    vi.advanceTimersByTime(30 * 86_400_000);
-    expect(fired).toEqual([in30Days]);
-  });
-
-  it('given a cancelled expiry, then it never fires', () => {
-    let fired = 0;
-    const cancel = atExpiry(1_002_000, () => fired++);
-    cancel();
-    vi.advanceTimersByTime(10_000);
-    expect(fired).toBe(0);
-  });
 });

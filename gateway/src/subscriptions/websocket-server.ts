@@ -1,7 +1,7 @@
 import type { ApolloServer } from '@apollo/server';
 import type { Actor } from '@happyride/domain';
 import { isValidId } from '@happyride/domain';
-import { dispatchOfferSubject, listenFirst, onNatsReconnect, tripUpdatedSubject, type Nats } from '@happyride/eventstore';
+import { dispatchOfferSubject, onNatsReconnect, tripUpdatedSubject, type Nats } from '@happyride/eventstore';
 import { bearerToken, KeySetUnavailableError, type Logger, type TokenVerifier } from '@happyride/platform';
 import {
   extendSchema,
@@ -28,9 +28,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayContext } from '../context.ts';
 import { checkOperationCost, type OperationLimits } from '../plugins/operation-limits.ts';
 import { OFFER_TRIP_VARIABLE, oneOfferQuery, subscriptionAsQuery } from './as-query.ts';
+import { CheckedDocuments } from './checked-documents.ts';
 import { LiveFeeds, type Followed, type OfferQueries } from './live-feeds.ts';
+import { NoticeRouter } from './notice-router.ts';
+import { noticedOffer, offerPayloadFromNotice } from './offer-payload.ts';
+import { ExpiryQueue } from './expiry-queue.ts';
+import { KeepAlive } from './keep-alive.ts';
 import {
-  atExpiry,
   defaultWebSocketLimits,
   SocketCounts,
   SUBSCRIPTION_LIMIT_EXCEEDED,
@@ -69,18 +73,43 @@ export interface SubscriptionServerOptions {
   retryDelaysMs?: readonly number[];
 }
 
-interface Connection {
-  actor: Actor;
-  authorization: string;
+/**
+ * What the gateway keeps per socket, in one object (no closure or timer per socket): its
+ * address, and once acknowledged who it is and when its token expires.
+ */
+interface SocketState {
+  ip: string;
+  /** `role:id`, counted in `perIdentity` while the socket is open. */
+  identity?: string;
+  actor?: Actor;
+  authorization?: string;
+  expiresAtMs?: number;
 }
 
-/** What one payload read needs: the query and who asks. */
+/** graphql-ws's keep-alive period, done by `KeepAlive` for all sockets. */
+const KEEP_ALIVE_MS = 12_000;
+
+/** What one payload read needs: the query (printed once per document) and who asks. */
 interface ReadContext {
   gatewayContext: GatewayContext;
-  query: DocumentNode;
+  query: string;
   variables: Record<string, unknown> | undefined;
   operationName: string | undefined;
 }
+
+/** A subscription document as every subscriber sending its text shares it (`CheckedDocuments`). */
+interface PreparedSubscription {
+  /** Tells documents apart in feed keys. */
+  id: number;
+  root: FieldNode;
+  /** The query of its payload through the graph, printed. */
+  query: string;
+  /** `dispatchOffers` only: how its offers are read, and pushed from notices. */
+  offers?: OfferQueries<ReadContext>;
+}
+
+/** A document's parse and validation errors, or it and its subscription (or why it is none). */
+type CheckedDocument = { errors: readonly GraphQLError[] } | { document: DocumentNode; subscription: PreparedSubscription | readonly GraphQLError[] };
 
 type WsContext = GraphQLWsContext<Record<string, unknown> | undefined, Extra>;
 
@@ -90,7 +119,8 @@ type WsContext = GraphQLWsContext<Record<string, unknown> | undefined, Extra>;
  * payload is the answer of the matching query through the federated graph (so any field of
  * any subgraph can be selected, and the same authorization applies), re-read whenever a
  * read-model change notice arrives on NATS, once per notice for all identical subscriptions
- * (`live-feeds.ts`). graphql-ws's close codes apply: 4408 without `connection_init` in time,
+ * (`live-feeds.ts`); an offer notice that carries every field a driver selected is pushed as it
+ * is, to that driver only (`offer-payload.ts`). graphql-ws's close codes apply: 4408 without `connection_init` in time,
  * 4403 for a missing or bad token and when the token expires, 4401, 4409, 4429; and ours:
  * 1009 for a message over `maxPayloadBytes`, 4430 for too many sockets (per IP, per identity).
  * A `subscribe` that cannot be served gets an `error` message with a code; the socket stays.
@@ -98,7 +128,7 @@ type WsContext = GraphQLWsContext<Record<string, unknown> | undefined, Extra>;
 export function startSubscriptionServer(options: SubscriptionServerOptions) {
   const { logger } = options;
   const limits: WebSocketLimits = { ...defaultWebSocketLimits, ...options.limits };
-  const connections = new WeakMap<object, Connection>();
+  const sockets = new WeakMap<WebSocket, SocketState>();
   const perIp = new SocketCounts(limits.maxSocketsPerIp);
   const perIdentity = new SocketCounts(limits.maxSocketsPerIdentity);
   let cached: { api: GraphQLSchema; schema: GraphQLSchema } | undefined;
@@ -111,15 +141,19 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
 
   const fetchPayload = async (context: ReadContext): Promise<ExecutionResult> => {
     const response = await options.apollo.executeOperation(
-      { query: print(context.query), variables: context.variables, operationName: context.operationName },
+      { query: context.query, variables: context.variables, operationName: context.operationName },
       { contextValue: { ...context.gatewayContext, correlationId: randomUUID() } },
     );
     if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
     return response.body.singleResult as ExecutionResult;
   };
 
+  // One NATS subscription per notice kind for the process, routed to the feeds in memory.
+  const notices = new NoticeRouter(options.nats, [tripUpdatedSubject('*'), dispatchOfferSubject('*')]);
+  const documents = new CheckedDocuments<CheckedDocument>();
+  let preparedCount = 0;
   const feeds = new LiveFeeds<ReadContext>({
-    source: { listen: (subject, onNotice) => listenFirst(options.nats, subject, onNotice) },
+    source: notices,
     read: fetchPayload,
     logger,
     ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
@@ -134,6 +168,19 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
 
   const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: limits.maxPayloadBytes });
   const ipOf = options.clientIp ?? ((request: IncomingMessage) => request.socket.remoteAddress ?? 'unknown');
+  // Closes a socket with 4403 when its token expires (the client reconnects with a fresh one).
+  const expiring = new ExpiryQueue<WebSocket>((socket) => socket.close(WebSocketCloseCode.Forbidden, 'Token expired'));
+  const keepAlive = new KeepAlive({ periodMs: KEEP_ALIVE_MS });
+  // One listener shared by every socket (`this` is the socket).
+  function onClose(this: WebSocket): void {
+    const state = sockets.get(this);
+    if (!state) return;
+    sockets.delete(this);
+    perIp.release(state.ip);
+    keepAlive.delete(this);
+    if (state.identity !== undefined) perIdentity.release(state.identity);
+    if (state.expiresAtMs !== undefined) expiring.delete(this, state.expiresAtMs);
+  }
   webSocketServer.on('connection', (socket, request) => limitPerIp(socket, ipOf(request)));
 
   /** At most `maxSocketsPerIp` sockets per peer address (counted from the upgrade). */
@@ -143,11 +190,13 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       socket.close(WebSocketCloseCode.TooManySockets, 'Too many sockets from this address');
       return;
     }
-    socket.once('close', () => perIp.release(ip));
+    sockets.set(socket, { ip });
+    socket.on('close', onClose);
+    keepAlive.add(socket);
   }
 
   /** At most `maxSocketsPerIdentity` acknowledged sockets per identity; false when refused. */
-  function limitPerIdentity(socket: WebSocket, actor: Actor): boolean {
+  function limitPerIdentity(socket: WebSocket, state: SocketState, actor: Actor): boolean {
     const key = `${actor.role}:${actor.id}`;
     if (socket.readyState !== socket.OPEN) return false; // closed while the token was verified
     if (!perIdentity.tryAdd(key)) {
@@ -155,24 +204,18 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       socket.close(WebSocketCloseCode.TooManySockets, 'Too many sockets for this identity');
       return false;
     }
-    socket.once('close', () => perIdentity.release(key));
+    state.identity = key;
     return true;
-  }
-
-  /** Closes the socket with 4403 when its token expires (the client reconnects with a fresh one). */
-  function closeWhenTokenExpires(socket: WebSocket, token: string): void {
-    const expiresAt = tokenExpiresAtMs(token);
-    if (expiresAt === undefined) return;
-    const cancel = atExpiry(expiresAt, () => socket.close(WebSocketCloseCode.Forbidden, 'Token expired'));
-    socket.once('close', cancel);
   }
 
   async function connect(ctx: WsContext): Promise<boolean> {
     const header = ctx.connectionParams?.['authorization'];
     const token = bearerToken(typeof header === 'string' ? header : undefined);
     if (!token) return false;
-    const { socket, request } = ctx.extra;
-    const ip = ipOf(request);
+    const { socket } = ctx.extra;
+    const state = sockets.get(socket);
+    if (!state) return false; // refused at the upgrade (too many from its address)
+    const { ip } = state;
     if (options.badTokens && !options.badTokens.reserve(ip)) {
       // An address that spent its failed-token burst is refused unverified, as on HTTP.
       socket.close(WebSocketCloseCode.TryAgainLater, 'Too many invalid tokens from this address');
@@ -192,38 +235,69 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       return false; // → 4403 Forbidden (the reserved failed-token budget stays spent)
     }
     options.badTokens?.release(ip);
-    if (!limitPerIdentity(socket, actor)) return false; // closed with 4430 already (the 4403 that follows is ignored)
-    connections.set(ctx, { actor, authorization: header as string });
-    closeWhenTokenExpires(socket, token);
+    if (!limitPerIdentity(socket, state, actor)) return false; // closed with 4430 already (the 4403 that follows is ignored)
+    state.actor = actor;
+    state.authorization = header as string;
+    state.expiresAtMs = tokenExpiresAtMs(token);
+    if (state.expiresAtMs !== undefined) expiring.add(socket, state.expiresAtMs);
     return true;
   }
 
-  /** Parses and validates a `subscribe`; its subscription operation, or the errors to answer. */
-  function checkSubscription(
-    query: string,
-    operationName: string | undefined,
-    variables: Record<string, unknown>,
-  ): { document: DocumentNode; operation: OperationDefinitionNode } | readonly GraphQLError[] {
+  /** Parses and validates a `subscribe` document (once per text: `documents`). */
+  function checkDocument(query: string, operationName: string | undefined): CheckedDocument {
     let document: DocumentNode;
     try {
       document = parse(query, { maxTokens: 1000 });
     } catch (error) {
-      return [withCode('GRAPHQL_PARSE_FAILED')(error instanceof GraphQLError ? error : new GraphQLError(String(error)))];
+      return { errors: [withCode('GRAPHQL_PARSE_FAILED')(error instanceof GraphQLError ? error : new GraphQLError(String(error)))] };
     }
     const errors = validate(schema(), document, [...specifiedRules, ...options.validationRules]);
-    if (errors.length > 0) return errors.map(withCode('GRAPHQL_VALIDATION_FAILED'));
-    const overLimits = checkOperationCost(document, variables, options.operationLimits, { schema: schema(), operationName });
-    if (overLimits.length > 0) return overLimits;
+    if (errors.length > 0) return { errors: errors.map(withCode('GRAPHQL_VALIDATION_FAILED')) };
     const operation = getOperationAST(document, operationName);
     if (!operation || operation.operation !== 'subscription') {
-      return [new GraphQLError('Only subscriptions go over WebSocket: send queries and mutations with HTTP POST.', { extensions: { code: 'BAD_REQUEST' } })];
+      return { document, subscription: [new GraphQLError('Only subscriptions go over WebSocket: send queries and mutations with HTTP POST.', { extensions: { code: 'BAD_REQUEST' } })] };
     }
-    return { document, operation };
+    try {
+      return { document, subscription: prepare(document, operation, operationName) };
+    } catch (error) {
+      if (error instanceof GraphQLError && error.extensions['code']) return { document, subscription: [error] };
+      throw error;
+    }
+  }
+
+  /** The query of a subscription's payload, and for `dispatchOffers` how its offers are read and pushed. */
+  function prepare(document: DocumentNode, operation: OperationDefinitionNode, operationName: string | undefined): PreparedSubscription {
+    const { document: query, responseKey } = subscriptionAsQuery(document, operation);
+    const root = operation.selectionSet.selections[0] as FieldNode;
+    const prepared: PreparedSubscription = { id: ++preparedCount, root, query: print(query) };
+    if (root.name.value !== 'dispatchOffers') return prepared;
+    const oneOfferDocument = oneOfferQuery(query);
+    const oneOffer = print(oneOfferDocument);
+    const offerOf = (result: ExecutionResult) => (result.data?.[responseKey] == null ? null : result);
+    prepared.offers = {
+      list: (c) => c,
+      one: (c, tripId) => ({ ...c, query: oneOffer, variables: { ...c.variables, [OFFER_TRIP_VARIABLE]: tripId } }),
+      itemsOf: (result) =>
+        ((result.data?.[responseKey] ?? []) as Array<{ tripId?: unknown }>)
+          .filter((offer) => typeof offer?.tripId === 'string')
+          .map((offer) => ({ tripId: offer.tripId as string, result: { data: { [responseKey]: offer } } })),
+      offerOf,
+      // The driver's own offer only (the notice's subject is theirs, and so must its offer be).
+      fromNotice: (c, notice) => {
+        const offer = noticedOffer(notice, c.gatewayContext.actor!.id);
+        const api = offer && cached?.schema;
+        if (!offer || !api) return null;
+        const variables = { ...c.variables, [OFFER_TRIP_VARIABLE]: offer['tripId'] };
+        const result = offerPayloadFromNotice(api, oneOfferDocument, { variables, operationName, offer });
+        return result && offerOf(result);
+      },
+    };
+    return prepared;
   }
 
   async function subscribe(ctx: WsContext, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }) {
-    const connection = connections.get(ctx);
-    if (!connection) return [new GraphQLError('Not authenticated.', { extensions: { code: 'UNAUTHENTICATED' } })];
+    const connection = sockets.get(ctx.extra.socket);
+    if (!connection?.actor || connection.authorization === undefined) return [new GraphQLError('Not authenticated.', { extensions: { code: 'UNAUTHENTICATED' } })];
     // graphql-ws lists this operation already (ids of the socket's operations still running).
     if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerSocket) {
       return [new GraphQLError(`At most ${limits.maxSubscriptionsPerSocket} subscriptions per socket.`, { extensions: { code: SUBSCRIPTION_LIMIT_EXCEEDED, max: limits.maxSubscriptionsPerSocket } })];
@@ -233,44 +307,30 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       return [new GraphQLError(`Too many requests: try again in ${retryAfter} s.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } })];
     }
     const operationName = payload.operationName ?? undefined;
-    const checked = checkSubscription(payload.query, operationName, payload.variables ?? {});
-    if (Array.isArray(checked)) return checked;
-    const { document, operation } = checked as { document: DocumentNode; operation: OperationDefinitionNode };
-    const { document: query, responseKey } = subscriptionAsQuery(document, operation);
+    const checked = documents.get(schema(), `${operationName ?? ''}\n${payload.query}`, () => checkDocument(payload.query, operationName));
+    if ('errors' in checked) return checked.errors;
     const variables = payload.variables ?? undefined;
-    const root = operation.selectionSet.selections[0] as FieldNode;
-    const offers = root.name.value === 'dispatchOffers';
-    if (offers && connection.actor.role !== 'driver') {
+    const overLimits = checkOperationCost(checked.document, variables ?? {}, options.operationLimits, { schema: schema(), operationName });
+    if (overLimits.length > 0) return overLimits;
+    if (Array.isArray(checked.subscription)) return checked.subscription;
+    const prepared = checked.subscription as PreparedSubscription;
+    if (prepared.offers && connection.actor.role !== 'driver') {
       return [new GraphQLError('dispatchOffers is for drivers: sign in with the driver role.', { extensions: { code: 'FORBIDDEN' } })];
     }
     const context: ReadContext = {
       gatewayContext: { actor: connection.actor, authorization: connection.authorization, correlationId: randomUUID() },
-      query,
+      query: prepared.query,
       variables,
       operationName,
     };
     const identity = `${connection.actor.role}:${connection.actor.id}`;
-    const followed = offers
-      ? await followOffers(context, responseKey, identity)
-      : await feeds.followQuery(feedKey(subjectOf(root, variables), query, context, identity), subjectOf(root, variables), context);
+    const subject = prepared.offers ? dispatchOfferSubject(connection.actor.id) : subjectOf(prepared.root, variables);
+    // Subscriptions with the same key share one live feed: same subject, document, variables and identity.
+    const key = JSON.stringify([subject, prepared.id, operationName ?? null, variables ?? null, identity]);
+    const followed = prepared.offers ? await feeds.followOffers(key, subject, context, prepared.offers) : await feeds.followQuery(key, subject, context);
     // Not allowed, or nothing there: an `error` message, and the socket stays open.
     if (followed.first.errors?.length) return followed.first.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions ?? {} }));
-    return { schema: schema(), document, operationName, variableValues: variables, contextValue: followed };
-  }
-
-  function followOffers(context: ReadContext, responseKey: string, identity: string): Promise<Followed> {
-    const oneOffer = oneOfferQuery(context.query);
-    const subject = dispatchOfferSubject(context.gatewayContext.actor!.id);
-    const queries: OfferQueries<ReadContext> = {
-      list: (c) => c,
-      one: (c, tripId) => ({ ...c, query: oneOffer, variables: { ...c.variables, [OFFER_TRIP_VARIABLE]: tripId } }),
-      itemsOf: (result) =>
-        ((result.data?.[responseKey] ?? []) as Array<{ tripId?: unknown }>)
-          .filter((offer) => typeof offer?.tripId === 'string')
-          .map((offer) => ({ tripId: offer.tripId as string, result: { data: { [responseKey]: offer } } })),
-      offerOf: (result) => (result.data?.[responseKey] == null ? null : result),
-    };
-    return feeds.followOffers(feedKey(subject, oneOffer, context, identity), subject, context, queries);
+    return { schema: schema(), document: checked.document, operationName, variableValues: variables, contextValue: followed };
   }
 
   const server = useServer<Record<string, unknown> | undefined>(
@@ -292,17 +352,17 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => (e.originalError instanceof GraphQLError ? e.originalError : e).toJSON()),
     },
     webSocketServer,
+    0, // no keep-alive timer per socket: `keepAlive` pings them all
   );
-  webSocketServer.on('connection', (socket) => replaceErrorLogging(socket));
-
   /**
    * `ws` closes a socket itself on a protocol error (1009 for a message over `maxPayload`, 1002,
    * 1007); graphql-ws would also print each with console.error, which a client could flood.
    */
-  function replaceErrorLogging(socket: WebSocket): void {
+  const onProtocolError = (error: Error) => logger.info({ err: error.message }, 'websocket closed on a protocol error');
+  webSocketServer.on('connection', (socket) => {
     socket.removeAllListeners('error');
-    socket.on('error', (error) => logger.info({ err: error.message }, 'websocket closed on a protocol error'));
-  }
+    socket.on('error', onProtocolError);
+  });
 
   return {
     /** Open sockets, subscriptions followed now, and the reads made for them (for `/metrics`). */
@@ -310,15 +370,13 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     /** Closes every socket (1001, going away) and the WebSocket server. */
     async stop() {
       stopWatchingReconnects();
+      notices.stop();
+      keepAlive.stop();
+      expiring.stop();
       await server.dispose();
       await new Promise<void>((resolve) => webSocketServer.close(() => resolve()));
     },
   };
-}
-
-/** Subscriptions with the same key share one live feed: same subject, document, variables and identity. */
-function feedKey(subject: string, query: DocumentNode, context: ReadContext, identity: string): string {
-  return JSON.stringify([subject, print(query), context.operationName ?? null, context.variables ?? null, identity]);
 }
 
 const withCode = (code: string) => (error: GraphQLError) =>

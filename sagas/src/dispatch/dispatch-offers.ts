@@ -34,10 +34,14 @@ export class DispatchOffers {
     await this.#offers.createIndex({ tripId: 1 });
   }
 
-  /** An OPEN offer per driver; written once (a retry does not reopen a closed one), then a notice to each. */
+  /**
+   * An OPEN offer per driver; written once (a retry does not reopen a closed one), then a notice
+   * to each: carrying the offer when this call wrote it (the gateway pushes it as it is), bare
+   * when it was there already (the gateway reads what it is now).
+   */
   async open(offer: OfferDetails, driverIds: readonly string[], expiresAt: string): Promise<void> {
     const updatedAt = new Date().toISOString();
-    await bulkWriteInSafeCommands(
+    const written = await bulkWriteInSafeCommands(
       this.#offers,
       driverIds.map((driverId) => ({
         updateOne: {
@@ -47,21 +51,37 @@ export class DispatchOffers {
         },
       })),
     );
-    for (const driverId of driverIds) publishDispatchOffer(this.nats, { tripId: offer.tripId, driverId, status: 'OPEN' });
+    const inserted = new Set(written);
+    for (const driverId of driverIds) {
+      const _id = `${offer.tripId}:${driverId}`;
+      const notice = { tripId: offer.tripId, driverId, status: 'OPEN' } as const;
+      publishDispatchOffer(this.nats, inserted.has(_id) ? { ...notice, offer: { ...offer, driverId, status: 'OPEN', expiresAt, updatedAt } } : notice);
+    }
   }
 
-  /** Closes the trip's open offers: the assigned driver's as ASSIGNED, the others' as `status`; a notice to each. */
+  /**
+   * Closes the trip's open offers: the assigned driver's as ASSIGNED, the others' as `status`; a
+   * notice to each, carrying the new status and `updatedAt` when every one of its kind was
+   * changed by this call (else bare: the gateway reads what each offer is now).
+   */
   async close(tripId: string, driverIds: readonly string[], status: Exclude<OfferStatus, 'OPEN' | 'ASSIGNED'>, assignedDriverId?: string): Promise<void> {
     const updatedAt = new Date().toISOString();
+    let assignedWritten = false;
     if (assignedDriverId) {
-      await this.#offers.updateOne({ _id: `${tripId}:${assignedDriverId}` }, { $set: { status: 'ASSIGNED', updatedAt } });
+      const result = await this.#offers.updateOne({ _id: `${tripId}:${assignedDriverId}` }, { $set: { status: 'ASSIGNED', updatedAt } });
+      assignedWritten = result.matchedCount === 1;
     }
     const others = driverIds.filter((id) => id !== assignedDriverId);
+    let othersWritten = false;
     if (others.length > 0) {
-      await this.#offers.updateMany({ tripId, driverId: { $in: others }, status: 'OPEN' }, { $set: { status, updatedAt } });
+      const result = await this.#offers.updateMany({ tripId, driverId: { $in: others }, status: 'OPEN' }, { $set: { status, updatedAt } });
+      othersWritten = result.modifiedCount === others.length;
     }
     for (const driverId of driverIds) {
-      publishDispatchOffer(this.nats, { tripId, driverId, status: driverId === assignedDriverId ? 'ASSIGNED' : status });
+      const assigned = driverId === assignedDriverId;
+      const notice = { tripId, driverId, status: assigned ? 'ASSIGNED' : status };
+      const written = assigned ? assignedWritten : othersWritten;
+      publishDispatchOffer(this.nats, written ? { ...notice, offer: { tripId, driverId, status: notice.status, updatedAt } } : notice);
     }
   }
 
