@@ -29,6 +29,168 @@ const ID_IN_WHY =
   'down as `WHERE <_id> IN (...)` makes it one index search per id. Safe: FerretDB filters every pushed-down result again ' +
   'with the full MongoDB semantics, so the pushdown only has to return a superset (here: exactly the matching documents).';
 
+const ORDERED_WHY =
+  'FerretDB v1.24 pushes down no sort, and a limit only without a filter and a sort: a page of the trip history, ' +
+  '`find(filter).sort({ createdAt: -1, _id: -1 }).limit(n)`, reads and decodes every matching document and sorts them in ' +
+  'memory (whole seconds at 12,000 trips). A find whose `comment` is `happyride:ordered-keys` (the caller promises that the ' +
+  "fields its sort and filter name hold strings without characters JSON escapes or below '#', or, for filter fields, null " +
+  'or nothing: never arrays or other types) with no skip, a limit, up to 3 top-level sort fields in one direction and a ' +
+  'filter that translates whole (string equality, `$in`, `$lt`/`$lte`/`$gt`/`$gte` with strings, `$and`, `$or`) runs as ' +
+  "`WHERE <filter> ORDER BY _ferretdb_sjson->'f' … LIMIT n` on the expressions FerretDB's indexes are built on: SQLite walks " +
+  'the index and stops after n rows. Exact under the promise: the JSON text of such a string is the string in double ' +
+  'quotes, so SQLite orders and compares the texts (bytewise) as MongoDB orders and compares the strings (a closing quote ' +
+  "sorts below every character a longer string could go on with, none being below '#'), and every other type's text " +
+  "(or NULL) falls outside the strings' range; so the n rows are the first n matches, which the handler filters, sorts and " +
+  'limits again as before. Without ' +
+  'the comment nothing changes; on MongoDB the comment is only a comment.';
+
+/** The ordered-limit pushdown (ORDERED_WHY): the handler passes sort and limit in new fields, the `$natural` contract stays as is. */
+const ORDERED_PATCHES: readonly SourcePatch[] = [
+  {
+    file: 'internal/backends/collection.go',
+    find: `	OnlyRecordIDs bool
+	Comment       string
+}`,
+    replace: `	OnlyRecordIDs bool
+	Comment       string
+
+	// OrderedSort and OrderedLimit (Happyride): applied with the filter if the backend can push the
+	// whole filter down exactly; see handler/happyride_ordered.go.
+	OrderedSort  *types.Document
+	OrderedLimit int64
+}`,
+    why: ORDERED_WHY,
+  },
+  {
+    file: 'internal/backends/collection.go',
+    find: `type ExplainParams struct {
+	Filter *types.Document
+	Sort   *types.Document
+	Limit  int64
+}`,
+    replace: `type ExplainParams struct {
+	Filter *types.Document
+	Sort   *types.Document
+	Limit  int64
+
+	// As in QueryParams (Happyride).
+	OrderedSort  *types.Document
+	OrderedLimit int64
+}`,
+    why: 'The same in `explain`, so that it shows what `find` does.',
+  },
+  {
+    file: 'internal/handler/msg_find.go',
+    find: `		qp.Limit = params.Limit
+	}
+
+	h.L.DebugContext(`,
+    replace: `		qp.Limit = params.Limit
+	}
+
+	if !h.DisablePushdown && !params.Tailable {
+		qp.OrderedSort, qp.OrderedLimit = orderedPushdown(params.Comment, params.Filter, qp.Filter, params.Sort, params.Skip, params.Limit)
+	}
+
+	h.L.DebugContext(`,
+    why: ORDERED_WHY,
+  },
+  {
+    file: 'internal/handler/msg_explain.go',
+    find: `		qp.Limit = params.Limit
+	}
+
+	res, err := coll.Explain(connCtx, qp)`,
+    replace: `		qp.Limit = params.Limit
+	}
+
+	if !h.DisablePushdown && !params.Aggregate {
+		qp.OrderedSort, qp.OrderedLimit = orderedPushdown(explainComment(params.Command), params.Filter, qp.Filter, params.Sort, params.Skip, params.Limit)
+	}
+
+	res, err := coll.Explain(connCtx, qp)`,
+    why: 'The same in `explain`, so that it shows what `find` does.',
+  },
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    find: `	q += whereClause
+	q += prepareOrderByClause(params.Sort)`,
+    replace: `	if params.Sort.Len() == 0 && params.Limit == 0 {
+		if clause, orderedArgs, ok := orderedQuery(params.Filter, params.OrderedSort, params.OrderedLimit); ok {
+			whereClause, args = clause, orderedArgs
+		}
+	}
+
+	q += whereClause
+	q += prepareOrderByClause(params.Sort)`,
+    why: ORDERED_WHY,
+  },
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    find: `	orderByClause := prepareOrderByClause(params.Sort)
+	sortPushdown := orderByClause != ""
+
+	q := \`EXPLAIN QUERY PLAN \` + selectClause + whereClause + orderByClause
+
+	var limitPushdown bool
+`,
+    replace: `	orderByClause := prepareOrderByClause(params.Sort)
+	sortPushdown := orderByClause != ""
+
+	var limitPushdown bool
+
+	if params.Sort.Len() == 0 && params.Limit == 0 {
+		if clause, orderedArgs, ok := orderedQuery(params.Filter, params.OrderedSort, params.OrderedLimit); ok {
+			whereClause, args = clause, orderedArgs
+			filterPushdown, sortPushdown, limitPushdown = true, true, true
+		}
+	}
+
+	q := \`EXPLAIN QUERY PLAN \` + selectClause + whereClause + orderByClause
+`,
+    why: 'The same in `explain`, so that it shows what `find` does: filterPushdown, sortPushdown and limitPushdown all true.',
+  },
+];
+
+const TRACK_WHY =
+  'FerretDB v1.24 tracks every iterator, cursor and connection it opens for leak detection (internal/util/resource): a ' +
+  'reflection check of the arguments, an entry with a stack trace in a pprof profile and a finalizer, then the reverse on ' +
+  'close, in every build. A CPU profile of a trip page (10 trips, index-backed) put 15% of FerretDB\'s time there. The ' +
+  'tracking only reports leaks (its finalizer panics on an object never closed), so it is kept for debug builds ' +
+  '(debugbuild.Enabled, as FerretDB already does for the stack trace) and skipped otherwise; nothing else reads it.';
+
+/** Leak tracking (TRACK_WHY) only in FerretDB's debug builds. */
+const TRACK_PATCHES: readonly SourcePatch[] = [
+  {
+    file: 'internal/util/resource/resource.go',
+    find: `func Track(obj any, token *Token) {
+	checkArgs(obj, token)
+`,
+    replace: `func Track(obj any, token *Token) {
+	if !debugbuild.Enabled {
+		return
+	}
+
+	checkArgs(obj, token)
+`,
+    why: TRACK_WHY,
+  },
+  {
+    file: 'internal/util/resource/resource.go',
+    find: `func Untrack(obj any, token *Token) {
+	checkArgs(obj, token)
+`,
+    replace: `func Untrack(obj any, token *Token) {
+	if !debugbuild.Enabled {
+		return
+	}
+
+	checkArgs(obj, token)
+`,
+    why: TRACK_WHY,
+  },
+];
+
 export const FERRETDB_PATCHES: readonly SourcePatch[] = [
   {
     file: 'internal/backends/sqlite/metadata/metadata.go',
@@ -82,6 +244,8 @@ export const FERRETDB_PATCHES: readonly SourcePatch[] = [
 		}`,
     why: 'The same in `explain`, so that it shows what `find` does.',
   },
+  ...ORDERED_PATCHES,
+  ...TRACK_PATCHES,
 ];
 
 const FIELD_WHY =
@@ -217,6 +381,270 @@ func fieldWhereClause(filter *types.Document) (string, []any) {
 	)
 
 	return clause, args
+}
+`,
+  },
+  {
+    file: 'internal/handler/happyride_ordered.go',
+    why: ORDERED_WHY,
+    content: `// Added by Happyride Graph's local-servers build (local-servers/src/ferretdb-patches.ts).
+
+package handler
+
+import (
+	"regexp"
+
+	"github.com/FerretDB/FerretDB/internal/types"
+)
+
+// orderedKeysComment is the find comment with which a caller promises that, in the documents it
+// reads, every field the sort names holds a string, and every field the filter names holds a
+// string, null or nothing (no arrays, no other types), and that these strings hold no character
+// JSON escapes and none below '#'. Under that promise SQLite's order of the fields' JSON text
+// (_ferretdb_sjson->'f', which is '"' + the string + '"') is MongoDB's order of the strings, and
+// comparing that text with the JSON text of a string is comparing the strings, so the backend may
+// run the filter, the sort and the limit in SQL (see sqlite/happyride_ordered.go).
+const orderedKeysComment = "happyride:ordered-keys"
+
+// orderedMaxKeys bounds the sort keys pushed down.
+const orderedMaxKeys = 3
+
+// orderedField is a sort key that is safe to put in a SQLite JSON path as is.
+var orderedField = regexp.MustCompile("^(_id|[A-Za-z][A-Za-z0-9_]*)$")
+
+// orderedPushdown returns the sort and the limit that the backend may apply together with the
+// filter (it does so only if it can push the whole filter down exactly), or nil and 0: when the
+// caller made the promise of orderedKeysComment, nothing is skipped, a limit is set, no condition
+// of the filter was held back from the backend (pushed has as many as filter), and the sort has
+// 1 to orderedMaxKeys top-level fields, all in one direction. The handler still filters, sorts
+// and limits what the backend returns.
+func orderedPushdown(comment string, filter, pushed, sort *types.Document, skip, limit int64) (*types.Document, int64) {
+	if comment != orderedKeysComment || skip != 0 || limit <= 0 || sort.Len() == 0 || sort.Len() > orderedMaxKeys {
+		return nil, 0
+	}
+
+	if filter.Len() != pushed.Len() {
+		return nil, 0
+	}
+
+	var direction int64
+
+	for _, key := range sort.Keys() {
+		if !orderedField.MatchString(key) {
+			return nil, 0
+		}
+
+		v, _ := sort.Get(key)
+
+		d, ok := v.(int64)
+		if !ok || (d != 1 && d != -1) || (direction != 0 && d != direction) {
+			return nil, 0
+		}
+
+		direction = d
+	}
+
+	return sort, limit
+}
+
+// explainComment returns the comment of an explained command, or "".
+func explainComment(command *types.Document) string {
+	v, _ := command.Get("comment")
+	comment, _ := v.(string)
+
+	return comment
+}
+`,
+  },
+  {
+    file: 'internal/backends/sqlite/happyride_ordered.go',
+    why: ORDERED_WHY,
+    content: `// Added by Happyride Graph's local-servers build (local-servers/src/ferretdb-patches.ts).
+
+package sqlite
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata"
+	"github.com/FerretDB/FerretDB/internal/handler/sjson"
+	"github.com/FerretDB/FerretDB/internal/types"
+	"github.com/FerretDB/FerretDB/internal/util/must"
+)
+
+// orderedQuery returns " WHERE <filter> ORDER BY <sort> LIMIT ?" and its arguments when the handler
+// passed a sort and a limit down (the caller's promise: handler/happyride_ordered.go) and the
+// whole filter translates exactly (exactCondition), or false: then the query runs as FerretDB
+// runs it. The sort is on the expressions FerretDB's indexes are built on
+// (_ferretdb_sjson->'f'), so with an index on the filter's equality fields followed by the sort
+// fields, SQLite walks that index in order and stops after limit rows.
+func orderedQuery(filter, sort *types.Document, limit int64) (string, []any, bool) {
+	if sort.Len() == 0 || limit <= 0 {
+		return "", nil, false
+	}
+
+	where, args, ok := exactCondition(filter)
+	if !ok {
+		return "", nil, false
+	}
+
+	var q string
+	if where != "" {
+		q = " WHERE " + where
+	}
+
+	order := make([]string, 0, sort.Len())
+
+	for _, key := range sort.Keys() {
+		direction := ""
+		if v, _ := sort.Get(key); v == int64(-1) {
+			direction = " DESC"
+		}
+
+		order = append(order, orderedColumn(key)+direction)
+	}
+
+	q += " ORDER BY " + strings.Join(order, ", ") + " LIMIT ?"
+
+	return q, append(args, limit), true
+}
+
+// orderedColumn is the expression of a top-level field: the one FerretDB's indexes use.
+func orderedColumn(field string) string {
+	if field == "_id" {
+		return metadata.IDColumn
+	}
+
+	return fmt.Sprintf("%s->'%s'", metadata.DefaultColumn, field)
+}
+
+// exactCondition translates a filter into a SQL condition that matches exactly the documents
+// it matches in MongoDB, under the caller's promise: every key is ANDed, and is either
+//
+//   - $and or $or: an array of such filters;
+//   - a top-level field (pushableField, or _id) compared with a string: {f: s}, or
+//     {f: {$eq | $lt | $lte | $gt | $gte: s, $in: [s, ...]}} (its operators ANDed).
+//
+// The empty filter is "" (everything). Anything else is false: no pushdown.
+//
+// The JSON text of a string starts with '"', and is below '#' under the promise; every other
+// type's text starts with another character above '#' ('n'ull, a digit, '-', 't', 'f', '{', '['),
+// or is NULL (missing). So "f < s" and "f <= s" hold only for strings (MongoDB's $lt and $lte
+// compare strings with strings only), and "f > s" and "f >= s" get "AND f < '#'" for the same.
+func exactCondition(filter *types.Document) (string, []any, bool) {
+	var terms []string
+	var args []any
+
+	for _, key := range filter.Keys() {
+		value := must.NotFail(filter.Get(key))
+
+		var term string
+		var termArgs []any
+		var ok bool
+
+		switch {
+		case key == "$and" || key == "$or":
+			term, termArgs, ok = exactBranches(value, strings.TrimPrefix(strings.ToUpper(key), "$"))
+		case key == "_id" || pushableField.MatchString(key):
+			term, termArgs, ok = exactFieldCondition(orderedColumn(key), value)
+		}
+
+		if !ok {
+			return "", nil, false
+		}
+
+		terms = append(terms, term)
+		args = append(args, termArgs...)
+	}
+
+	return strings.Join(terms, " AND "), args, true
+}
+
+// exactBranches translates the array of filters of $and or $or, joined by op.
+func exactBranches(value any, op string) (string, []any, bool) {
+	branches, ok := value.(*types.Array)
+	if !ok || branches.Len() == 0 {
+		return "", nil, false
+	}
+
+	terms := make([]string, 0, branches.Len())
+
+	var args []any
+
+	for i := 0; i < branches.Len(); i++ {
+		branch, isDoc := must.NotFail(branches.Get(i)).(*types.Document)
+		if !isDoc || branch.Len() == 0 {
+			return "", nil, false
+		}
+
+		term, termArgs, ok := exactCondition(branch)
+		if !ok {
+			return "", nil, false
+		}
+
+		terms = append(terms, "("+term+")")
+		args = append(args, termArgs...)
+	}
+
+	return "(" + strings.Join(terms, " "+op+" ") + ")", args, true
+}
+
+// exactComparisons maps MongoDB's comparison operators to SQL's.
+var exactComparisons = map[string]string{"$eq": "=", "$lt": "<", "$lte": "<=", "$gt": ">", "$gte": ">="}
+
+// exactFieldCondition translates the condition on one field (its expression: column).
+func exactFieldCondition(column string, value any) (string, []any, bool) {
+	if s, ok := value.(string); ok {
+		return column + " = ?", []any{sjsonString(s)}, true
+	}
+
+	cond, ok := value.(*types.Document)
+	if !ok || cond.Len() == 0 {
+		return "", nil, false
+	}
+
+	terms := make([]string, 0, cond.Len())
+
+	var args []any
+
+	for _, op := range cond.Keys() {
+		v := must.NotFail(cond.Get(op))
+
+		if op == "$in" {
+			in, ok := inArgs(must.NotFail(types.NewDocument(op, v)), isString)
+			if !ok {
+				return "", nil, false
+			}
+
+			terms = append(terms, fmt.Sprintf("%s IN (%s)", column, placeholders(len(in))))
+			args = append(args, in...)
+
+			continue
+		}
+
+		sqlOp, known := exactComparisons[op]
+
+		s, isStr := v.(string)
+		if !known || !isStr {
+			return "", nil, false
+		}
+
+		term := fmt.Sprintf("%s %s ?", column, sqlOp)
+		if op == "$gt" || op == "$gte" {
+			term += fmt.Sprintf(" AND %s < '#'", column)
+		}
+
+		terms = append(terms, term)
+		args = append(args, sjsonString(s))
+	}
+
+	return "(" + strings.Join(terms, " AND ") + ")", args, true
+}
+
+// sjsonString is the JSON text FerretDB stores for a string.
+func sjsonString(s string) string {
+	return string(must.NotFail(sjson.MarshalSingleValue(s)))
 }
 `,
   },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applySourcePatch, FERRETDB_PATCHES, patchesFingerprint, type SourcePatch } from './ferretdb-patches.ts';
+import { applySourcePatch, FERRETDB_ADDITIONS, FERRETDB_PATCHES, patchesFingerprint, type SourcePatch } from './ferretdb-patches.ts';
 
 const patch: SourcePatch = { file: 'a.go', find: `X = "->'$._id'"`, replace: `X = "->'_id'"`, why: 'test' };
 
@@ -22,6 +22,14 @@ describe('FERRETDB_PATCHES', () => {
     const idColumn = FERRETDB_PATCHES.find((p) => p.file.endsWith('sqlite/metadata/metadata.go'));
     expect(idColumn?.replace).toContain(`"->'_id'"`);
     expect(idColumn?.why).toMatch(/index/);
+  });
+
+  it('given the ordered-limit pushdown, then only a find with the ordered-keys comment gets it, and each piece says why it is exact', () => {
+    const handler = FERRETDB_ADDITIONS.find((a) => a.file === 'internal/handler/happyride_ordered.go');
+    expect(handler?.content).toContain('"happyride:ordered-keys"');
+    const find = FERRETDB_PATCHES.find((p) => p.file === 'internal/handler/msg_find.go');
+    expect(find?.replace).toContain('orderedPushdown(params.Comment');
+    for (const piece of [handler, find]) expect(piece?.why).toMatch(/Exact under the promise/);
   });
 
   it('given a patch changed, then the fingerprint (part of the cached binary name) changes', () => {

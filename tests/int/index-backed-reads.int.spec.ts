@@ -4,11 +4,15 @@
  * through the real code, the `find` it sends is captured (command monitoring) and explained.
  * FerretDB v1.24 (SQLite, with local-servers/src/ferretdb-patches.ts) pushes down only filters
  * on `_id` and filters of one top-level field compared with strings; sorts and limits are done
- * in FerretDB's memory over what the pushed-down filter returned.
+ * in FerretDB's memory over what the pushed-down filter returned, except for a find with the
+ * ordered-keys comment (trip-queries' pages and offers): its filter, sort and limit run in
+ * SQLite, which walks an index in order and stops after the limit.
  */
 import { MongoDeadLetterStore, readGeneration, swapGeneration } from '@happyride/platform';
 import { prepareTripHistory, TRIPS } from '@happyride/projections';
 import { MongoSagaStore, type SagaInstanceDocument } from '@happyride/sagas';
+import { resolvers } from '@happyride/subgraph-trip-queries/resolvers';
+import type { Actor } from '@happyride/domain';
 import { MongoClient, type Db, type Document } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -16,6 +20,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 interface SentFind {
   collection: string;
   filter: Document;
+  sort?: Document;
+  limit?: number;
+  comment?: string;
 }
 
 let client: MongoClient;
@@ -25,7 +32,15 @@ let sent: SentFind[] = [];
 beforeAll(async () => {
   client = new MongoClient(inject('mongoUrl'), { monitorCommands: true });
   client.on('commandStarted', (event) => {
-    if (event.commandName === 'find') sent.push({ collection: String(event.command['find']), filter: (event.command['filter'] ?? {}) as Document });
+    if (event.commandName !== 'find') return;
+    const { find, filter, sort, limit, comment } = event.command;
+    sent.push({
+      collection: String(find),
+      filter: (filter ?? {}) as Document,
+      ...(sort ? { sort: sort as Document } : {}),
+      ...(typeof limit === 'number' ? { limit } : {}),
+      ...(typeof comment === 'string' ? { comment } : {}),
+    });
   });
   db = client.db(`index_backed_${randomUUID().slice(0, 8)}`);
 });
@@ -38,9 +53,14 @@ beforeEach(() => {
 });
 
 /** SQLite's plan for a find, as FerretDB's `explain` reports it. */
-async function planOf({ collection, filter }: SentFind): Promise<string> {
-  const explained = await db.command({ explain: { find: collection, filter } });
-  return (explained['queryPlanner'] as { Plan: string[] }).Plan.join('\n');
+async function planOf(find: SentFind, on: Db = db): Promise<string> {
+  return (await explain(find, on)).plan;
+}
+
+async function explain({ collection, ...find }: SentFind, on: Db = db) {
+  const explained = await on.command({ explain: { find: collection, ...find } });
+  const pushed = { filter: explained['filterPushdown'] === true, sort: explained['sortPushdown'] === true, limit: explained['limitPushdown'] === true };
+  return { plan: (explained['queryPlanner'] as { Plan: string[] }).Plan.join('\n'), pushed };
 }
 
 /** Every `find` sent while `read` ran searched an index (and at least one was sent). */
@@ -130,11 +150,19 @@ describe('given read models and their generation pointers', () => {
     await expectIndexBacked(() => trips.find({ _id: { $in: ['t1', 't2'] } }).toArray());
   });
 
-  it("when a driver's dispatch offers are read (myDispatchOffers), then the offers index on driverId answers", async () => {
+  it("when a driver's open dispatch offers are read (myDispatchOffers), then the offers index answers filter, sort and limit, newest first", async () => {
     const offers = db.collection<{ _id: string } & Document>('dispatch_offers');
     await offers.createIndex({ driverId: 1, status: 1 });
-    await offers.insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: `t${i}:d${i % 3}`, tripId: `t${i}`, driverId: `d${i % 3}`, status: 'OPEN' })));
-    await expectIndexBacked(() => offers.find({ driverId: 'd1' }).toArray());
+    await offers.insertMany(
+      Array.from({ length: 30 }, (_, i) => ({ _id: `t${i}:d${i % 3}`, tripId: `t${i}`, driverId: `d${i % 3}`, status: i % 2 ? 'OPEN' : 'EXPIRED', updatedAt: new Date(i % 7).toISOString() })),
+    );
+    const driver: Actor = { id: 'd1', role: 'driver' };
+    let found: { _id: string }[] = [];
+    const [find] = await expectIndexBacked(async () => (found = await resolvers.Query.myDispatchOffers({}, {}, { db, readModels, actor: driver })));
+    expect((await explain(find!)).pushed).toEqual({ filter: true, sort: true, limit: true });
+    const expected = await offers.find({ driverId: 'd1', status: 'OPEN' }).sort({ updatedAt: -1, _id: -1 }).toArray();
+    expect(found.map((offer) => offer._id)).toEqual(expected.map((offer) => offer._id));
+    expect(found.length).toBe(5);
   });
 });
 
@@ -160,5 +188,69 @@ describe('given parked dead letters', () => {
     await expectIndexBacked(async () => (keys = await store.keysToRetry('saga-dispatch')));
     expect(keys).toEqual(['trip.t99']);
     expect(await store.keysToRetry('projection-trips')).toEqual([]);
+  });
+});
+
+const readModels = { collection: async (base: string) => base };
+
+describe('given a trip history with ties in creation time, several passengers and drivers, and trips not assigned yet', () => {
+  let pages: Db;
+  const stateOf = ['FINISHED', 'CANCELLED', 'STARTED', 'FINISHED', 'DISPATCHING'] as const;
+  beforeAll(async () => {
+    pages = client.db(`${db.databaseName}_pages`);
+    await prepareTripHistory(pages);
+    // Four trips per second, ids in an order of their own: the pages must break ties by id.
+    await pages.collection<{ _id: string } & Document>(TRIPS).insertMany(
+      Array.from({ length: 90 }, (_, i) => ({
+        _id: `t${(i * 37) % 90}-${i % 4}`,
+        passengerId: `p${i % 5}`,
+        driverId: i % 5 === 4 ? null : `d${i % 3}`,
+        state: stateOf[i % 5]!,
+        createdAt: new Date(Date.UTC(2026, 0, 1) + Math.floor(i / 4) * 1_000).toISOString(),
+      })),
+    );
+  });
+  afterAll(() => pages?.dropDatabase());
+
+  const actors: Record<string, Actor> = { admin: { id: 'ops', role: 'admin' }, p1: { id: 'p1', role: 'passenger' }, d2: { id: 'd2', role: 'driver' } };
+  type PageCase = [string, Actor, { passengerId?: string; driverId?: string; state?: (typeof stateOf)[number] }];
+  const cases: PageCase[] = [
+    ['all trips', actors.admin!, {}],
+    ['trips in one state', actors.admin!, { state: 'FINISHED' }],
+    ["a passenger's trips", actors.p1!, {}],
+    ["a driver's trips", actors.d2!, {}],
+    ["a passenger's trips in one state", actors.p1!, { state: 'FINISHED' }],
+  ];
+
+  it.each(cases)('when the pages of %s are read to the end, then each is one index walk stopped at the limit, and together they are every match newest first', async (_, actor, args) => {
+    const ctx = { db: pages, readModels, actor };
+    const ids: string[] = [];
+    sent = [];
+    for (let after: string | null = null, more = true; more; ) {
+      const page: Awaited<ReturnType<typeof resolvers.Query.trips>> = await resolvers.Query.trips({}, { ...args, first: 7, after }, ctx);
+      ids.push(...page.edges.map((edge) => edge.node.id));
+      ({ hasNextPage: more, endCursor: after } = page.pageInfo);
+    }
+    const finds = [...sent];
+
+    // Then: what FerretDB answers without the comment (its own filter, sort and limit), page by page.
+    const scope = { ...args, ...(actor.role === 'passenger' ? { passengerId: actor.id } : actor.role === 'driver' ? { driverId: actor.id } : {}) };
+    const expected = await pages.collection<{ _id: string } & Document>(TRIPS).find(scope).sort({ createdAt: -1, _id: -1 }).toArray();
+    expect(ids).toEqual(expected.map((trip) => trip._id));
+    expect(finds.length).toBe(Math.max(1, Math.ceil(expected.length / 7)));
+    for (const find of finds) {
+      const unpatched = await pages.collection(find.collection).find(find.filter).sort(find.sort!).limit(find.limit!).toArray();
+      const patched = await pages.collection(find.collection).find(find.filter, { comment: find.comment! }).sort(find.sort!).limit(find.limit!).toArray();
+      expect(patched).toEqual(unpatched);
+      const { plan, pushed } = await explain(find, pages);
+      expect(pushed, JSON.stringify(find.filter)).toEqual({ filter: true, sort: true, limit: true });
+      expect(plan, JSON.stringify(find.filter)).toMatch(/USING (COVERING )?INDEX/);
+      expect(plan, JSON.stringify(find.filter)).not.toMatch(/TEMP B-TREE|SCAN \S+\s*$/m);
+    }
+  });
+
+  it('when the same page is asked without the comment, then FerretDB reads and sorts every match itself: what these checks tell apart', async () => {
+    const { pushed } = await explain({ collection: TRIPS, filter: {}, sort: { createdAt: -1, _id: -1 }, limit: 8, comment: 'no promise' }, pages);
+    expect(pushed).toEqual({ filter: false, sort: false, limit: false });
   });
 });

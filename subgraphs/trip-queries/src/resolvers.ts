@@ -12,7 +12,7 @@ import type {
   QueryTripsArgs,
   Resolvers,
 } from './generated/resolvers-types.ts';
-import { afterCursor, decodeCursor, encodeCursor, pageSize } from './pagination.ts';
+import { afterCursor, decodeCursor, encodeCursor, ORDERED_KEYS_COMMENT, pageSize } from './pagination.ts';
 import { toTrip } from './trip-node.ts';
 
 type TripQueriesContext = QueryContext;
@@ -38,7 +38,7 @@ async function page(ctx: TripQueriesContext, filter: TripFilter | null, first: n
   const cursor = after ? decodeCursor(after) : null;
   if (!filter) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
   const query: Filter<TripDoc> = { ...filter, ...(cursor ? afterCursor(cursor) : {}) };
-  const docs = await (await trips(ctx)).find(query).sort({ createdAt: -1, _id: -1 }).limit(size + 1).toArray();
+  const docs = await (await trips(ctx)).find(query, { comment: ORDERED_KEYS_COMMENT }).sort({ createdAt: -1, _id: -1 }).limit(size + 1).toArray();
   const edges = docs.slice(0, size).map((doc) => ({ cursor: encodeCursor({ createdAt: doc.createdAt, id: doc._id }), node: toTrip(doc) }));
   return { edges, pageInfo: { hasNextPage: docs.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
 }
@@ -65,11 +65,12 @@ export const resolvers = {
     },
     myDispatchOffers: async (_: unknown, { status }: QueryMyDispatchOffersArgs, ctx: TripQueriesContext) => {
       const driverId = requireDriver(ctx);
-      // By `driverId` alone, which FerretDB answers from its index (it pushes down no filter of two fields); the driver's offers are few.
-      const wanted = status ?? 'OPEN';
-      const mine = await offers(ctx.db).find({ driverId }).toArray();
-      const newestFirst = (a: DispatchOfferDocument, b: DispatchOfferDocument) => (a.updatedAt === b.updatedAt ? (a._id < b._id ? 1 : -1) : a.updatedAt < b.updatedAt ? 1 : -1);
-      return mine.filter((offer) => offer.status === wanted).sort(newestFirst).slice(0, 100);
+      // Filtered, sorted and limited in FerretDB's SQLite from the index on (driverId, status): ids, statuses and ISO times keep the ordered-keys promise.
+      return offers(ctx.db)
+        .find({ driverId, status: status ?? 'OPEN' }, { comment: ORDERED_KEYS_COMMENT })
+        .sort({ updatedAt: -1, _id: -1 })
+        .limit(100)
+        .toArray();
     },
     dispatchOffer: (_: unknown, { tripId }: QueryDispatchOfferArgs, ctx: TripQueriesContext) =>
       offers(ctx.db).findOne({ _id: `${tripId}:${requireDriver(ctx)}` }),

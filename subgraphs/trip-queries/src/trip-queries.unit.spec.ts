@@ -12,13 +12,13 @@ describe('cursors', () => {
     expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);
   });
 
-  it.each(['', 'not-base64!', Buffer.from('{"a":1}').toString('base64url'), Buffer.from('[1,2]').toString('base64url')])(
+  it.each(['', 'not-base64!', Buffer.from('{"a":1}').toString('base64url'), Buffer.from('[1,2]').toString('base64url'), Buffer.from('["2026-11-23 10:00","t-1"]').toString('base64url'), Buffer.from('["2026-11-23T10:00:00.000Z","t 1"]').toString('base64url')])(
     'given the foreign cursor %j, when decoded, then it is invalid input',
     (raw) => expect(() => decodeCursor(raw)).toThrow(/not a cursor/),
   );
 
   it('given a cursor, then "after" means older, or as old with a smaller id', () => {
-    expect(afterCursor({ createdAt: 'T', id: 'x' })).toEqual({ $or: [{ createdAt: { $lt: 'T' } }, { createdAt: 'T', _id: { $lt: 'x' } }] });
+    expect(afterCursor({ createdAt: 'T', id: 'x' })).toEqual({ createdAt: { $lte: 'T' }, $or: [{ createdAt: { $lt: 'T' } }, { createdAt: 'T', _id: { $lt: 'x' } }] });
   });
 
   it.each([[undefined, 20], [null, 20], [1, 1], [100, 100]])('given first=%j, then the page size is %i', (first, size) =>
