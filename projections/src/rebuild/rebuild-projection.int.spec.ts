@@ -74,7 +74,8 @@ async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, time
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (ok(value) || Date.now() > deadline) return value;
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms; last seen: ${JSON.stringify(value)?.slice(0, 500)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -94,7 +94,8 @@ async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, time
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (ok(value) || Date.now() > deadline) return value;
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms; last seen: ${JSON.stringify(value)?.slice(0, 500)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -103,8 +104,8 @@ async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, time
  * leaves no fetched-but-unhandled message behind (JetStream would redeliver those only after
  * the ack wait, after newer ones).
  */
-const idle = (consumerName: string) =>
-  until(() => nats.jsm.consumers.info('EVENTS', consumerName), (info) => info.num_pending === 0 && info.num_ack_pending === 0);
+const idle = (consumerName: string, timeoutMs?: number) =>
+  until(() => nats.jsm.consumers.info('EVENTS', consumerName), (info) => info.num_pending === 0 && info.num_ack_pending === 0, timeoutMs);
 const tripsOf = (ids: string[]) => trips().find({ _id: { $in: ids } }).sort({ _id: 1 }).toArray();
 
 /** The stream's deliveries for some aggregates, numbered in the order given. */
@@ -242,7 +243,7 @@ describe('trip history projector on JetStream and the MongoDB-wire server', () =
     expect(stats).toMatchObject({ total: await trips().countDocuments(), byState: await countsByState() });
   });
 
-  it('given trips in several states, when the projector has caught up, then the statistics equal the counts of trips by state', async () => {
+  it('given trips in several states, when the projector has caught up, then the statistics equal the counts of trips by state', { timeout: 150_000 }, async () => {
     const [passengerId, driverId] = [newId('p'), newId('d')];
     await registerPassenger(passengerId, 'Ada');
     await registerDriver(driverId, 'Ayrton');
@@ -254,8 +255,9 @@ describe('trip history projector on JetStream and the MongoDB-wire server', () =
     await tripEvents(ids[3]!, [{ type: 'TripStarted', data: { tripId: ids[3]!, startedAt: now } }, { type: 'TripFinished', data: { tripId: ids[3]!, finishedAt: now } }], v);
     const consumerName = await freshConsumer();
     start(consumerName);
-    await until(() => tripsOf(ids), (docs) => docs.length === 4 && docs.some((doc) => doc.state === 'FINISHED'));
-    await idle(consumerName);
+    await until(() => tripsOf(ids), (docs) => docs.length === 4 && docs.some((doc) => doc.state === 'FINISHED'), 60_000);
+    // A fresh consumer replays the whole shared stream (every int spec's events): give it time.
+    await idle(consumerName, 60_000);
     await stopAll(); // a stopped projector has written every batch whole
 
     const stats = await db.collection<TripStatsDocument>('trip_stats').findOne({});
