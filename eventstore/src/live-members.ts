@@ -7,16 +7,24 @@ import { sleep } from './sleep.ts';
 export interface LiveMembers {
   /** Members seen alive now, this one included (at least 1). */
   count(): number;
-  /** Resolves once stopped (the announcement deleted). */
+  /** Resolves once stopped (this member taken off the list). */
   done: Promise<void>;
 }
 
+/** The members of a group and each one's heartbeat counter, as stored under `members.<group>`. */
+type Beats = Record<string, number>;
+
 /**
  * Announces this process as a live member of `group` in the leases bucket and counts the
- * others: each member rewrites its key `members.<group>.<id>` every third of `ttlMs`; a key
- * whose revision has not moved for `ttlMs` by this process's own clock is a dead member's (no
- * clocks are compared across processes, as with the leases). Stopping deletes the key, so the
- * others count one fewer at their next look. `onChange` is called after each look.
+ * members: one key, `members.<group>`, holds every member's heartbeat counter; each member
+ * bumps its own every third of `ttlMs` (compare-and-set on the key's revision, again on a
+ * conflict). A member whose counter has not moved for `ttlMs` by this process's own clock is
+ * dead (no clocks are compared across processes, as with the leases) and is taken off the
+ * list. Stopping takes this member off, so the others count one fewer at their next look.
+ * `onChange` is called after each look with the count.
+ *
+ * One key rather than one per member: listing keys needs a consumer on the bucket, which the
+ * services' NATS rights do not grant.
  */
 export async function announceLiveMember(
   js: JetStreamClient,
@@ -24,25 +32,25 @@ export async function announceLiveMember(
   { holder, ttlMs, signal, onChange = () => {} }: { holder: string; ttlMs: number; signal: AbortSignal; onChange?: (count: number) => void },
 ): Promise<LiveMembers> {
   const kv = await openBootstrappedBucket(js, LEASES_BUCKET);
-  const prefix = `members.${group}.`;
-  const own = `${prefix}${holder.replace(/[^-\w]/g, '_')}`;
+  const key = `members.${group}`;
   const step = Math.max(50, Math.floor(ttlMs / 3));
-  const seen = new Map<string, { revision: number; since: number }>();
+  const seen = new Map<string, { beat: number; since: number }>();
   let live = 1;
+  const alive = (member: string, beat: number, now: number) => {
+    const before = seen.get(member);
+    if (before?.beat !== beat) seen.set(member, { beat, since: now });
+    return member === holder || now - (seen.get(member)?.since ?? now) < ttlMs;
+  };
   const look = async () => {
-    await kv.put(own, holder);
-    const now = Date.now();
-    const keys = await collect(kv, `${prefix}>`);
-    for (const key of [...seen.keys()]) if (!keys.includes(key)) seen.delete(key);
-    let count = 0;
-    for (const key of keys) {
-      const entry = await kv.get(key);
-      if (entry === null || entry.operation !== 'PUT') continue;
-      const before = seen.get(key);
-      if (before?.revision !== entry.revision) seen.set(key, { revision: entry.revision, since: now });
-      if (key === own || now - (seen.get(key)?.since ?? now) < ttlMs) count++;
-    }
-    live = Math.max(1, count);
+    const beats = await changeBeats(kv, key, (stored) => {
+      const now = Date.now();
+      const next: Beats = {};
+      for (const [member, beat] of Object.entries(stored)) if (alive(member, beat, now)) next[member] = beat;
+      next[holder] = (stored[holder] ?? 0) + 1;
+      return next;
+    });
+    for (const member of [...seen.keys()]) if (!(member in beats)) seen.delete(member);
+    live = Math.max(1, Object.keys(beats).length);
     onChange(live);
   };
   await look();
@@ -52,13 +60,23 @@ export async function announceLiveMember(
       if (signal.aborted) break;
       await look().catch(() => {}); // NATS away: keep the last count, look again
     }
-    await kv.delete(own).catch(() => {});
+    await changeBeats(kv, key, ({ [holder]: _gone, ...others }) => others).catch(() => {});
   })();
   return { count: () => live, done };
 }
 
-async function collect(kv: KV, filter: string): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const key of await kv.keys(filter)) keys.push(key);
-  return keys;
+/** Read-modify-write of the members' key with compare-and-set, again on a conflict; the list written. */
+async function changeBeats(kv: KV, key: string, change: (beats: Beats) => Beats): Promise<Beats> {
+  for (let attempt = 0; ; attempt++) {
+    const entry = await kv.get(key);
+    const stored = entry?.operation === 'PUT' ? (entry.json<Beats>() ?? {}) : {};
+    const next = change(stored);
+    try {
+      if (entry === null) await kv.create(key, JSON.stringify(next));
+      else await kv.update(key, JSON.stringify(next), entry.revision);
+      return next;
+    } catch (error) {
+      if (attempt >= 20 || !(error instanceof Error && /wrong last sequence|key exists/i.test(error.message))) throw error;
+    }
+  }
 }
