@@ -191,7 +191,15 @@ async function waitForTakeover(
   const deadline = Date.now() + timeoutMs;
   let reading = false;
   while (!signal?.aborted && Date.now() < deadline) {
-    const info = await nats.jsm.consumers.info(EVENTS_STREAM, consumer);
+    // A projector taking over may recreate the consumer in place (in order from its checkpoint): a moment without it.
+    const info = await nats.jsm.consumers.info(EVENTS_STREAM, consumer).catch((error: unknown) => {
+      if (error instanceof Error && /consumer not found/i.test(error.message)) return null;
+      throw error;
+    });
+    if (info === null) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      continue;
+    }
     reading ||= info.num_waiting > 0 || info.delivered.consumer_seq > 0;
     onPending(info.num_pending + info.num_ack_pending);
     const idle = info.num_pending === 0 && info.num_ack_pending === 0;
