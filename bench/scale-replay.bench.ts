@@ -10,7 +10,7 @@
  * writes key `replay` of bench/results/scale.json (read-modify-write: `appends` is another
  * bench's). A replay that makes no progress for `--stall-seconds` is reported as stalled.
  */
-import { connectNats, EVENTS_STREAM, JetStreamEventStore, type Commit } from '@happyride/eventstore';
+import { connectNats, EVENTS_STREAM, JetStreamEventStore, leaseHolder, type Commit } from '@happyride/eventstore';
 import { startLocalServers } from '@happyride/local-servers';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -158,6 +158,11 @@ for (const partitions of partitionCounts) {
     if (performance.now() - progressAt > stallMs) {
       stalled = true;
       console.log(`P=${partitions}: no progress for ${stallMs / 1000} s with ${now} deliveries left: stalled`);
+      for await (const consumer of nats.jsm.consumers.list(EVENTS_STREAM)) {
+        if (!consumer.name.startsWith('projection-')) continue;
+        const holder = await leaseHolder(nats.js, consumer.name).catch(() => null);
+        console.log(`  ${consumer.name}: pending ${consumer.num_pending}, awaiting ack ${consumer.num_ack_pending}, ack floor ${consumer.ack_floor.stream_seq}, lease ${holder ?? 'free'}`);
+      }
       break;
     }
   }

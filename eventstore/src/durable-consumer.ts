@@ -44,7 +44,7 @@ export interface ConsumeOptions {
   /**
    * Which commits (by subject) this reader handles: the others are acknowledged unread, in
    * their place in the stream (a partition's reader skipping the other partitions' commits).
-   * Only accepted commits count toward `maxBatch`. Default: all.
+   * Default: all.
    */
   accept?: (subject: string) => boolean;
   /** After each batch handled (and acknowledged): its last stream sequence, and how many matching commits are still pending. */
@@ -119,7 +119,6 @@ export async function consumeCommits(
       signal?.addEventListener('abort', close, { once: true });
       void watchStatus(messages.status(), onStatus, close);
       let batch: JsMsg[] = [];
-      let accepted = 0;
       for await (const msg of messages) {
         if (inOrder) {
           // A delivery that went missing (lost in flight, or held by the server for a dead
@@ -135,11 +134,12 @@ export async function consumeCommits(
           }
         }
         batch.push(msg);
-        if (!accept || accept(msg.subject)) accepted++;
-        if (messages.getPending() > 0 && accepted < maxBatch) continue;
+        // At most `maxBatch` messages in hand, skipped ones included: the server stops
+        // delivering at the consumer's ack-pending limit, so a batch waiting for `maxBatch`
+        // accepted commits could wait for ever.
+        if (messages.getPending() > 0 && batch.length < maxBatch) continue;
         const handed = batch;
         batch = [];
-        accepted = 0;
         await deliver(handed, handle, park, consumerName, retryDelayMs, onError, onStatus, signal, accept);
         if (signal?.aborted) break;
         last = handed.at(-1)!.seq;
