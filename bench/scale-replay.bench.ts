@@ -12,6 +12,7 @@
  */
 import { connectNats, EVENTS_STREAM, JetStreamEventStore, leaseHolder, type Commit } from '@happyride/eventstore';
 import { startLocalServers } from '@happyride/local-servers';
+import { MongoClient } from 'mongodb';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -158,6 +159,16 @@ for (const partitions of partitionCounts) {
     if (performance.now() - progressAt > stallMs) {
       stalled = true;
       console.log(`P=${partitions}: no progress for ${stallMs / 1000} s with ${now} deliveries left: stalled`);
+      // Does the database still answer a newcomer? (A stall on FerretDB's side, or the projectors'.)
+      const probe = new MongoClient(servers.mongoUrl, { serverSelectionTimeoutMS: 5_000, socketTimeoutMS: 5_000 });
+      const t1 = performance.now();
+      const answer = await probe
+        .db(database)
+        .collection('trips')
+        .countDocuments()
+        .then((n) => `${n} trips, in ${Math.round(performance.now() - t1)} ms`, (error: unknown) => `no answer: ${String(error)}`);
+      await probe.close().catch(() => {});
+      console.log(`  the database to a new client: ${answer}`);
       for await (const consumer of nats.jsm.consumers.list(EVENTS_STREAM)) {
         if (!consumer.name.startsWith('projection-')) continue;
         const holder = await leaseHolder(nats.js, consumer.name).catch(() => null);
