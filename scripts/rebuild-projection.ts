@@ -16,7 +16,7 @@ import {
   shouldDraw,
   type ProgressSample,
 } from '@happyride/projections';
-import { connectMongo, envString, envUrl, envUrlList, readModelNames } from '@happyride/platform';
+import { connectMongo, envString, envUrl, envUrlList, readModelNames, readProjectionPartitions } from '@happyride/platform';
 
 const args = process.argv.slice(2);
 const force = args.includes('--force');
@@ -63,7 +63,7 @@ const stop = new AbortController();
 process.once('SIGINT', () => stop.abort());
 
 try {
-  const result = await rebuildProjection(nats, mongo.db, projection, { force, onProgress: (sample) => draw(sample), signal: stop.signal });
+  const result = await rebuildProjection(nats, mongo.db, projection, { force, partitions: readProjectionPartitions(process.env), onProgress: (sample) => draw(sample), signal: stop.signal });
   if (last) draw(last, true);
   if (tty) process.stderr.write('\n');
   console.log(

@@ -41,6 +41,12 @@ export interface ConsumeOptions {
   /** How to create the consumer if it does not exist and was never seen by this loop (else the loop fails). */
   definition?: ConsumerDefinition;
   onStatus?: (status: ConsumerStatus) => void;
+  /**
+   * Which commits (by subject) this reader handles: the others are acknowledged unread, in
+   * their place in the stream (a partition's reader skipping the other partitions' commits).
+   * Default: all.
+   */
+  accept?: (subject: string) => boolean;
   /** After each batch handled (and acknowledged): its last stream sequence, and how many matching commits are still pending. */
   onProgress?: (lastSequence: number, pending: number) => void;
 }
@@ -68,7 +74,7 @@ export async function consumeCommits(
   js: JetStreamClient,
   consumerName: string,
   handle: (batch: readonly Delivery[]) => Promise<void>,
-  { maxBatch = 500, retryDelayMs = 1000, onError = () => {}, signal, deadLetters, inOrder = false, definition, onStatus = () => {}, onProgress = () => {} }: ConsumeOptions = {},
+  { maxBatch = 500, retryDelayMs = 1000, onError = () => {}, signal, deadLetters, inOrder = false, definition, onStatus = () => {}, onProgress = () => {}, accept }: ConsumeOptions = {},
 ): Promise<void> {
   let park = async (letters: readonly DeadLetter[]) => {
     for (const letter of letters) onError(new Error(`${letter.error} (stream sequence ${letter.streamSequence}); dropped`), []);
@@ -128,10 +134,13 @@ export async function consumeCommits(
           }
         }
         batch.push(msg);
+        // At most `maxBatch` messages in hand, skipped ones included: the server stops
+        // delivering at the consumer's ack-pending limit, so a batch waiting for `maxBatch`
+        // accepted commits could wait for ever.
         if (messages.getPending() > 0 && batch.length < maxBatch) continue;
         const handed = batch;
         batch = [];
-        await deliver(handed, handle, park, consumerName, retryDelayMs, onError, onStatus, signal);
+        await deliver(handed, handle, park, consumerName, retryDelayMs, onError, onStatus, signal, accept);
         if (signal?.aborted) break;
         last = handed.at(-1)!.seq;
         onProgress(last, handed.at(-1)!.info.pending);
@@ -267,8 +276,9 @@ async function deliver(
   onError: (error: unknown, batch: readonly Delivery[]) => void,
   onStatus: (status: ConsumerStatus) => void,
   signal: AbortSignal | undefined,
+  accept?: (subject: string) => boolean,
 ): Promise<void> {
-  const parsed = messages.map(parseDelivery);
+  const parsed = (accept ? messages.filter((msg) => accept(msg.subject)) : messages).map(parseDelivery);
   const batch = parsed.flatMap((p) => (p.ok ? [p.delivery] : []));
   const malformed = parsed.flatMap((p) => (p.ok ? [] : [p]));
   for (const m of malformed) onStatus({ type: 'malformed', streamSequence: m.streamSequence, subject: m.subject, error: m.error });

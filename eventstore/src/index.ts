@@ -20,3 +20,5 @@ export * from './offer-notices.ts';
 export * from './nats-permissions.ts';
 export * from './lease.ts';
 export * from './sleep.ts';
+export * from './partitions.ts';
+export * from './live-members.ts';

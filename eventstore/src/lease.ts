@@ -32,6 +32,18 @@ export interface LeaseOptions {
   ttlMs: number;
   signal: AbortSignal;
   onState?: (state: LeaseState, detail: string) => void;
+  /**
+   * A share of leases this process may hold at once (several keys of one pool): `enter()` is
+   * asked right before each attempt to take the key (false: not now, look again later) and
+   * `leave()` is called after a failed attempt and whenever the lease is given up.
+   */
+  slots?: LeaseSlots;
+}
+
+/** A counting gate over several leases of one process (see `LeaseOptions.slots`). */
+export interface LeaseSlots {
+  enter(): boolean;
+  leave(): void;
 }
 
 /**
@@ -46,12 +58,12 @@ export interface LeaseOptions {
  * (deleted if still ours) so a standby takes over at once. Resolves once stopped; rejects if
  * `work` rejects (after releasing).
  */
-export async function whileLeaseHeld(js: JetStreamClient, key: string, { holder, ttlMs, signal, onState = () => {} }: LeaseOptions, work: (lost: AbortSignal) => Promise<void>): Promise<void> {
+export async function whileLeaseHeld(js: JetStreamClient, key: string, { holder, ttlMs, signal, onState = () => {}, slots }: LeaseOptions, work: (lost: AbortSignal) => Promise<void>): Promise<void> {
   const kv = await openBootstrappedBucket(js, LEASES_BUCKET);
   const step = Math.max(50, Math.floor(ttlMs / 3));
   onState('standby', `waiting for the lease ${key}`);
   while (!signal.aborted) {
-    const revision = await acquire(kv, key, holder, ttlMs, step, signal);
+    const revision = await acquire(kv, key, holder, ttlMs, step, signal, slots);
     if (revision === null) break;
     onState('active', `holding the lease ${key}`);
     const lost = new AbortController();
@@ -77,22 +89,35 @@ export async function whileLeaseHeld(js: JetStreamClient, key: string, { holder,
       clearInterval(renew);
       signal.removeEventListener('abort', stopWork);
       if (signal.aborted || !lost.signal.aborted) await kv.delete(key, { previousSeq: current }).catch(() => {});
+      slots?.leave();
     }
     if (!signal.aborted) onState('standby', `lost the lease ${key}: ${String(lost.signal.reason ?? 'stopped')}`);
   }
 }
 
 /** Waits for the lease; its revision once held, null if stopped first. */
-async function acquire(kv: KV, key: string, holder: string, ttlMs: number, step: number, signal: AbortSignal): Promise<number | null> {
+async function acquire(kv: KV, key: string, holder: string, ttlMs: number, step: number, signal: AbortSignal, slots?: LeaseSlots): Promise<number | null> {
   let seen = null as { revision: number; since: number } | null;
+  const attempt = async (take: () => Promise<number>): Promise<number | null> => {
+    if (slots && !slots.enter()) return null;
+    try {
+      return await take();
+    } catch (error) {
+      slots?.leave();
+      throw error;
+    }
+  };
   while (!signal.aborted) {
     try {
       const entry: KvEntry | null = await kv.get(key);
       if (entry === null || entry.operation !== 'PUT') {
-        return await kv.create(key, holder);
+        const revision = await attempt(() => kv.create(key, holder));
+        if (revision !== null) return revision;
+      } else if (seen?.revision !== entry.revision) seen = { revision: entry.revision, since: Date.now() };
+      else if (Date.now() - seen.since >= ttlMs) {
+        const revision = await attempt(() => kv.update(key, holder, entry.revision));
+        if (revision !== null) return revision;
       }
-      if (seen?.revision !== entry.revision) seen = { revision: entry.revision, since: Date.now() };
-      else if (Date.now() - seen.since >= ttlMs) return await kv.update(key, holder, entry.revision);
     } catch (error) {
       // Someone else was faster (or NATS did not answer): look again.
       if (!isWrongRevision(error) && !(error instanceof Error)) throw error;

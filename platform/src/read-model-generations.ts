@@ -123,3 +123,11 @@ export const DEFAULT_GENERATION_POLL_MS = 1000;
 
 export const readGenerationPollMs = (env: Record<string, string | undefined>) =>
   envNumber(env, 'READ_MODEL_GENERATION_POLL_MS', DEFAULT_GENERATION_POLL_MS, { min: 50, max: 60_000, integer: true });
+
+/**
+ * `PROJECTION_PARTITIONS`: into how many partitions (by aggregate id) each read model's events
+ * are split, for several projector processes to share (default 1: one projector applies all).
+ * The projectors and `projections:rebuild` must agree on it; changing it is a rebuild (README).
+ */
+export const readProjectionPartitions = (env: Record<string, string | undefined>) =>
+  envNumber(env, 'PROJECTION_PARTITIONS', 1, { min: 1, max: 64, integer: true });

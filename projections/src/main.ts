@@ -1,4 +1,4 @@
-import { connectNats, consumerDefinitions } from '@happyride/eventstore';
+import { announceLiveMember, connectNats, consumerDefinitions, partitionConsumer, partitionsOf, type Delivery } from '@happyride/eventstore';
 import {
   connectMongo,
   createLogger,
@@ -9,6 +9,7 @@ import {
   readCommonConfig,
   readGenerationPollMs,
   readMaxDeliveries,
+  readProjectionPartitions,
   registerDeadLetterMetrics,
   runMain,
   startMetricsServer,
@@ -16,7 +17,8 @@ import {
 import { registerConsumerMetrics } from './consumer-metrics.ts';
 import { driversProjection } from './drivers/driver-view.ts';
 import { passengersProjection } from './passengers/passenger-view.ts';
-import { runAggregateViewProjector, runProjector, type ProjectorHealth } from './projector.ts';
+import { PartitionShare } from './partition-share.ts';
+import { aggregateViewProjector, runProjector, type BatchProjector, type ProjectorHealth } from './projector.ts';
 import { tripHistoryProjector } from './trips/trip-history-projector.ts';
 import { publishTripNotices } from './trips/trip-notices.ts';
 import { hostname } from 'node:os';
@@ -29,6 +31,7 @@ const logger = createLogger('projector');
 
 runMain(logger, async () => {
   const config = readCommonConfig(process.env);
+  const partitions = readProjectionPartitions(process.env);
   const nats = await connectNats(config.natsUrl, 'projector');
   const mongo = await connectMongo(config.mongoUrl, config.mongoDatabase, 'projector');
   const deadLetterStore = new MongoDeadLetterStore(mongo.db);
@@ -36,39 +39,52 @@ runMain(logger, async () => {
   const deadLetters = { store: deadLetterStore, maxDeliveries: readMaxDeliveries(process.env) };
   const stop = new AbortController();
   const signal = stop.signal;
-  // Each projector has its own durable consumer; the process is ready once all have started.
+  // Each projector (read model and partition) has its own durable consumer; the process is ready once all have started.
   let started = 0;
   const onStarted = () => void started++;
   // The consumer each projector reads now: it changes when a rebuild swaps its generation.
   const consumers = new Map<string, string>();
-  // One active projector per read model: a second process stands by (see README, leases).
+  // Each read model is split into `partitions` by aggregate id, one lease per (read model,
+  // partition): the live projectors share them, at most ceil(partitions / live) each, and a
+  // survivor takes a dead one's partitions once their leases expire (see README, partitions).
   const lease = {
     holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     ttlMs: envNumber(process.env, 'PROJECTOR_LEASE_TTL_MS', 10_000, { min: 300, max: 600_000, integer: true }),
   };
+  const shares: PartitionShare[] = [];
+  const members = await announceLiveMember(nats.js, 'projector', { ...lease, signal, onChange: () => shares.forEach((share) => share.rebalance()) });
   const healths = new Map<string, ProjectorHealth>();
-  const common = (definition: (typeof consumerDefinitions)[keyof typeof consumerDefinitions]) => {
-    const health: ProjectorHealth = { state: 'starting', failingSince: null, position: 0 };
-    healths.set(definition.name, health);
-    return {
-      consumerName: definition.name,
-      definition,
-      signal,
-      onStarted,
-      generationPollMs: readGenerationPollMs(process.env),
-      onGeneration: (_generation: number, consumer: string) => void consumers.set(definition.name, consumer),
-      deadLetters,
-      lease,
-      health,
-    };
+  const project = (
+    projector: BatchProjector,
+    definition: (typeof consumerDefinitions)[keyof typeof consumerDefinitions],
+    onApplied?: (batch: readonly Delivery[], generation: number) => Promise<void>,
+  ) => {
+    const share = new PartitionShare(partitions, members.count);
+    shares.push(share);
+    return partitionsOf(partitions).map((partition) => {
+      const consumerName = partitionConsumer(definition.name, partition);
+      const health: ProjectorHealth = { state: 'starting', failingSince: null, position: 0 };
+      healths.set(consumerName, health);
+      return runProjector(nats, mongo.db, projector, logger, {
+        consumerName,
+        definition,
+        partition,
+        share,
+        signal,
+        onStarted,
+        generationPollMs: readGenerationPollMs(process.env),
+        onGeneration: (_generation: number, consumer: string) => void consumers.set(consumerName, consumer),
+        deadLetters,
+        lease,
+        health,
+        ...(onApplied ? { onApplied } : {}),
+      });
+    });
   };
   const running = [
-    runAggregateViewProjector(nats, mongo.db, passengersProjection, logger, common(consumerDefinitions.passengersProjection)),
-    runAggregateViewProjector(nats, mongo.db, driversProjection, logger, common(consumerDefinitions.driversProjection)),
-    runProjector(nats, mongo.db, tripHistoryProjector, logger, {
-      ...common(consumerDefinitions.tripHistoryProjection),
-      onApplied: (batch, generation) => publishTripNotices(nats, mongo.db, batch, generation),
-    }),
+    ...project(aggregateViewProjector(passengersProjection), consumerDefinitions.passengersProjection),
+    ...project(aggregateViewProjector(driversProjection), consumerDefinitions.driversProjection),
+    ...project(tripHistoryProjector, consumerDefinitions.tripHistoryProjection, (batch, generation) => publishTripNotices(nats, mongo.db, batch, generation)),
   ];
   // A projector loop that ends without being asked (its consumer or stream is gone, a bug)
   // makes no progress and never will: say so and exit non-zero, for a supervisor to restart.
@@ -110,7 +126,7 @@ runMain(logger, async () => {
     () => nats.close(),
     async () => {
       stop.abort();
-      await Promise.allSettled(running);
+      await Promise.allSettled([...running, members.done]);
     },
   ];
 });

@@ -1,5 +1,6 @@
 import type { AggregateType } from '@happyride/domain';
 import {
+  acceptsSubject,
   consumeCommits,
   deleteConsumer,
   listConsumerNames,
@@ -9,6 +10,8 @@ import {
   type Delivery,
   type LeaseState,
   type Nats,
+  type Partition,
+  WHOLE,
 } from '@happyride/eventstore';
 import {
   DEFAULT_GENERATION_POLL_MS,
@@ -23,6 +26,7 @@ import {
 } from '@happyride/platform';
 import type { Db, IndexDescription } from 'mongodb';
 import { applyToAggregateViews, type AggregateViewDocument, type AggregateViewProjection } from './aggregate-view.ts';
+import type { PartitionShare } from './partition-share.ts';
 
 export interface ProjectorOptions {
   /** The generation-0 durable consumer (the catalogue's); generation n reads `<name>-g<n>`. */
@@ -53,6 +57,13 @@ export interface ProjectorOptions {
    * when the active one dies or stops. Without it, the caller guarantees a single instance.
    */
   lease?: { holder: string; ttlMs: number };
+  /**
+   * The partition this runner projects (default: the whole log). `consumerName` is then the
+   * partition's consumer (`partitionConsumer`); commits of other partitions are skipped.
+   */
+  partition?: Partition;
+  /** The share of partitions this process may hold (with `lease`): gates taking the lease, and gives it up when over the share. */
+  share?: PartitionShare;
   /** Kept up to date for readiness and metrics. */
   health?: ProjectorHealth;
 }
@@ -70,10 +81,16 @@ export interface ProjectorHealth {
 /** A projection as the runner sees it: set up once, then apply batches of deliveries. */
 export interface BatchProjector {
   name: ReadModelName;
-  /** Indexes and initial documents of a generation; idempotent, run before its first batch. */
-  prepare?: (db: Db, generation: number) => Promise<void>;
-  /** Applies one batch to a generation (idempotently: a batch may be delivered again); returns how many events changed something. */
-  apply: (db: Db, batch: readonly Delivery[], generation: number) => Promise<number>;
+  /** Indexes and initial documents of a generation (and partition); idempotent, run before its first batch. */
+  prepare?: (db: Db, generation: number, partition?: Partition) => Promise<void>;
+  /**
+   * Applies one batch to a generation (idempotently: a batch may be delivered again); returns
+   * how many events changed something. With partitions, the batch holds the partition's
+   * commits (and those of `everywhere`); the partition writes only its own documents.
+   */
+  apply: (db: Db, batch: readonly Delivery[], generation: number, partition?: Partition) => Promise<number>;
+  /** Aggregate types every partition reads whole (the trip history's names); the others are split by aggregate id. */
+  everywhere?: readonly AggregateType[];
 }
 
 /**
@@ -90,7 +107,7 @@ export async function runProjector(
   logger: Logger,
   options: ProjectorOptions,
 ): Promise<void> {
-  const { consumerName, signal, lease, onStarted, health } = options;
+  const { consumerName, signal, lease, onStarted, health, share, partition = WHOLE } = options;
   if (!lease) {
     if (health) health.state = 'active';
     await projectWhile(nats, db, projector, logger, options, signal);
@@ -103,6 +120,7 @@ export async function runProjector(
       {
         ...lease,
         signal,
+        ...(share ? { slots: share } : {}),
         onState: (state, detail) => {
           if (health) health.state = state;
           log.info({ state }, detail);
@@ -113,7 +131,16 @@ export async function runProjector(
           }
         },
       },
-      (lost) => projectWhile(nats, db, projector, logger, { ...options, onStarted: () => {} }, lost),
+      async (lost) => {
+        // Given up when this process holds more than its share (another projector came up).
+        const release = new AbortController();
+        const unhold = share?.hold(partition.index, () => release.abort()) ?? (() => {});
+        try {
+          await projectWhile(nats, db, projector, logger, { ...options, onStarted: () => {} }, AbortSignal.any([lost, release.signal]));
+        } finally {
+          unhold();
+        }
+      },
     );
   }
   logger.child({ projection: projector.name }).info('projector stopped');
@@ -121,14 +148,15 @@ export async function runProjector(
 
 /** The projector's work while `signal` lets it: follows the generation pointer, consumes, retires. */
 async function projectWhile(nats: Nats, db: Db, projector: BatchProjector, logger: Logger, options: ProjectorOptions, signal: AbortSignal): Promise<void> {
-  const { consumerName, maxBatch, onApplied, onStarted, onGeneration, generationPollMs = DEFAULT_GENERATION_POLL_MS, retireAfterMs, deadLetters, definition, health } = options;
+  const { consumerName, maxBatch, onApplied, onStarted, onGeneration, generationPollMs = DEFAULT_GENERATION_POLL_MS, retireAfterMs, deadLetters, definition, health, partition = WHOLE } = options;
+  const accept = partition.count > 1 ? { accept: acceptsSubject(partition, projector.everywhere) } : {};
   let started = false;
   const retireDelay = retireAfterMs ?? Math.max(5_000, 10 * generationPollMs);
   while (!signal.aborted) {
     const generation = await readGenerationPatiently(db, projector, logger, generationPollMs, signal);
     if (generation === null) break;
     const consumer = generationConsumer(consumerName, generation);
-    await projector.prepare?.(db, generation);
+    await projector.prepare?.(db, generation, partition);
     const log = logger.child({ projection: projector.name, consumer, generation });
     log.info('projector started');
     onGeneration?.(generation, consumer);
@@ -165,7 +193,7 @@ async function projectWhile(nats: Nats, db: Db, projector: BatchProjector, logge
         consumer,
         async (batch) => {
           const startedAt = new Date();
-          const applied = await projector.apply(db, batch, generation);
+          const applied = await projector.apply(db, batch, generation, partition);
           await onApplied?.(batch, generation);
           for (const { commit, traceparent } of batch) {
             log.debug(
@@ -181,6 +209,7 @@ async function projectWhile(nats: Nats, db: Db, projector: BatchProjector, logge
           // Stream order, restarted at the checkpoint after any break: an aggregate's commits
           // are never applied out of order, so a version gap is never waited for.
           inOrder: true,
+          ...accept,
           ...(definition ? { definition: { ...definition, name: consumer } } : {}),
           ...(maxBatch ? { maxBatch } : {}),
           ...(deadLetters ? { deadLetters: logDeadLetters(deadLetters, log) } : {}),

@@ -1,9 +1,12 @@
 import {
+  acceptsCommit,
   consumerDefinitions,
   createConsumerFrom,
   deleteConsumer,
   EVENTS_STREAM,
   filterSubjects,
+  partitionConsumer,
+  partitionsOf,
   replayCommits,
   type ConsumerDefinition,
   type Nats,
@@ -54,6 +57,8 @@ export interface RebuildOptions {
   force?: boolean;
   /** How long to wait for the running projector to take the new generation over. */
   takeoverTimeoutMs?: number;
+  /** Into how many partitions the projectors split the projection (`PROJECTION_PARTITIONS`; default 1): the new generation is written the same way, with one consumer per partition. */
+  partitions?: number;
   /** Another (generation-0) consumer definition than the catalogue's: tests. */
   consumer?: ConsumerDefinition;
   signal?: AbortSignal;
@@ -90,7 +95,7 @@ export interface RebuildResult {
  * process ever reads a given durable consumer at a time, so events are applied in order.
  */
 export async function rebuildProjection(nats: Nats, db: Db, projection: ReadModelName, options: RebuildOptions = {}): Promise<RebuildResult> {
-  const { maxBatch = 500, onProgress, force = false, takeoverTimeoutMs = 30_000, signal, now = Date.now } = options;
+  const { maxBatch = 500, onProgress, force = false, takeoverTimeoutMs = 30_000, signal, now = Date.now, partitions = 1 } = options;
   const { projector, consumer: catalogued } = rebuildableProjections[projection];
   const definition = options.consumer ?? catalogued;
   const started = now();
@@ -101,10 +106,15 @@ export async function rebuildProjection(nats: Nats, db: Db, projection: ReadMode
     const progress = (phase: RebuildPhase, done: number, total: number) =>
       onProgress?.({ projection, generation: to, phase, done, total, elapsedMs: now() - started });
 
-    const newConsumer = generationConsumer(definition.name, to);
-    await deleteConsumer(nats.jsm, newConsumer);
+    // Each partition as its projector would write it: its own commits (and `everywhere`'s), its own state.
+    const parts = partitionsOf(partitions).map((partition) => ({
+      partition,
+      consumer: generationConsumer(partitionConsumer(definition.name, partition), to),
+      accepts: acceptsCommit(partition, projector.everywhere),
+    }));
+    for (const { consumer } of parts) await deleteConsumer(nats.jsm, consumer);
     for (const base of readModels[projection]) await db.collection(generationCollection(base, to)).drop().catch(() => false);
-    await projector.prepare?.(db, to);
+    for (const { partition } of parts) await projector.prepare?.(db, to, partition);
 
     const head = (await nats.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
     let done = 0;
@@ -112,7 +122,8 @@ export async function rebuildProjection(nats: Nats, db: Db, projection: ReadMode
       nats.js,
       filterSubjects(definition),
       async (batch, pending) => {
-        await projector.apply(db, batch, to);
+        if (partitions === 1) await projector.apply(db, batch, to);
+        else for (const { partition, accepts } of parts) await projector.apply(db, batch.filter(({ commit }) => accepts(commit)), to, partition);
         done += batch.length;
         progress(batch.at(-1)!.streamSequence < head ? 'replaying' : 'catching up', done, done + pending);
       },
@@ -120,11 +131,16 @@ export async function rebuildProjection(nats: Nats, db: Db, projection: ReadMode
     );
     if (signal?.aborted) throw new RebuildError(`Rebuild of ${projection} stopped; generation ${from} is still served.`);
 
-    await createConsumerFrom(nats.jsm, { ...definition, description: `${definition.description} (generation ${to})` }, newConsumer, lastSequence + 1);
+    for (const { consumer } of parts) {
+      await createConsumerFrom(nats.jsm, { ...definition, description: `${definition.description} (generation ${to})` }, consumer, lastSequence + 1);
+    }
     await swapGeneration(db, projection, to);
     const headAtSwap = (await nats.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
 
-    const takenOver = await waitForTakeover(nats, newConsumer, headAtSwap, takeoverTimeoutMs, (pending) => progress('waiting for the projector', done, done + pending), signal);
+    let takenOver = true;
+    for (const { consumer } of parts) {
+      takenOver &&= await waitForTakeover(nats, consumer, headAtSwap, takeoverTimeoutMs, (pending) => progress('waiting for the projector', done, done + pending), signal);
+    }
     return { projection, from, to, events: done, lastSequence, takenOver, elapsedMs: now() - started };
   } finally {
     await db.collection<{ _id: string }>(REBUILDS_COLLECTION).deleteOne({ _id: projection });
@@ -175,7 +191,15 @@ async function waitForTakeover(
   const deadline = Date.now() + timeoutMs;
   let reading = false;
   while (!signal?.aborted && Date.now() < deadline) {
-    const info = await nats.jsm.consumers.info(EVENTS_STREAM, consumer);
+    // A projector taking over may recreate the consumer in place (in order from its checkpoint): a moment without it.
+    const info = await nats.jsm.consumers.info(EVENTS_STREAM, consumer).catch((error: unknown) => {
+      if (error instanceof Error && /consumer not found/i.test(error.message)) return null;
+      throw error;
+    });
+    if (info === null) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      continue;
+    }
     reading ||= info.num_waiting > 0 || info.delivered.consumer_seq > 0;
     onPending(info.num_pending + info.num_ack_pending);
     const idle = info.num_pending === 0 && info.num_ack_pending === 0;

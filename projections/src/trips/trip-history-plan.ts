@@ -15,6 +15,7 @@ import {
   type PersonName,
   type TripPayment,
   type TripHistoryDocument,
+  type TripHistoryScope,
   type TripStatsDocument,
 } from './trip-history.ts';
 
@@ -79,6 +80,9 @@ const nameOf = (event: EventEnvelope): string | null => {
       return null;
   }
 };
+
+/** One partition: the statistics document `all`, name lookups by the person's id. */
+export const wholeScope: TripHistoryScope = { statsId: 'all', lookupId: (id) => id, owns: () => true };
 
 /** The ids a batch touches, to load before planning it. */
 export function tripHistoryKeys(batch: readonly Delivery[]): TripHistoryKeys {
@@ -169,7 +173,7 @@ const parties = [
  *   stored `position`: counting goes by position, applying by version (see the runner for why
  *   the two together are crash-safe).
  */
-export function planTripHistoryBatch(state: TripHistoryState, batch: readonly Delivery[]): TripHistoryPlan {
+export function planTripHistoryBatch(state: TripHistoryState, batch: readonly Delivery[], scope: Pick<TripHistoryScope, 'statsId' | 'lookupId'> = wholeScope): TripHistoryPlan {
   const stored = new Map(state.trips.map((trip) => [trip._id, trip]));
   const trips = new Map<string, TripHistoryDocument>(stored);
   const known = {
@@ -237,7 +241,7 @@ export function planTripHistoryBatch(state: TripHistoryState, batch: readonly De
   if (Object.keys(inc).length > 0) {
     steps.push({
       collection: TRIP_STATS,
-      ops: [{ updateOne: { filter: { _id: 'all', position: { $lt: lastSequence } }, update: { $inc: inc, $set: { position: lastSequence } } } }],
+      ops: [{ updateOne: { filter: { _id: scope.statsId, position: { $lt: lastSequence } }, update: { $inc: inc, $set: { position: lastSequence } } } }],
     });
   }
 
@@ -257,10 +261,11 @@ export function planTripHistoryBatch(state: TripHistoryState, batch: readonly De
     for (const [id, { name, version }] of known[party.kind]) {
       const before = storedNames[party.kind].get(id);
       if (before?.version === version) continue;
+      const _id = scope.lookupId(id);
       lookupOps.push(
         before
-          ? { updateOne: { filter: { _id: id, version: { $lt: version } }, update: { $set: { name, version } } } }
-          : { insertOne: { document: { _id: id, name, version } } },
+          ? { updateOne: { filter: { _id, version: { $lt: version } }, update: { $set: { name, version } } } }
+          : { insertOne: { document: { _id, name, version } } },
       );
       // The stored trips still showing an older name (all of the person's stored trips were
       // loaded), each by its id; those the batch moved on already carry the name in their

@@ -1,5 +1,5 @@
 import type { TripEvent } from '@happyride/domain';
-import { bootstrapEventLog, connectNats, ensureConsumer, JetStreamEventStore, type Delivery, type Nats } from '@happyride/eventstore';
+import { bootstrapEventLog, connectNats, ensureConsumer, JetStreamEventStore, partitionConsumer, partitionOf, partitionsOf, type Delivery, type Nats } from '@happyride/eventstore';
 import { connectMongo, createLogger, type Mongo } from '@happyride/platform';
 import type { Db } from 'mongodb';
 import { randomUUID } from 'node:crypto';
@@ -76,9 +76,9 @@ async function freshConsumer(): Promise<string> {
   return name;
 }
 
-function start(consumerName: string) {
+function start(consumerName: string, partition?: { index: number; count: number }) {
   const stop = new AbortController();
-  const done = runProjector(nats, db, tripHistoryProjector, logger, { consumerName, signal: stop.signal });
+  const done = runProjector(nats, db, tripHistoryProjector, logger, { consumerName, signal: stop.signal, ...(partition ? { partition } : {}) });
   const handle = { stop, done };
   running.push(handle);
   return handle;
@@ -272,5 +272,39 @@ describe('trip history projector on JetStream and the MongoDB-wire server', () =
         expect.objectContaining({ key: { createdAt: -1, _id: -1 } }),
       ]),
     );
+  });
+
+  it('given trips of one passenger in both of 2 partitions, when each partition has its projector and the passenger is renamed, then every trip shows the new name and the statistics add up', async () => {
+    const passengerId = newId('p');
+    await registerPassenger(passengerId, 'Ada');
+    const ids: string[] = [];
+    while (new Set(ids.map((id) => partitionOf(id, 2))).size < 2 || ids.length < 4) ids.push(newId('t'));
+    for (const id of ids) await createTrip(id, passengerId);
+    const base = `test-trip-history-${randomUUID().slice(0, 8)}`;
+    const parts = partitionsOf(2).map((partition) => ({ partition, consumer: partitionConsumer(base, partition) }));
+    for (const { consumer } of parts) await ensureConsumer(nats.jsm, { name: consumer, description: 'test', aggregateTypes: ['trip', 'passenger', 'driver', 'payment'] });
+    for (const { partition, consumer } of parts) start(consumer, partition);
+    await until(() => tripsOf(ids), (docs) => docs.length === ids.length);
+
+    await renamePassenger(passengerId, 'Ada L.', 1);
+    const docs = await until(() => tripsOf(ids), (all) => all.every((doc) => doc.passengerName === 'Ada L.'));
+    for (const { consumer } of parts) await idle(consumer);
+    await stopAll();
+
+    expect(docs.map((doc) => doc.passengerNameVersion)).toEqual(ids.map(() => 2));
+    const stats = await db.collection<TripStatsDocument>('trip_stats').find({}).sort({ _id: 1 }).toArray();
+    expect(stats.map((part) => part._id)).toEqual(['p0of2', 'p1of2']);
+    // The stream holds the other tests' trips too: each partition counts exactly the stored trips it owns.
+    const stored = (await trips().find({}, { projection: { _id: 1 } }).toArray()).map((trip) => trip._id);
+    expect(stats.map((part) => part.total)).toEqual([0, 1].map((index) => stored.filter((id) => partitionOf(id, 2) === index).length));
+    const lookups = await db
+      .collection<NameLookupDocument>('trip_history_passenger_names')
+      .find({ _id: { $in: [`${passengerId}@p0of2`, `${passengerId}@p1of2`] } })
+      .sort({ _id: 1 })
+      .toArray();
+    expect(lookups).toEqual([
+      { _id: `${passengerId}@p0of2`, name: 'Ada L.', version: 2 },
+      { _id: `${passengerId}@p1of2`, name: 'Ada L.', version: 2 },
+    ]);
   });
 });

@@ -1,9 +1,9 @@
-import type { Delivery } from '@happyride/eventstore';
+import { partitionOf, WHOLE, type Delivery, type Partition } from '@happyride/eventstore';
 import { generationCollection } from '@happyride/platform';
 import type { Db, Document, IndexDescription } from 'mongodb';
 import { writeAll, writeFiltersFor } from '../guarded-writes.ts';
 import { createIndexesOneByOne, type BatchProjector } from '../projector.ts';
-import { isEmptyKeys, mergeById, planTripHistoryBatch, tripHistoryFilters, tripHistoryKeys, type KeyedDocument, type TripHistoryKeys, type TripHistoryState } from './trip-history-plan.ts';
+import { isEmptyKeys, mergeById, planTripHistoryBatch, tripHistoryFilters, tripHistoryKeys, wholeScope, type KeyedDocument, type TripHistoryKeys, type TripHistoryState } from './trip-history-plan.ts';
 import {
   DRIVER_NAMES,
   emptyTripStats,
@@ -14,8 +14,16 @@ import {
   type NameLookupDocument,
   type PaymentLookupDocument,
   type TripHistoryDocument,
+  type TripHistoryScope,
   type TripStatsDocument,
 } from './trip-history.ts';
+
+/** What one partition of the trip history owns and where it keeps its own state (see `TripHistoryScope`). */
+export function tripHistoryScope(partition: Partition = WHOLE): TripHistoryScope {
+  if (partition.count === 1) return wholeScope;
+  const suffix = `p${partition.index}of${partition.count}`;
+  return { statsId: suffix, lookupId: (id) => `${id}@${suffix}`, owns: (tripId) => partitionOf(tripId, partition.count) === partition.index };
+}
 
 /** The pages the trip queries read: a person's trips, trips by state, all trips; newest first. */
 export const tripIndexes: IndexDescription[] = [
@@ -26,15 +34,16 @@ export const tripIndexes: IndexDescription[] = [
 ];
 
 /** Creates the `trips` indexes and the zeroed statistics document of a generation; idempotent. */
-export async function prepareTripHistory(db: Db, generation = 0): Promise<void> {
+export async function prepareTripHistory(db: Db, generation = 0, partition: Partition = WHOLE): Promise<void> {
   await createIndexesOneByOne(db, generationCollection(TRIPS, generation), tripIndexes);
-  const { _id, ...zeros } = emptyTripStats();
+  const { _id: _all, ...zeros } = emptyTripStats();
+  const _id = tripHistoryScope(partition).statsId;
   await db.collection<TripStatsDocument>(generationCollection(TRIP_STATS, generation)).updateOne({ _id }, { $setOnInsert: zeros }, { upsert: true });
 }
 
 /** Reads what a batch needs: one `find` per collection (up to three for trips: see `tripHistoryFilters`), in parallel. */
-export async function loadTripHistoryState(db: Db, keys: TripHistoryKeys, generation = 0): Promise<TripHistoryState> {
-  const filters = tripHistoryFilters(keys);
+export async function loadTripHistoryState(db: Db, keys: TripHistoryKeys, generation = 0, scope: TripHistoryScope = wholeScope): Promise<TripHistoryState> {
+  const filters = tripHistoryFilters({ ...keys, passengerIds: keys.passengerIds.map(scope.lookupId), driverIds: keys.driverIds.map(scope.lookupId) });
   const find = async <T extends KeyedDocument>(collection: string, filter: Document | null): Promise<T[]> =>
     filter === null ? [] : ((await db.collection(generationCollection(collection, generation)).find(filter).toArray()) as unknown as T[]);
   const [trips, tripsOfRenamed, passengerNames, driverNames, payments, stats] = await Promise.all([
@@ -43,10 +52,22 @@ export async function loadTripHistoryState(db: Db, keys: TripHistoryKeys, genera
     find<NameLookupDocument>(PASSENGER_NAMES, filters.passengerNames),
     find<NameLookupDocument>(DRIVER_NAMES, filters.driverNames),
     find<PaymentLookupDocument>(PAYMENTS, filters.payments),
-    db.collection<TripStatsDocument>(generationCollection(TRIP_STATS, generation)).findOne({ _id: 'all' }),
+    db.collection<TripStatsDocument>(generationCollection(TRIP_STATS, generation)).findOne({ _id: scope.statsId }),
   ]);
-  if (stats === null) throw new Error(`trip-history: ${TRIP_STATS} has no 'all' document; run prepareTripHistory first.`);
-  return { trips: mergeById(trips, ...tripsOfRenamed), passengerNames, driverNames, payments, stats };
+  if (stats === null) throw new Error(`trip-history: ${TRIP_STATS} has no '${scope.statsId}' document; run prepareTripHistory first.`);
+  // A renamed person's trips in other partitions are theirs to rename.
+  const owned = tripsOfRenamed.map((found) => found.filter((trip) => scope.owns(trip._id)));
+  const personIds = (lookups: NameLookupDocument[], ids: string[]) => {
+    const byLookup = new Map(ids.map((id) => [scope.lookupId(id), id]));
+    return lookups.map((lookup) => ({ ...lookup, _id: byLookup.get(lookup._id) ?? lookup._id }));
+  };
+  return {
+    trips: mergeById(trips, ...owned),
+    passengerNames: personIds(passengerNames, keys.passengerIds),
+    driverNames: personIds(driverNames, keys.driverIds),
+    payments,
+    stats,
+  };
 }
 
 export interface ApplyHooks {
@@ -54,6 +75,8 @@ export interface ApplyHooks {
   afterStep?: (step: string, ms: number, writes?: number) => void | Promise<void>;
   /** Which generation of the collections to read and write (default 0: the base names). */
   generation?: number;
+  /** The partition the batch is of (default: the whole log). */
+  partition?: Partition;
 }
 
 /**
@@ -82,7 +105,8 @@ export interface ApplyHooks {
  *
  * @returns how many trip events were applied.
  */
-export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], { afterStep, generation = 0 }: ApplyHooks = {}): Promise<number> {
+export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], { afterStep, generation = 0, partition = WHOLE }: ApplyHooks = {}): Promise<number> {
+  const scope = tripHistoryScope(partition);
   const keys = tripHistoryKeys(batch);
   if (isEmptyKeys(keys)) return 0;
   let t0 = performance.now();
@@ -91,9 +115,9 @@ export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], 
     await afterStep?.(step, t1 - t0, writes);
     t0 = performance.now();
   };
-  const state = await loadTripHistoryState(db, keys, generation);
+  const state = await loadTripHistoryState(db, keys, generation, scope);
   await lap('load');
-  const plan = planTripHistoryBatch(state, batch);
+  const plan = planTripHistoryBatch(state, batch, scope);
   await lap('plan');
   const filters = await writeFiltersFor(db);
   for (const { collection, ops } of plan.steps) {
@@ -116,5 +140,7 @@ export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], 
 export const tripHistoryProjector: BatchProjector = {
   name: 'trip-history',
   prepare: prepareTripHistory,
-  apply: (db, batch, generation) => applyTripHistoryBatch(db, batch, { generation }),
+  apply: (db, batch, generation, partition) => applyTripHistoryBatch(db, batch, { generation, ...(partition ? { partition } : {}) }),
+  // Every partition reads every name event: its trips take names from its own lookups.
+  everywhere: ['passenger', 'driver'],
 };

@@ -97,7 +97,8 @@ export type StateCounts = Record<TripStatus, number>;
 
 /** The single statistics document, `_id: 'all'`. */
 export interface TripStatsDocument {
-  _id: 'all';
+  /** `all` with one partition; `p<index>of<count>` per partition (readers add them up). */
+  _id: string;
   total: number;
   byState: StateCounts;
   /** The last stream sequence whose transitions are counted: the idempotence guard. */
@@ -119,6 +120,19 @@ export const emptyStateCounts = (): StateCounts =>
   Object.fromEntries(tripStatuses.map((state) => [state, 0])) as StateCounts;
 
 export const emptyTripStats = (): TripStatsDocument => ({ _id: 'all', total: 0, byState: emptyStateCounts(), position: 0 });
+
+/**
+ * Where one partition of the trip history keeps what is not a trip's: its statistics document
+ * (each partition counts its own trips, from its own stream positions) and its name lookups
+ * (each partition reads every name event, and keeps the names as it has seen them, so its trips
+ * converge exactly as with one partition). One partition: the plain ids of before.
+ */
+export interface TripHistoryScope {
+  statsId: string;
+  lookupId: (personId: string) => string;
+  /** Whether a trip is this partition's (the only ones it writes). */
+  owns: (tripId: string) => boolean;
+}
 
 /**
  * The trip document after one trip event: a pure function of the document before (null before

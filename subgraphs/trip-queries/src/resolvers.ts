@@ -76,10 +76,11 @@ export const resolvers = {
       offers(ctx.db).findOne({ _id: `${tripId}:${requireDriver(ctx)}` }),
     tripStats: async (_: unknown, __: unknown, ctx: TripQueriesContext) => {
       if (requireActor(ctx.actor).role !== 'admin') throw forbidden('Trip statistics are for admins.');
-      const stats = await ctx.db.collection<TripStatsDoc>(await ctx.readModels.collection('trip_stats')).findOne({ _id: 'all' });
+      // One document per projector partition (`all` when there is one): they add up.
+      const parts = await ctx.db.collection<TripStatsDoc>(await ctx.readModels.collection('trip_stats')).find({}).toArray();
       return {
-        total: stats?.total ?? 0,
-        byState: tripStatuses.map((state) => ({ state, count: stats?.byState?.[state] ?? 0 })),
+        total: parts.reduce((sum, part) => sum + part.total, 0),
+        byState: tripStatuses.map((state) => ({ state, count: parts.reduce((sum, part) => sum + (part.byState[state] ?? 0), 0) })),
       };
     },
   },
