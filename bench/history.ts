@@ -3,7 +3,7 @@
  * their dispatch, passengers and drivers renamed and going on and offline along the way.
  */
 import type { DriverEvent, PassengerEvent, TripEvent } from '@happyride/domain';
-import { envelop, type Commit } from '@happyride/eventstore';
+import { envelop, type Commit, type JetStreamEventStore } from '@happyride/eventstore';
 
 export interface HistoryShape {
   tripCount: number;
@@ -95,4 +95,21 @@ export function generateHistory({ tripCount, passengerCount, driverCount, window
     }
   }
   return commits;
+}
+
+/** Appends commits through the event store, many aggregates at a time, each aggregate's in order. */
+export async function appendHistory(store: JetStreamEventStore, commits: readonly Commit[], correlationId: string): Promise<void> {
+  const inFlight = new Map<string, Promise<unknown>>();
+  for (const commit of commits) {
+    const key = `${commit.aggregateType}.${commit.aggregateId}`;
+    const events = commit.events.map(({ type, data }) => ({ type, data })) as never;
+    const meta = { commandId: commit.commandId, correlationId, now: commit.events[0]!.occurredAt };
+    const previous = inFlight.get(key) ?? Promise.resolve();
+    inFlight.set(key, previous.then(() => store.append(commit.aggregateType, commit.aggregateId, events, commit.version - commit.events.length, meta)));
+    if (inFlight.size >= 256) {
+      await Promise.all(inFlight.values());
+      inFlight.clear();
+    }
+  }
+  await Promise.all(inFlight.values());
 }

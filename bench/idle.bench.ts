@@ -14,12 +14,12 @@ import { connectNats, consumerDefinitions, createConsumerFrom, EVENTS_STREAM, Je
 import { startLocalServers } from '@happyride/local-servers';
 import { checkDeadline, DISPATCH_SAGA, dispatchSagaId, PAYMENT_TIMEOUT, TRIP_CREATION_SAGA, tripCreationSagaId, type SagaDeadlineDocument, type SagaInstanceDocument, type SagaTransitionDocument } from '@happyride/sagas';
 import { MongoClient, type Db } from 'mongodb';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { allServices, freePort, serviceArguments, startSystem } from '../scripts/system.ts';
-import { generateHistory } from './history.ts';
+import { appendHistory, generateHistory } from './history.ts';
+import { localServerPids, processStat } from './processes.ts';
 import { median, round, writeResults } from './stats.ts';
 
 const { values } = parseArgs({
@@ -40,56 +40,6 @@ const shape = { tripCount, passengerCount: Math.max(10, Math.round(tripCount / 1
 const TARGET_MS_PER_S = 20;
 /** Commits appended before waiting for the projector to catch up. */
 const CHUNK = 5_000;
-
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
-/** [ppid, utime + stime in ms] of a process, or undefined once it is gone. */
-function stat(pid: number): { ppid: number; cpuMs: number; comm: string } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = text.lastIndexOf(')');
-    const fields = text.slice(close + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return { ppid: Number(fields[1]), cpuMs: (ticks * 1000) / clockTicks, comm: text.slice(text.indexOf('(') + 1, close) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The servers `startLocalServers` spawned: processes descending from this one that are not services. */
-function serverPids(servicePids: ReadonlySet<number>): Map<string, number> {
-  const all = readdirSync('/proc').map(Number).filter(Number.isInteger);
-  const parents = new Map(all.map((pid) => [pid, stat(pid)]));
-  const descends = (pid: number): boolean => {
-    for (let at = parents.get(pid)?.ppid; at !== undefined && at > 1; at = parents.get(at)?.ppid) if (at === process.pid) return true;
-    return false;
-  };
-  const found = new Map<string, number>();
-  for (const [pid, info] of parents) {
-    if (!info || servicePids.has(pid) || !descends(pid)) continue;
-    if (info.comm.startsWith('nats-server')) found.set('nats-server', pid);
-    else if (info.comm.startsWith('ferretdb')) found.set('ferretdb', pid);
-  }
-  return found;
-}
-
-/** Appends the history through the event store, many aggregates at a time, each in order. */
-async function appendHistory(store: JetStreamEventStore, commits: readonly Commit[]) {
-  const inFlight = new Map<string, Promise<unknown>>();
-  for (const commit of commits) {
-    const key = `${commit.aggregateType}.${commit.aggregateId}`;
-    const previous = inFlight.get(key) ?? Promise.resolve();
-    const events = commit.events.map(({ type, data }) => ({ type, data })) as never;
-    const meta = { commandId: commit.commandId, correlationId: 'bench-idle', now: commit.events[0]!.occurredAt };
-    const appended = previous.then(() => store.append(commit.aggregateType, commit.aggregateId, events, commit.version - commit.events.length, meta));
-    inFlight.set(key, appended);
-    if (inFlight.size >= 256) {
-      await Promise.all(inFlight.values());
-      inFlight.clear();
-    }
-  }
-  await Promise.all(inFlight.values());
-}
 
 /** What the sagas leave behind per finished trip: an ended instance, its transitions, its fired deadlines. */
 async function seedSagaHistory(db: Db, commits: readonly Commit[]) {
@@ -171,7 +121,7 @@ const system = await startSystem({ natsUrl: servers.natsUrl, mongoUrl: servers.m
 const started = performance.now();
 const store = new JetStreamEventStore(nats.js, nats.jsm);
 for (let i = 0; i < history.length; i += CHUNK) {
-  await appendHistory(store, history.slice(i, i + CHUNK));
+  await appendHistory(store, history.slice(i, i + CHUNK), 'bench-idle');
   await caughtUp();
 }
 console.log(`appended ${history.length} commits (${eventCount} events, ${tripCount} trips) and projected them in ${round((performance.now() - started) / 1000, 1)} s`);
@@ -208,19 +158,19 @@ for (const name of services) {
   if (pid === undefined) throw new Error(`${name} is not running`);
   pids.set(name, pid);
 }
-for (const [name, pid] of serverPids(new Set(pids.values()))) pids.set(name, pid);
+for (const [name, pid] of localServerPids(new Set(pids.values()))) pids.set(name, pid);
 for (const name of ['nats-server', 'ferretdb']) if (!pids.has(name)) console.log(`${name}: not started by this bench (external server?), not measured`);
 
 const perWindow: Record<string, number[]> = Object.fromEntries([...pids.keys()].map((name) => [name, []]));
 const totals: number[] = [];
 for (let w = 0; w < windows; w++) {
-  const before = new Map([...pids].map(([name, pid]) => [name, stat(pid)?.cpuMs ?? NaN]));
+  const before = new Map([...pids].map(([name, pid]) => [name, processStat(pid)?.cpuMs ?? NaN]));
   const t0 = performance.now();
   await sleep(seconds * 1000);
   const elapsed = (performance.now() - t0) / 1000;
   let total = 0;
   for (const [name, pid] of pids) {
-    const msPerSecond = ((stat(pid)?.cpuMs ?? NaN) - before.get(name)!) / elapsed;
+    const msPerSecond = ((processStat(pid)?.cpuMs ?? NaN) - before.get(name)!) / elapsed;
     perWindow[name]!.push(msPerSecond);
     total += msPerSecond;
   }

@@ -10,15 +10,15 @@
  * writes key `replay` of bench/results/scale.json (read-modify-write: `appends` is another
  * bench's). A replay that makes no progress for `--stall-seconds` is reported as stalled.
  */
-import { connectNats, EVENTS_STREAM, JetStreamEventStore, leaseHolder, type Commit } from '@happyride/eventstore';
+import { connectNats, EVENTS_STREAM, JetStreamEventStore, leaseHolder } from '@happyride/eventstore';
 import { startLocalServers } from '@happyride/local-servers';
 import { MongoClient } from 'mongodb';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { allServices, startSystem } from '../scripts/system.ts';
-import { generateHistory } from './history.ts';
+import { appendHistory, generateHistory } from './history.ts';
+import { localServerPids, processStat } from './processes.ts';
 import { round, writeResults } from './stats.ts';
 
 const { values } = parseArgs({
@@ -34,53 +34,6 @@ const partitionCounts = values.partitions.split(',').map(Number);
 const stallMs = Number(values['stall-seconds']) * 1000;
 const shape = { tripCount, passengerCount: Math.max(10, Math.round(tripCount / 12)), driverCount: Math.max(5, Math.round(tripCount / 40)), window: 40 };
 const CHUNK = 5_000;
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
-/** utime + stime of a process in ms, its parent and name; undefined once it is gone. */
-function stat(pid: number): { ppid: number; cpuMs: number; comm: string } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = text.lastIndexOf(')');
-    const fields = text.slice(close + 2).split(' ');
-    return { ppid: Number(fields[1]), cpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks, comm: text.slice(text.indexOf('(') + 1, close) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** nats-server and FerretDB as `startLocalServers` spawned them (descendants of this process). */
-function serverPids(): Map<string, number> {
-  const all = readdirSync('/proc').map(Number).filter(Number.isInteger);
-  const parents = new Map(all.map((pid) => [pid, stat(pid)]));
-  const descends = (pid: number): boolean => {
-    for (let at = parents.get(pid)?.ppid; at !== undefined && at > 1; at = parents.get(at)?.ppid) if (at === process.pid) return true;
-    return false;
-  };
-  const found = new Map<string, number>();
-  for (const [pid, info] of parents) {
-    if (!info || !descends(pid)) continue;
-    if (info.comm.startsWith('nats-server')) found.set('nats-server', pid);
-    else if (info.comm.startsWith('ferretdb')) found.set('ferretdb', pid);
-  }
-  return found;
-}
-
-/** Appends commits through the event store, many aggregates at a time, each in order. */
-async function appendHistory(store: JetStreamEventStore, commits: readonly Commit[]) {
-  const inFlight = new Map<string, Promise<unknown>>();
-  for (const commit of commits) {
-    const key = `${commit.aggregateType}.${commit.aggregateId}`;
-    const events = commit.events.map(({ type, data }) => ({ type, data })) as never;
-    const meta = { commandId: commit.commandId, correlationId: 'bench-scale-replay', now: commit.events[0]!.occurredAt };
-    inFlight.set(key, (inFlight.get(key) ?? Promise.resolve()).then(() => store.append(commit.aggregateType, commit.aggregateId, events, commit.version - commit.events.length, meta)));
-    if (inFlight.size >= 256) {
-      await Promise.all(inFlight.values());
-      inFlight.clear();
-    }
-  }
-  await Promise.all(inFlight.values());
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const servers = await startLocalServers({ log: () => {} });
@@ -94,7 +47,7 @@ const store = new JetStreamEventStore(nats.js, nats.jsm);
   const { bootstrapEventLog } = await import('@happyride/eventstore');
   await bootstrapEventLog(nats.jsm);
   const t0 = performance.now();
-  for (let i = 0; i < history.length; i += CHUNK) await appendHistory(store, history.slice(i, i + CHUNK));
+  for (let i = 0; i < history.length; i += CHUNK) await appendHistory(store, history.slice(i, i + CHUNK), 'bench-scale-replay');
   console.log(`appended ${history.length} commits (${eventCount} events, ${tripEvents} trip events, ${tripCount} trips) in ${round((performance.now() - t0) / 1000, 1)} s`);
 }
 const head = (await nats.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
@@ -145,8 +98,8 @@ for (const partitions of partitionCounts) {
   // The projectors are up (ready: consuming or standing by); timing starts now, when they all apply.
   const projectors = Array.from({ length: partitions }, (_, i) => (i === 0 ? 'projector' : `projector-${i + 1}`));
   const pids = new Map<string, number>(projectors.map((name) => [name, system.pid(name)!]));
-  for (const [name, pid] of serverPids()) pids.set(name, pid);
-  const before = new Map([...pids].map(([name, pid]) => [name, stat(pid)?.cpuMs ?? NaN]));
+  for (const [name, pid] of localServerPids()) pids.set(name, pid);
+  const before = new Map([...pids].map(([name, pid]) => [name, processStat(pid)?.cpuMs ?? NaN]));
   const t0 = performance.now();
   let last = await behind(partitions);
   let progressAt = performance.now();
@@ -178,7 +131,7 @@ for (const partitions of partitionCounts) {
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  const cpuSeconds = Object.fromEntries([...pids].map(([name, pid]) => [name, round(((stat(pid)?.cpuMs ?? NaN) - before.get(name)!) / 1000, 1)]));
+  const cpuSeconds = Object.fromEntries([...pids].map(([name, pid]) => [name, round(((processStat(pid)?.cpuMs ?? NaN) - before.get(name)!) / 1000, 1)]));
   await system.stop();
   const run: Run = {
     partitions,
