@@ -8,7 +8,9 @@
  * ordered-keys comment (trip-queries' pages and offers): its filter, sort and limit run in
  * SQLite, which walks an index in order and stops after the limit.
  */
+import { connectNats, type Delivery } from '@happyride/eventstore';
 import { MongoDeadLetterStore, readGeneration, swapGeneration } from '@happyride/platform';
+import { publishTripNotices } from '@happyride/projections/trips/trip-notices';
 import { prepareTripHistory, TRIPS } from '@happyride/projections';
 import { MongoSagaStore, type SagaInstanceDocument } from '@happyride/sagas';
 import { resolvers } from '@happyride/subgraph-trip-queries/resolvers';
@@ -148,6 +150,29 @@ describe('given read models and their generation pointers', () => {
       await expectIndexBacked(() => trips.find(filter).sort({ createdAt: -1, _id: -1 }).limit(11).toArray());
     }
     await expectIndexBacked(() => trips.find({ _id: { $in: ['t1', 't2'] } }).toArray());
+  });
+
+  it('when the projector tells live subscribers which trips a batch touched (every batch), then each read is an index search and every touched trip is told once', async () => {
+    await prepareTripHistory(db);
+    const trips = db.collection<{ _id: string } & Document>(TRIPS);
+    await trips.insertMany(Array.from({ length: 40 }, (_, i) => ({ _id: `n${i}`, passengerId: `np${i % 8}`, driverId: `nd${i % 5}`, createdAt: new Date(i).toISOString(), version: i })));
+    const delivery = (aggregateType: string, aggregateId: string, type: string) =>
+      ({ commit: { aggregateType, aggregateId, commandId: 'c', version: 1, events: [{ type }] }, streamSequence: 1, deliveryCount: 1 }) as unknown as Delivery;
+    const batch = [delivery('trip', 'n1', 'TripConfirmed'), delivery('passenger', 'np1', 'PassengerDetailsUpdated'), delivery('driver', 'nd2', 'DriverDetailsUpdated')];
+    const nats = await connectNats(inject('natsUrl'), 'index-backed-reads', { coreOnly: true });
+    try {
+      const told: string[] = [];
+      const subscription = nats.connection.subscribe('updates.trip.*', { callback: (_error, message) => void told.push(message.subject.slice('updates.trip.'.length)) });
+      await nats.connection.flush();
+      await expectIndexBacked(() => publishTripNotices(nats, db, batch));
+      await nats.connection.flush();
+      // n1 itself; np1's trips n1, n9, n17, …; nd2's trips n2, n7, n12, …: each once.
+      const expected = Array.from({ length: 40 }, (_, i) => i).filter((i) => i === 1 || i % 8 === 1 || i % 5 === 2).map((i) => `n${i}`);
+      await expect.poll(() => [...told].sort(), { timeout: 5_000 }).toEqual(expected.sort());
+      subscription.unsubscribe();
+    } finally {
+      await nats.close();
+    }
   });
 
   it("when a driver's open dispatch offers are read (myDispatchOffers), then the offers index answers filter, sort and limit, newest first", async () => {

@@ -27,14 +27,21 @@ export function touchedBy(batch: readonly Delivery[]): { tripIds: Set<string>; p
 export async function publishTripNotices(nats: Nats, db: Db, batch: readonly Delivery[], generation = 0): Promise<void> {
   const { tripIds, passengerIds, driverIds } = touchedBy(batch);
   if (tripIds.size + passengerIds.size + driverIds.size === 0) return;
-  const or = [
-    ...(tripIds.size ? [{ _id: { $in: [...tripIds] } }] : []),
-    ...(passengerIds.size ? [{ passengerId: { $in: [...passengerIds] } }] : []),
-    ...(driverIds.size ? [{ driverId: { $in: [...driverIds] } }] : []),
-  ];
-  const trips = await db
-    .collection<{ _id: string; version: number }>(generationCollection(TRIPS, generation))
-    .find({ $or: or }, { projection: { _id: 1, version: 1 } })
-    .toArray();
-  for (const trip of trips) publishTripUpdated(nats, { tripId: trip._id, version: trip.version });
+  const trips = db.collection<{ _id: string; version: number }>(generationCollection(TRIPS, generation));
+  // One `$in` per field, not one `$or`: each is an index search on the embedded FerretDB (which
+  // reads the whole collection for a top-level `$or`), and in chunks it pushes down whole.
+  const reads = [
+    ...chunks([...tripIds]).map((ids) => ({ _id: { $in: ids } })),
+    ...chunks([...passengerIds]).map((ids) => ({ passengerId: { $in: ids } })),
+    ...chunks([...driverIds]).map((ids) => ({ driverId: { $in: ids } })),
+  ].map((filter) => trips.find(filter, { projection: { _id: 1, version: 1 } }).toArray());
+  const versions = new Map<string, number>();
+  for (const found of await Promise.all(reads)) for (const trip of found) versions.set(trip._id, trip.version);
+  for (const [tripId, version] of versions) publishTripUpdated(nats, { tripId, version });
 }
+
+/** At most this many values in one `$in` (what the embedded FerretDB pushes down in one go). */
+const IN_CHUNK = 1_000;
+
+const chunks = (values: readonly string[]): string[][] =>
+  Array.from({ length: Math.ceil(values.length / IN_CHUNK) }, (_, i) => values.slice(i * IN_CHUNK, (i + 1) * IN_CHUNK));
