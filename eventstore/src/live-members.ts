@@ -21,7 +21,8 @@ type Beats = Record<string, number>;
  * conflict). A member whose counter has not moved for `ttlMs` by this process's own clock is
  * dead (no clocks are compared across processes, as with the leases) and is taken off the
  * list. Stopping takes this member off, so the others count one fewer at their next look.
- * `onChange` is called after each look with the count.
+ * `onChange` is called after each look with the count (the last one known when a look failed:
+ * `onError` says why).
  *
  * One key rather than one per member: listing keys needs a consumer on the bucket, which the
  * services' NATS rights do not grant.
@@ -29,7 +30,13 @@ type Beats = Record<string, number>;
 export async function announceLiveMember(
   js: JetStreamClient,
   group: string,
-  { holder, ttlMs, signal, onChange = () => {} }: { holder: string; ttlMs: number; signal: AbortSignal; onChange?: (count: number) => void },
+  {
+    holder,
+    ttlMs,
+    signal,
+    onChange = () => {},
+    onError = () => {},
+  }: { holder: string; ttlMs: number; signal: AbortSignal; onChange?: (count: number) => void; onError?: (error: unknown) => void },
 ): Promise<LiveMembers> {
   const kv = await openBootstrappedBucket(js, LEASES_BUCKET);
   const key = `members.${group}`;
@@ -58,7 +65,11 @@ export async function announceLiveMember(
     while (!signal.aborted) {
       await sleep(step, signal);
       if (signal.aborted) break;
-      await look().catch(() => {}); // NATS away: keep the last count, look again
+      // NATS away, or the key kept changing: keep the last count (and act on it), look again.
+      await look().catch((error: unknown) => {
+        onError(error);
+        onChange(live);
+      });
     }
     await changeBeats(kv, key, ({ [holder]: _gone, ...others }) => others).catch(() => {});
   })();

@@ -52,7 +52,17 @@ runMain(logger, async () => {
     ttlMs: envNumber(process.env, 'PROJECTOR_LEASE_TTL_MS', 10_000, { min: 300, max: 600_000, integer: true }),
   };
   const shares: PartitionShare[] = [];
-  const members = await announceLiveMember(nats.js, 'projector', { ...lease, signal, onChange: () => shares.forEach((share) => share.rebalance()) });
+  let liveProjectors = 0;
+  const members = await announceLiveMember(nats.js, 'projector', {
+    ...lease,
+    signal,
+    onChange: (count) => {
+      if (count !== liveProjectors) logger.info({ liveProjectors: count, was: liveProjectors }, 'live projectors counted');
+      liveProjectors = count;
+      shares.forEach((share) => share.rebalance());
+    },
+    onError: (error) => logger.warn({ err: error }, 'live projectors not counted this time; keeping the last count'),
+  });
   const healths = new Map<string, ProjectorHealth>();
   const project = (
     projector: BatchProjector,

@@ -33,6 +33,8 @@ export class PartitionShare implements LeaseSlots {
   /** A partition now worked on; `release` stops its work (its lease is then given up). Returns the undo. */
   hold(index: number, release: () => void): () => void {
     this.held.set(index, release);
+    // Acquired past the share (the count of live projectors grew while it was being sought).
+    this.rebalance();
     return () => void this.held.delete(index);
   }
 
