@@ -27,4 +27,19 @@ describe('a projector process share of a read model partitions', () => {
     expect(released).toEqual([2]);
     expect(share.holding()).toEqual([0, 1]);
   });
+
+  it('given leases sought while alone, when the count of live projectors grows before the last one is won, then winning it past the share gives the highest up at once', () => {
+    let live = 1;
+    const share = new PartitionShare(4, () => live);
+    const released: number[] = [];
+    for (const index of [0, 1, 2]) {
+      share.enter();
+      share.hold(index, () => released.push(index));
+    }
+    share.enter(); // the fourth lease, sought while alone
+    live = 2;
+    share.hold(3, () => released.push(3));
+    expect(released).toEqual([3, 2]);
+    expect(share.holding()).toEqual([0, 1]);
+  });
 });
