@@ -176,6 +176,19 @@ describe('a 3-node JetStream cluster (R3) losing its event stream leader under l
   });
 
   it('given the failover behind, when a passenger follows their trip and cancels it, then the gateway still pushes the update it hears on NATS', async () => {
+    // Given: the failover is behind for every stream, the KV buckets' too (a bucket whose
+    // leader was on the killed node answers SERVICE_UNAVAILABLE until its own election is done).
+    await eventually(
+      async () => {
+        const streams: { name: string; leader: string | undefined; current: boolean }[] = [];
+        for await (const info of admin.jsm.streams.list()) {
+          streams.push({ name: info.config.name, leader: info.cluster?.leader, current: (info.cluster?.replicas ?? []).length === 2 && (info.cluster?.replicas ?? []).every((peer) => peer.current) });
+        }
+        return streams;
+      },
+      (streams) => streams.length > 0 && streams.every((stream) => stream.leader !== undefined && stream.current),
+      60_000,
+    );
     const here = { lng: 116.3975, lat: 39.9087 };
     const there = { lng: 116.4066, lat: 39.8822 };
     await dispatchActors(system.gatewayUrl).onlineDriver(here);
