@@ -2,7 +2,7 @@
  * The one place the NATS client is wrapped. Everything else imports from here, so the client
  * (the modular `@nats-io/*` v3 packages) can change in one file.
  */
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
 export { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
@@ -89,6 +89,8 @@ const UNAVAILABLE = new Set(['TimeoutError', 'NoResponders', 'ClosedConnectionEr
 export function isUnavailable(error: unknown): boolean {
   for (let current = error, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
     if (UNAVAILABLE.has(current.name)) return true;
+    // "JetStream system temporarily unavailable" (503): a cluster electing a stream's leader.
+    if (current instanceof JetStreamApiError && current.status === 503) return true;
   }
   return false;
 }

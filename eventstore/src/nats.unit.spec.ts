@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { natsServerOptions } from './nats.ts';
+import { isUnavailable, JetStreamApiError, natsServerOptions } from './nats.ts';
 
 describe('NATS connection options from a URL', () => {
   it('given a URL with user and password, when read, then they become the credentials and leave the server URL', () => {
@@ -16,5 +16,13 @@ describe('NATS connection options from a URL', () => {
       user: 'admin',
       pass: 'pw',
     });
+  });
+
+  it('given JetStream answering 503 while a cluster elects a leader, then it is unavailable (retryable); a refused append is not', () => {
+    const electing = new JetStreamApiError({ code: 503, err_code: 10008, description: 'JetStream system temporarily unavailable' });
+    const refused = new JetStreamApiError({ code: 400, err_code: 10071, description: 'wrong last sequence: 3' });
+    expect(isUnavailable(electing)).toBe(true);
+    expect(isUnavailable(new Error('append failed', { cause: electing }))).toBe(true);
+    expect(isUnavailable(refused)).toBe(false);
   });
 });
