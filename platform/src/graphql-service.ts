@@ -8,13 +8,13 @@ import {
 } from '@apollo/server/plugin/disabled';
 import express, { type Express } from 'express';
 import { randomUUID } from 'node:crypto';
-import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { graphqlOverHttp, type HttpContextArgument } from './graphql-over-http.ts';
+import { bodyErrorAnswer, graphqlEndpoint, graphqlOverHttp, isGraphqlPath, type BodyError, type HttpContextArgument } from './graphql-over-http.ts';
 import { formatErrorFor } from './graphql-errors.ts';
 import type { Logger } from './logger.ts';
 import { createMetricsRegistry, operationMetricsPlugin, type Registry } from './metrics.ts';
-import { tracingPlugin } from './tracing.ts';
+import { passTraceparent, tracingPlugin } from './tracing.ts';
 
 export const CORRELATION_HEADER = 'x-correlation-id';
 
@@ -60,7 +60,9 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
   // profile) for a conditional GET no GraphQL client makes.
   app.disable('etag');
   const metrics = options.metrics ?? createMetricsRegistry(options.name);
-  const httpServer = createServer(app);
+  // `/graphql` itself skips Express (see graphqlEndpoint); every other path, and `/graphql/…`, is the app's.
+  let graphql: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const httpServer = createServer((req, res) => (graphql && isGraphqlPath(req.url) ? graphql(req, res) : app(req, res)));
   // Outlive the gateway's pooled keep-alive sockets: a server closing an idle socket just as the
   // gateway reuses it answers "socket hang up" (ECONNRESET) to a perfectly good request.
   httpServer.keepAliveTimeout = 65_000;
@@ -115,19 +117,19 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
     const header = args.req.headers[CORRELATION_HEADER];
     const correlationId = typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
     args.res.setHeader(CORRELATION_HEADER, correlationId);
-    return options.context({ ...args, correlationId });
+    const contextValue = await options.context({ ...args, correlationId });
+    passTraceparent(args.req.headers.traceparent, contextValue);
+    return contextValue;
   };
-  app.use(
-    '/graphql',
-    express.json({ limit: options.maxBodyBytes ?? 1_000_000 }),
-    graphqlOverHttp(server, context),
-  );
+  const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
+  const handler = graphqlOverHttp(server, context);
+  graphql = graphqlEndpoint(handler, { maxBodyBytes, onError: (error) => logger.error({ err: error }, 'unexpected error answering /graphql') });
+  app.use('/graphql', express.json({ limit: maxBodyBytes }), handler);
   // Body parser failures (too large, not JSON) answer as GraphQL errors with a code, never HTML.
-  app.use((error: { status?: number; type?: string; message?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
-    if (!error?.status || error.status >= 500) return next(error);
-    const code = error.type === 'entity.too.large' ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
-    const message = code === 'PAYLOAD_TOO_LARGE' ? `The request body is larger than ${options.maxBodyBytes ?? 1_000_000} bytes.` : `The request body is not valid JSON.`;
-    res.status(error.status).json({ errors: [{ message, extensions: { code } }] });
+  app.use((error: BodyError, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    const answer = bodyErrorAnswer(error, maxBodyBytes);
+    if (!answer) return next(error);
+    res.status(answer.status).type('application/json').send(answer.body);
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -46,18 +46,15 @@ export function traceparentOf(span: Span): string | undefined {
 
 /**
  * One SERVER span per GraphQL operation, child of the request's `traceparent` header; its own
- * traceparent is put in the context (`contextValue.traceparent`) for the next hop.
+ * traceparent is put in the context (`contextValue.traceparent`) for the next hop. Without an
+ * exporter the plugin has no per-request hook at all (`passTraceparent` forwards the caller's
+ * trace context instead, from the context function).
  */
 export function tracingPlugin<C extends BaseContext>(service: string): ApolloServerPlugin<C> {
+  if (!exporting) return {};
   return {
     async requestDidStart({ request, contextValue }) {
       const header = request.http?.headers.get('traceparent') ?? undefined;
-      if (!exporting) {
-        // No spans to make: the caller's trace context goes on to the next hop as it came (what
-        // the API's no-op span would give, without its per-request contexts and propagation).
-        if (header && isValidTraceparent(header)) setTraceparent(contextValue, header);
-        return {};
-      }
       const span = startSpan(`${service} graphql`, header, { kind: SpanKind.SERVER, attributes: { 'service.component': service } });
       const traceparent = traceparentOf(span);
       if (traceparent) setTraceparent(contextValue, traceparent);
@@ -74,6 +71,17 @@ export function tracingPlugin<C extends BaseContext>(service: string): ApolloSer
       };
     },
   };
+}
+
+/**
+ * With no spans to make: the caller's trace context goes on to the next hop as it came (what the
+ * API's no-op span would give, without its per-request contexts and propagation). Called by the
+ * context function with the request's `traceparent` header; does nothing while spans are exported
+ * (`tracingPlugin` then sets the span's own).
+ */
+export function passTraceparent(header: string | string[] | undefined, contextValue: BaseContext): void {
+  if (exporting || typeof header !== 'string' || !isValidTraceparent(header)) return;
+  setTraceparent(contextValue, header);
 }
 
 /** A `traceparent` the W3C propagator would accept (well formed, ids not all zero). */
