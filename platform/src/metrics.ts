@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext, GraphQLRequestListener } from '@apollo/server';
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
@@ -74,17 +74,35 @@ export function operationMetricsPlugin<C extends BaseContext>(registry: Registry
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  // The label objects of each operation name and type, made once (the names are bounded above).
+  type Series = { labels: { operation: string; type: string }; ok: { operation: string; type: string; outcome: string } };
+  const series = new Map<string | undefined, Map<string | null | undefined, Series>>();
+  const seriesOf = (type: string | undefined, operationName: string | null | undefined): Series => {
+    let byName = series.get(type);
+    if (!byName) series.set(type, (byName = new Map()));
+    let found = byName.get(operationName);
+    if (!found) {
+      const labels = { operation: operationName ? operationLabel(operationName) : 'anonymous', type: typeLabel(type) };
+      // Names that fold into `other` share its series without being remembered one by one.
+      found = { labels, ok: { ...labels, outcome: 'ok' } };
+      if (labels.operation !== 'other') byName.set(operationName, found);
+    }
+    return found;
+  };
+  // One listener for every request (no closure per request): the start time rides on the
+  // request's own `metrics.startHrTime`, which Apollo keeps for plugins.
+  const listener: GraphQLRequestListener<C> = {
+    async willSendResponse({ operationName, operation, errors, metrics }) {
+      const { labels, ok } = seriesOf(operation?.operation, operationName);
+      total.inc(errors?.length ? { ...labels, outcome: outcomeLabel(String(errors[0]?.extensions?.code ?? 'ERROR')) } : ok);
+      const [seconds, nanoseconds] = process.hrtime(metrics.startHrTime);
+      duration.observe(labels, seconds + nanoseconds / 1e9);
+    },
+  };
   return {
-    async requestDidStart() {
-      const started = process.hrtime.bigint();
-      return {
-        async willSendResponse({ operationName, operation, errors }) {
-          const labels = { operation: operationName ? operationLabel(operationName) : 'anonymous', type: typeLabel(operation?.operation) };
-          const code = errors?.[0]?.extensions?.code;
-          total.inc({ ...labels, outcome: errors?.length ? outcomeLabel(String(code ?? 'ERROR')) : 'ok' });
-          duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
-        },
-      };
+    async requestDidStart({ metrics }) {
+      metrics.startHrTime ??= process.hrtime();
+      return listener;
     },
   };
 }

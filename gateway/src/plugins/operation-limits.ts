@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext, GraphQLRequestListener } from '@apollo/server';
 import {
   getNamedType,
   getOperationAST,
@@ -284,27 +284,29 @@ export function operationLimitsPlugin<C extends BaseContext>(limits: OperationLi
   // An operation without variables measures the same every time: its verdict is kept with the
   // parsed document (Apollo reuses one DocumentNode per query text), so it is measured once.
   const verdicts = new WeakMap<OperationDefinitionNode, GraphQLError | null>();
+  // One listener shared by every request: nothing in it is per request.
+  const listener: GraphQLRequestListener<C> = {
+    async didResolveOperation({ document, operation, request, schema }) {
+      // Left alone, the gateway's executor answers this with a 500 (found by the fuzzer).
+      if (!operation) {
+        const message = request.operationName
+          ? `The document has no operation named "${request.operationName}".`
+          : 'The document has several operations: say which one to run with operationName.';
+        throw new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
+      }
+      const constant = !operation.variableDefinitions?.length;
+      let error = constant ? verdicts.get(operation) : undefined;
+      if (error === undefined) {
+        error = checkOperations(document, [operation], request.variables ?? {}, limits, schema)[0] ?? null;
+        if (constant) verdicts.set(operation, error);
+      }
+      // A client's mistake: 400, as the same refusal in validation answers.
+      if (error) throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
+    },
+  };
   return {
     async requestDidStart() {
-      return {
-        async didResolveOperation({ document, operation, request, schema }) {
-          // Left alone, the gateway's executor answers this with a 500 (found by the fuzzer).
-          if (!operation) {
-            const message = request.operationName
-              ? `The document has no operation named "${request.operationName}".`
-              : 'The document has several operations: say which one to run with operationName.';
-            throw new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
-          }
-          const constant = !operation.variableDefinitions?.length;
-          let error = constant ? verdicts.get(operation) : undefined;
-          if (error === undefined) {
-            error = checkOperations(document, [operation], request.variables ?? {}, limits, schema)[0] ?? null;
-            if (constant) verdicts.set(operation, error);
-          }
-          // A client's mistake: 400, as the same refusal in validation answers.
-          if (error) throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
-        },
-      };
+      return listener;
     },
   };
 }
