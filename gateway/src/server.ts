@@ -1,6 +1,7 @@
 import { ApolloGateway } from '@apollo/gateway';
 import type { Nats } from '@happyride/eventstore';
 import { cachedReadiness, createMetricsRegistry, firstReason, identify, readinessCheck, startGraphQLService, startMetricsServer, type Logger, type RunningService, type TokenVerifier } from '@happyride/platform';
+import type { Actor } from '@happyride/domain';
 import type { AddressInfo } from 'node:net';
 import type { GatewayContext } from './context.ts';
 import { explorerRoutes } from './explorer/routes.ts';
@@ -116,20 +117,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // flood of forged tokens costs a map lookup each), and concurrent forged tokens cannot all
       // pass a check before the first of them has failed. Then per identity.
       const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies);
-      const badTokens = `bad-token:${ip}`;
-      if (req.headers.authorization) {
+      const { authorization } = req.headers;
+      let actor: Actor | null = null;
+      if (authorization) {
+        const badTokens = `bad-token:${ip}`;
         const reserved = limiter.take(badTokens, Date.now());
         if (!reserved.allowed) throw rateLimitedError(reserved.retryAfterSeconds);
+        try {
+          actor = await identify(req.headers, options.verify);
+        } catch (error) {
+          // Only a token the caller got wrong keeps its reservation; a key set that is down does not.
+          if (!(error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED')) limiter.refund(badTokens, Date.now());
+          throw error;
+        }
+        limiter.refund(badTokens, Date.now());
       }
-      const actor = await identify(req.headers, options.verify).catch((error: unknown) => {
-        // Only a token the caller got wrong keeps its reservation; a key set that is down does not.
-        if (!(error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED')) limiter.refund(badTokens, Date.now());
-        throw error;
-      });
-      if (req.headers.authorization) limiter.refund(badTokens, Date.now());
       const limit = limiter.take(actor ? `${actor.role}:${actor.id}` : `ip:${ip}`, Date.now());
       if (!limit.allowed) throw rateLimitedError(limit.retryAfterSeconds);
-      return { actor, correlationId, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) };
+      return authorization ? { actor, correlationId, authorization } : { actor, correlationId };
     },
   });
   const subscriptions = startSubscriptionServer({

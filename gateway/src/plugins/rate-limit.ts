@@ -10,19 +10,25 @@ export interface RateLimitOptions {
 interface Bucket {
   tokens: number;
   updatedAt: number;
+  /** When the bucket last moved to the most recently used end of the map. */
+  touchedAt: number;
 }
 
 export type Verdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
+const ALLOWED: Verdict = Object.freeze({ allowed: true });
+
 /**
  * Token buckets keyed by caller: refilled continuously at `perMinute`, at most `burst` full.
  * Memory stays bounded: a bucket idle long enough to be full again is dropped (it is the same
- * as no bucket) at most once per `sweepEveryMs`, and beyond `maxKeys` the least recently used go.
+ * as no bucket) at most once per `sweepEveryMs`, and beyond `maxKeys` the least recently used go
+ * (recency kept to `touchEveryMs`: moving a key to the map's end on every request, a delete and
+ * an insert, cost more than the rest of `take` together).
  * The buckets live in this process: N gateway replicas allow a caller up to N× (README,
  * "Running several of each"); a shared bucket would add a NATS round trip to every request.
  * @example const limiter = rateLimiter({ perMinute: 600, burst: 60 }); limiter.take('user:p1', Date.now())
  */
-export function rateLimiter({ perMinute, burst }: RateLimitOptions, { maxKeys = 100_000, sweepEveryMs = 60_000 } = {}) {
+export function rateLimiter({ perMinute, burst }: RateLimitOptions, { maxKeys = 100_000, sweepEveryMs = 60_000, touchEveryMs = 1_000 } = {}) {
   const buckets = new Map<string, Bucket>();
   const perMs = perMinute / 60_000;
   let sweptAt = -Infinity;
@@ -36,17 +42,23 @@ export function rateLimiter({ perMinute, burst }: RateLimitOptions, { maxKeys = 
   return {
     /** Takes one token; returns how many seconds to wait when there is none. */
     take(key: string, now: number): Verdict {
-      if (perMinute <= 0) return { allowed: true };
+      if (perMinute <= 0) return ALLOWED;
       sweep(now);
-      const bucket = buckets.get(key) ?? { tokens: burst, updatedAt: now };
+      let bucket = buckets.get(key);
+      if (!bucket) {
+        bucket = { tokens: burst, updatedAt: now, touchedAt: now };
+        buckets.set(key, bucket);
+        if (buckets.size > maxKeys) buckets.delete(buckets.keys().next().value as string);
+      } else if (now - bucket.touchedAt >= touchEveryMs) {
+        bucket.touchedAt = now;
+        buckets.delete(key);
+        buckets.set(key, bucket);
+      }
       bucket.tokens = refilled(bucket, now);
       bucket.updatedAt = now;
-      buckets.delete(key);
-      buckets.set(key, bucket);
-      if (buckets.size > maxKeys) buckets.delete(buckets.keys().next().value as string);
       if (bucket.tokens >= 1) {
         bucket.tokens -= 1;
-        return { allowed: true };
+        return ALLOWED;
       }
       return waitFor(bucket.tokens);
     },

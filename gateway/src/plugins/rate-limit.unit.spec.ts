@@ -49,6 +49,15 @@ describe('rateLimiter', () => {
     expect(limiter.size()).toBe(3);
     expect(limiter.take('a', 0).allowed).toBe(true); // forgotten, so full again
   });
+
+  it('given a key used again a second later, when more keys than maxKeys come, then the keys used before it go first', () => {
+    const limiter = rateLimiter({ perMinute: 1, burst: 1 }, { maxKeys: 3, touchEveryMs: 1_000 });
+    for (const key of ['a', 'b', 'c']) limiter.take(key, 0);
+    limiter.take('a', 1_000); // refused (empty), and now the most recently used
+    limiter.take('d', 1_000);
+    expect(limiter.take('a', 1_000).allowed).toBe(false); // kept: still empty
+    expect(limiter.take('b', 1_000).allowed).toBe(true); // forgotten, so full again
+  });
 });
 
 describe('clientIp', () => {
