@@ -6,10 +6,10 @@
  * /proc/<pid>/stat: stable on a noisy machine, unlike requests/s). Writes
  * bench/results/gateway.json.
  */
-import { DEV_JWT_SECRET, signToken } from '@happyride/platform';
+import { signToken } from '@happyride/platform';
 import { startLocalServers } from '@happyride/local-servers';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,7 +29,9 @@ const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const concurrencies = values.concurrency.split(',').map(Number);
 const root = fileURLToPath(new URL('../', import.meta.url));
-const secret = process.env.JWT_SECRET ?? DEV_JWT_SECRET;
+// Both gateways run as deployed, NODE_ENV=production (the Dockerfile's; the stock one's below), which
+// wants a secret of its own rather than the public development one.
+const secret = process.env.JWT_SECRET ?? randomBytes(32).toString('hex');
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
 await buildAll();
@@ -40,7 +42,7 @@ const system = await startSystem({
   ports: 'free',
   runtime: 'compiled',
   // Protections on; the rate limit high enough that the bench measures its cost, not its refusals.
-  env: { MONGODB_DATABASE: `bench_${randomUUID().slice(0, 6)}`, RATE_LIMIT_PER_MINUTE: '100000000', RATE_LIMIT_BURST: '100000000', LOG_LEVEL: 'warn' },
+  env: { NODE_ENV: 'production', JWT_SECRET: secret, MONGODB_DATABASE: `bench_${randomUUID().slice(0, 6)}`, RATE_LIMIT_PER_MINUTE: '100000000', RATE_LIMIT_BURST: '100000000', LOG_LEVEL: 'warn' },
 });
 const oursUrl = system.gatewayUrl;
 const oursPort = new URL(oursUrl).port;
