@@ -5,6 +5,11 @@ export interface VerifiedTokenCacheOptions {
   maxTokens?: number;
   /** A token is verified again after this long even if it has not expired (a rotated key set). */
   maxAgeMs?: number;
+  /**
+   * Recency is kept to this: a token used again moves to the most recently used end at most
+   * once per `touchEveryMs` (a Map delete and insert on every request cost more than the lookup).
+   */
+  touchEveryMs?: number;
   now?: () => number;
 }
 
@@ -12,6 +17,8 @@ interface Entry {
   actor: Actor;
   /** When the entry stops counting: the token's `exp`, or `maxAgeMs` after verifying, whichever first. */
   until: number;
+  /** When the entry last moved to the most recently used end. */
+  touchedAt: number;
 }
 
 /**
@@ -23,20 +30,26 @@ interface Entry {
  */
 export function cachedVerifier(
   verify: (token: string) => Promise<{ actor: Actor; expiresAtMs: number }>,
-  { maxTokens = 10_000, maxAgeMs = 5 * 60_000, now = Date.now }: VerifiedTokenCacheOptions = {},
+  { maxTokens = 10_000, maxAgeMs = 5 * 60_000, touchEveryMs = 1_000, now = Date.now }: VerifiedTokenCacheOptions = {},
 ): (token: string) => Promise<Actor> {
   const entries = new Map<string, Entry>();
   return async (token) => {
     const entry = entries.get(token);
     if (entry) {
-      entries.delete(token);
-      if (now() < entry.until) {
-        entries.set(token, entry); // most recently used last
+      const at = now();
+      if (at < entry.until) {
+        if (at - entry.touchedAt >= touchEveryMs) {
+          entry.touchedAt = at;
+          entries.delete(token);
+          entries.set(token, entry); // most recently used last
+        }
         return entry.actor;
       }
+      entries.delete(token);
     }
     const { actor, expiresAtMs } = await verify(token);
-    entries.set(token, { actor, until: Math.min(expiresAtMs, now() + maxAgeMs) });
+    const at = now();
+    entries.set(token, { actor, until: Math.min(expiresAtMs, at + maxAgeMs), touchedAt: at });
     if (entries.size > maxTokens) entries.delete(entries.keys().next().value as string);
     return actor;
   };

@@ -58,11 +58,13 @@ describe('cachedVerifier', () => {
     expect(calls).toEqual(['t:1000000', 't:1000000']);
   });
 
-  it('given more tokens than maxTokens, then the least recently used is forgotten', async () => {
+  it('given more tokens than maxTokens, then the least recently used (to touchEveryMs) is forgotten', async () => {
     const { calls, verify } = countingVerifier();
-    const cached = cachedVerifier(verify, { now: () => 0, maxTokens: 2 });
+    let now = 0;
+    const cached = cachedVerifier(verify, { now: () => now, maxTokens: 2, touchEveryMs: 1 });
     await cached('a:9');
     await cached('b:9');
+    now = 1;
     await cached('a:9'); // a is now the most recent
     await cached('c:9'); // b goes
     await cached('a:9');
