@@ -8,7 +8,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import express, { type Express } from 'express';
 import { randomUUID } from 'node:crypto';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bodyErrorAnswer, graphqlEndpoint, graphqlOverHttp, isGraphqlPath, type BodyError, type HttpContextArgument } from './graphql-over-http.ts';
 import { formatErrorFor } from './graphql-errors.ts';
@@ -60,9 +60,9 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
   // profile) for a conditional GET no GraphQL client makes.
   app.disable('etag');
   const metrics = options.metrics ?? createMetricsRegistry(options.name);
-  // `/graphql` itself skips Express (see graphqlEndpoint); every other path, and `/graphql/…`, is the app's.
-  let graphql: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const httpServer = createServer((req, res) => (graphql && isGraphqlPath(req.url) ? graphql(req, res) : app(req, res)));
+  // `/graphql` itself skips Express (see graphqlEndpoint, made below, before the server listens);
+  // every other path, and `/graphql/…`, is the app's.
+  const httpServer = createServer((req, res) => (isGraphqlPath(req.url) ? graphql(req, res) : app(req, res)));
   // Outlive the gateway's pooled keep-alive sockets: a server closing an idle socket just as the
   // gateway reuses it answers "socket hang up" (ECONNRESET) to a perfectly good request.
   httpServer.keepAliveTimeout = 65_000;
@@ -123,7 +123,7 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
   };
   const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
   const handler = graphqlOverHttp(server, context);
-  graphql = graphqlEndpoint(handler, { maxBodyBytes, onError: (error) => logger.error({ err: error }, 'unexpected error answering /graphql') });
+  const graphql = graphqlEndpoint(handler, { maxBodyBytes, onError: (error) => logger.error({ err: error }, 'unexpected error answering /graphql') });
   app.use('/graphql', express.json({ limit: maxBodyBytes }), handler);
   // Body parser failures (too large, not JSON) answer as GraphQL errors with a code, never HTML.
   app.use((error: BodyError, _req: express.Request, res: express.Response, next: express.NextFunction) => {
