@@ -81,7 +81,13 @@ const gateways = { ours: { url: oursUrl, pid: oursPid() }, stock: { url: stockUr
 
 async function post(url: string, token: string, query: string, variables: Record<string, unknown> = {}) {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
-  const body = (await response.json()) as { data?: unknown; errors?: { message: string }[] };
+  const text = await response.text();
+  let body: { data?: unknown; errors?: { message: string }[] };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    throw new Error(`${url} answered ${response.status} with a body that is not JSON: ${JSON.stringify(text.slice(0, 300))}`);
+  }
   if (!response.ok || body.errors) throw new Error(`${response.status} ${JSON.stringify(body.errors ?? body)}`);
   return body.data as Record<string, unknown>;
 }
