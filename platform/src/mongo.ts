@@ -27,7 +27,9 @@ export async function connectMongo(url: string, database: string, appName: strin
 
 /**
  * For the collections whose writes nothing could rebuild (saga state and outboxes, deadlines and
- * their claims, dead letters, the simulated provider's ledger): a write is acknowledged once a
+ * their claims, dead letters, the simulated provider's ledger, dispatch offers) and for the
+ * read-model generation pointers and the rebuild lock (a pointer rolled back would serve a dropped
+ * generation; a lock rolled back would let two rebuilds run): a write is acknowledged once a
  * majority of a replica set holds it, so a failover cannot roll it back. Read models are
  * written with the default (a lost write is replayed from the log). A server alone (FerretDB,
  * one mongod) acknowledges as before.

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import { envNumber } from './config.ts';
+import { MAJORITY_WRITES } from './mongo.ts';
 
 /**
  * Read-model generations: how a projection is rebuilt without downtime. Each projection's
@@ -84,7 +85,7 @@ export async function readGeneration(db: Db, name: ReadModelName): Promise<numbe
 export async function swapGeneration(db: Db, name: ReadModelName, generation: number, now = new Date()): Promise<void> {
   assertGeneration(generation);
   await db
-    .collection<GenerationDocument>(GENERATIONS_COLLECTION)
+    .collection<GenerationDocument>(GENERATIONS_COLLECTION, MAJORITY_WRITES)
     .updateOne({ _id: name }, { $set: { generation, swappedAt: now.toISOString() } }, { upsert: true });
 }
 

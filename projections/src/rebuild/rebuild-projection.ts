@@ -19,6 +19,7 @@ import {
   readModels,
   swapGeneration,
   isReadModelName,
+  MAJORITY_WRITES,
   type ReadModelName,
 } from '@happyride/platform';
 import type { Db } from 'mongodb';
@@ -164,7 +165,7 @@ export function catchUpEnough(head: number, maxBatch: number): (last: number, pe
 }
 
 async function lock(db: Db, projection: ReadModelName, force: boolean): Promise<void> {
-  const locks = db.collection<{ _id: string; startedAt: string }>(REBUILDS_COLLECTION);
+  const locks = db.collection<{ _id: string; startedAt: string }>(REBUILDS_COLLECTION, MAJORITY_WRITES);
   if (force) await locks.deleteOne({ _id: projection });
   try {
     await locks.insertOne({ _id: projection, startedAt: new Date().toISOString() });

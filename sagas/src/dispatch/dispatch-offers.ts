@@ -1,5 +1,5 @@
 import { publishDispatchOffer, type Nats } from '@happyride/eventstore';
-import { bulkWriteInSafeCommands } from '@happyride/platform';
+import { bulkWriteInSafeCommands, MAJORITY_WRITES } from '@happyride/platform';
 import type { Collection, Db } from 'mongodb';
 import type { OfferDetails, OfferStatus } from './dispatch-commands.ts';
 
@@ -26,7 +26,7 @@ export class DispatchOffers {
     db: Db,
     private readonly nats: Nats,
   ) {
-    this.#offers = db.collection<DispatchOfferDocument>(DISPATCH_OFFERS_COLLECTION);
+    this.#offers = db.collection<DispatchOfferDocument>(DISPATCH_OFFERS_COLLECTION, MAJORITY_WRITES);
   }
 
   async ensureIndexes(): Promise<void> {
