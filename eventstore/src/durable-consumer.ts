@@ -117,6 +117,9 @@ export async function consumeCommits(
       const messages = await consumer.consume({ max_messages: Math.max(maxBatch * 2, 100) });
       close = () => void messages.close();
       signal?.addEventListener('abort', close, { once: true });
+      // Stopped during the awaits above (a partition given up while its consumer was being
+      // looked up or recreated): the listener came too late to hear it.
+      if (signal?.aborted) close();
       void watchStatus(messages.status(), onStatus, close);
       let batch: JsMsg[] = [];
       for await (const msg of messages) {
@@ -325,4 +328,5 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     };
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
+    if (signal?.aborted) done();
   });

@@ -168,6 +168,9 @@ async function projectWhile(nats: Nats, db: Db, projector: BatchProjector, logge
     const thisGeneration = new AbortController();
     const stopThis = () => thisGeneration.abort();
     signal.addEventListener('abort', stopThis, { once: true });
+    // Stopped while starting (a partition given up to a projector that just came up, during the
+    // awaits above): the listener came too late to hear it, and the consumer would run on forever.
+    if (signal.aborted) stopThis();
     const watch = setInterval(() => {
       readGeneration(db, projector.name).then(
         (now) => {
