@@ -41,8 +41,11 @@ export const MAJORITY_WRITES = { writeConcern: { w: 'majority' } } as const sati
  * FerretDB v1.24 holds one SQLite connection per matched statement of an `update` command until
  * the command ends (`defer` inside its loop over the statements, handler/msg_update.go), out of
  * a pool of 100 (backends/sqlite/metadata/pool/opendb.go): one command of ~100 updates that match
- * deadlocks the server. Writes that may match many documents (a retried upsert batch, a
- * projector's batch) go in commands of at most this many statements.
+ * deadlocks the server. That is not enough: the statements in flight of all commands add up
+ * (four projectors' commands of ~25 deadlocked it too), so the embedded FerretDB is built with
+ * that fixed (UPDATE_PATCHES in local-servers/src/ferretdb-patches.ts). Writes that may match
+ * many documents (a retried upsert batch, a projector's batch) still go in commands of at most
+ * this many statements, for a stock FerretDB 1.x.
  */
 export const SAFE_STATEMENTS_PER_COMMAND = 50;
 
