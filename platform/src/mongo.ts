@@ -12,17 +12,49 @@ export interface Mongo {
  * selecting the server, opening a connection, waiting for a pooled one, and waiting for the
  * reply (the driver's `timeoutMS` is a no-op in 6.x), so a stalled server fails a request fast;
  * a read is then not retried by the driver (that would double the wait): the client retries.
+ * The first answer is awaited for up to `startupTimeoutMs` (see `firstAnswer`).
  */
-export async function connectMongo(url: string, database: string, appName: string, { timeoutMs }: { timeoutMs?: number } = {}): Promise<Mongo> {
+export async function connectMongo(
+  url: string,
+  database: string,
+  appName: string,
+  { timeoutMs, startupTimeoutMs = 30_000 }: { timeoutMs?: number; startupTimeoutMs?: number } = {},
+): Promise<Mongo> {
   const bounded =
     timeoutMs === undefined
       ? { serverSelectionTimeoutMS: 10_000 }
       : { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs, waitQueueTimeoutMS: timeoutMs, retryReads: false };
-  const client = new MongoClient(url, { appName, ...bounded });
-  await client.connect();
+  const client = await firstAnswer(async () => {
+    const attempt = new MongoClient(url, { appName, ...bounded });
+    try {
+      await attempt.connect();
+      await attempt.db(database).command({ ping: 1 });
+      return attempt;
+    } catch (error) {
+      await attempt.close().catch(() => {});
+      throw error;
+    }
+  }, startupTimeoutMs);
   const db = client.db(database);
-  await db.command({ ping: 1 });
   return { client, db, close: () => client.close() };
+}
+
+/**
+ * At start-up the server may be slow to answer (starting too, or a loaded machine): the request
+ * bound above would fail the process after 2 s, so connecting (a new client each time: a client
+ * whose first connection failed stays closed) is tried again until `startupTimeoutMs`, then its
+ * error is thrown (the process exits and says why).
+ */
+async function firstAnswer<T>(connect: () => Promise<T>, startupTimeoutMs: number): Promise<T> {
+  const deadline = Date.now() + startupTimeoutMs;
+  for (;;) {
+    try {
+      return await connect();
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }
 
 /**
