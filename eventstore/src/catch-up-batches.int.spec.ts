@@ -34,7 +34,7 @@ async function eventually(ok: () => boolean, what: string, timeoutMs = 60_000): 
 }
 
 describe('a durable consumer far behind the head', () => {
-  it('given 3,000 commits waiting, when read with head batches of 100 and catch-up batches of 2,000, then it takes a few large batches, each commit once and in order, and a commit at the head comes alone', async () => {
+  it('given 3,000 commits waiting, when read with head batches of 100 and catch-up batches of 2,000, then it takes a few large batches, each commit once and in order, and a commit at the head comes alone', { timeout: 120_000 }, async () => {
     const prefix = `cu-${randomUUID().slice(0, 8)}`;
     const consumer = `test-catch-up-${randomUUID().slice(0, 8)}`;
     await ensureConsumer(nats.jsm, { name: consumer, description: 'test', aggregateTypes: ['passenger'], startAt: 'new' });

@@ -155,7 +155,8 @@ export async function consumeCommits(
       let arriving: Promise<IteratorResult<JsMsg>> | null = null;
       for (;;) {
         arriving ??= arrivals.next();
-        // A batch in hand waits for more only while far behind: not for ever (a pending count gone stale).
+        // A batch in hand waits for more, but not for ever: a pending count gone stale (nats.js's
+        // `getPending()` also counts status callbacks it has run) must not hold it past `ack_wait`.
         const arrived = batch.length > 0 ? await raceIdle(arriving, catchUpIdleMs) : await arriving;
         if (arrived === IDLE) {
           await handOverBatch();
@@ -177,6 +178,8 @@ export async function consumeCommits(
             msg.ack(); // handled already (a redelivery of an acknowledged-late commit)
             continue;
           }
+          // In hand already (redelivered after `ack_wait`): the one in hand is acknowledged with the batch.
+          if (batch.length > 0 && msg.seq <= batch.at(-1)!.seq) continue;
         }
         batch.push(msg);
         // At most the limit in hand, skipped ones included: the server stops delivering at the
