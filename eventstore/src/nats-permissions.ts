@@ -5,8 +5,9 @@
  * (`deploy/nats-server.conf`, written by `npm run nats:config`).
  *
  * The rules: only the write side appends events, each service to its own aggregates' subjects
- * (`events.<type>.*`); the query subgraphs have no NATS rights at all (they read MongoDB); the
- * gateway may publish nothing and only subscribe to the read-model notices. JetStream's API is
+ * (`events.<type>.*`); the query subgraphs have no NATS rights (they read MongoDB) but
+ * trip-queries hears the trip notices (its page cache); the gateway may publish nothing and
+ * only subscribe to the read-model notices. JetStream's API is
  * opened per stream (`EVENTS`, `KV_<bucket>`) and per operation each service uses. Replies come
  * back on `_INBOX.>`. The admin user (bootstrap, scripts, tests) has no limits.
  */
@@ -81,6 +82,8 @@ const writeSubgraph = (aggregate: AggregateType, ...buckets: string[]): NatsPerm
 });
 
 const querySubgraph: NatsPermissions = { publish: [], subscribe: [] };
+/** Core NATS only: trip-queries hears the trip notices, to drop the pages it holds (a flush is a PING, not a publish). */
+const tripQueries: NatsPermissions = { publish: [], subscribe: [tripNotices] };
 
 /** Every service `npm start` and docker compose run, by its name there. */
 export const natsServicePermissions = {
@@ -89,7 +92,7 @@ export const natsServicePermissions = {
   // Reads passengers (direct gets) but appends trips only.
   'trip-commands': writeSubgraph('trip', TRIP_SLOTS_BUCKET),
   'profile-queries': querySubgraph,
-  'trip-queries': querySubgraph,
+  'trip-queries': tripQueries,
   projector: {
     publish: [ACCOUNT_INFO, ...consumeEvents, `${API}.CONSUMER.LIST.${EVENTS_STREAM}`, ...useBucket(LEASES_BUCKET), tripNotices],
     subscribe: [INBOX],
