@@ -92,7 +92,7 @@ export function sharedGenerationRead(db: Db, name: ReadModelName, maxAgeMs: numb
   if (!last || now() - last.at >= maxAgeMs) {
     const pointers = db
       .collection<GenerationDocument>(GENERATIONS_COLLECTION)
-      .find({})
+      .find({ _id: { $in: readModelNames } })
       .toArray()
       .then((docs) => new Map(docs.map((doc) => [doc._id, doc])));
     const fresh = { at: now(), pointers };

@@ -9,7 +9,7 @@
  * SQLite, which walks an index in order and stops after the limit.
  */
 import { connectNats, type Delivery } from '@happyride/eventstore';
-import { MongoDeadLetterStore, readGeneration, swapGeneration, uncachedReads } from '@happyride/platform';
+import { MongoDeadLetterStore, readGeneration, sharedGenerationRead, swapGeneration, uncachedReads } from '@happyride/platform';
 import { publishTripNotices } from '@happyride/projections/trips/trip-notices';
 import { prepareTripHistory, TRIPS } from '@happyride/projections';
 import { MongoSagaStore, type SagaInstanceDocument } from '@happyride/sagas';
@@ -140,6 +140,7 @@ describe('given read models and their generation pointers', () => {
   it('when a generation pointer is read (projectors poll it, readers cache it), then it is found by _id', async () => {
     await swapGeneration(db, 'trip-history', 1);
     await expectIndexBacked(async () => expect(await readGeneration(db, 'trip-history')).toBe(1));
+    await expectIndexBacked(async () => expect(await sharedGenerationRead(db, 'trip-history', 0)).toBe(1));
   });
 
   it("when a person's trips are read (a page's filter, a rename in the projector), then the trips index on that field answers", async () => {
