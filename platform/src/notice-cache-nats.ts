@@ -26,12 +26,16 @@ export async function followNoticesWithCache(
   /** The PING in flight, and the readers waiting for the next one. */
   let current: Promise<boolean> | null = null;
   let following: Promise<boolean> | null = null;
+  /** Whether the last PING was answered in time. */
+  let answering = true;
   const ping = (): Promise<boolean> => {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), syncTimeoutMs)));
-    const sent = Promise.race([connection.flush().then(() => true, () => false), late]).finally(() => {
+    const sent = Promise.race([connection.flush().then(() => true, () => false), late]).then((answered) => {
       clearTimeout(timer);
       if (current === sent) current = null;
+      answering = answered;
+      return answered;
     });
     current = sent;
     return sent;
@@ -43,6 +47,11 @@ export async function followNoticesWithCache(
   // trip-queries' CPU.
   const inStep = (): Promise<boolean> => {
     if (!usable || !connected) return Promise.resolve(false);
+    // Once a PONG was late (a stalled server), reads go to MongoDB at once until one comes back.
+    if (!answering) {
+      if (current === null) void ping();
+      return Promise.resolve(false);
+    }
     following ??= (current ?? Promise.resolve(true))
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(() => {
