@@ -119,7 +119,8 @@ const history = generateHistory(shape);
 const eventCount = history.reduce((n, commit) => n + commit.events.length, 0);
 const system = await startSystem({ natsUrl: servers.natsUrl, mongoUrl: servers.mongoUrl, ports: 'free', env, without: ['saga-worker'], ...onLine });
 const started = performance.now();
-const store = new JetStreamEventStore(nats.js, nats.jsm);
+// A generous bound: on the loaded shared machine an append of the 256 in flight took over the 5 s default.
+const store = new JetStreamEventStore(nats.js, nats.jsm, { timeoutMs: 60_000 });
 for (let i = 0; i < history.length; i += CHUNK) {
   await appendHistory(store, history.slice(i, i + CHUNK), 'bench-idle');
   await caughtUp();
