@@ -5,8 +5,9 @@
  * (`deploy/nats-server.conf`, written by `npm run nats:config`).
  *
  * The rules: only the write side appends events, each service to its own aggregates' subjects
- * (`events.<type>.*`); the query subgraphs have no NATS rights at all (they read MongoDB); the
- * gateway may publish nothing and only subscribe to the read-model notices. JetStream's API is
+ * (`events.<type>.*`); the query subgraphs have no NATS rights (they read MongoDB) but
+ * trip-queries hears the trip notices (its page cache); the gateway may publish nothing and
+ * only subscribe to the read-model notices. JetStream's API is
  * opened per stream (`EVENTS`, `KV_<bucket>`) and per operation each service uses. Replies come
  * back on the service's own inbox (`_INBOX_<user>.>`, see `natsInboxPrefix`): on a shared
  * `_INBOX.>` any service could read every other's replies (KV values, events, consumer
@@ -85,6 +86,8 @@ const writeSubgraph = (user: string, aggregate: AggregateType, ...buckets: strin
 });
 
 const querySubgraph: NatsPermissions = { publish: [], subscribe: [] };
+/** Core NATS only: trip-queries hears the trip notices, to drop the pages it holds (a flush is a PING, not a publish). */
+const tripQueries: NatsPermissions = { publish: [], subscribe: [tripNotices] };
 
 /** Every service `npm start` and docker compose run, by its name there. */
 export const natsServicePermissions = {
@@ -93,7 +96,7 @@ export const natsServicePermissions = {
   // Reads passengers (direct gets) but appends trips only.
   'trip-commands': writeSubgraph('trip-commands', 'trip', TRIP_SLOTS_BUCKET),
   'profile-queries': querySubgraph,
-  'trip-queries': querySubgraph,
+  'trip-queries': tripQueries,
   projector: {
     publish: [ACCOUNT_INFO, ...consumeEvents, `${API}.CONSUMER.LIST.${EVENTS_STREAM}`, ...useBucket(LEASES_BUCKET), tripNotices],
     subscribe: [inboxOf('projector')],

@@ -26,6 +26,7 @@ export async function connectMongo(
       : { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs, waitQueueTimeoutMS: timeoutMs, retryReads: false };
   const client = await firstAnswer(async () => {
     const attempt = new MongoClient(url, { appName, ...bounded });
+    quietPool(attempt);
     try {
       await attempt.connect();
       await attempt.db(database).command({ ping: 1 });
@@ -55,6 +56,19 @@ async function firstAnswer<T>(connect: () => Promise<T>, startupTimeoutMs: numbe
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
+}
+
+/**
+ * Every 100 ms (`minPoolSizeCheckFrequencyMS`, an option the driver keeps to itself) each
+ * connection pool wakes to drop connections idle past `maxIdleTimeMS` and to open up to
+ * `minPoolSize`: neither is set here (no idle limit, no minimum), so it found nothing to do, yet
+ * it cost an idle process 2 ms of CPU a second (2.4 against 0.3 ms/s without it, measured on
+ * FerretDB), a tenth of the whole system's idle budget for each of four processes. Once a
+ * minute is plenty; perished connections are still dropped when checked out. Set before
+ * `connect()`, which builds the pools from these options.
+ */
+export function quietPool(client: MongoClient): void {
+  Object.assign(client.options, { minPoolSizeCheckFrequencyMS: 60_000 });
 }
 
 /**

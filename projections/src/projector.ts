@@ -19,6 +19,7 @@ import {
   generationConsumer,
   logDeadLetters,
   readGeneration,
+  sharedGenerationRead,
   recordConsumerSpans,
   readModels,
   type Logger,
@@ -184,7 +185,8 @@ async function projectWhile(nats: Nats, db: Db, projector: BatchProjector, logge
     // awaits above): the listener came too late to hear it, and the consumer would run on forever.
     if (signal.aborted) stopThis();
     const watch = setInterval(() => {
-      readGeneration(db, projector.name).then(
+      // One read of every pointer, shared with the process's other projectors (an idle timer).
+      sharedGenerationRead(db, projector.name, generationPollMs * 0.9).then(
         (now) => {
           if (now !== generation) {
             log.info({ to: now }, 'generation pointer moved; switching');
