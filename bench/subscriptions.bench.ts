@@ -7,15 +7,22 @@
  * the offers of `trips` real trips (requested through the gateway, confirmed by the saga,
  * dispatched by the dispatch saga); the offer delivery latency is the time from the dispatch
  * decision (the offer's `updatedAt`, stamped by the dispatch worker before it writes the offer)
- * to its arrival at the client. Writes bench/results/subscriptions.json.
+ * to its arrival at the client. The sample drivers' sockets live in a process of their own
+ * (`subscription-sample-drivers.ts`), so the bench's 10,000 idle sockets do not delay their
+ * timestamps; the event-loop delay of that process, of this one and of the gateway during the
+ * trips is reported beside the latency, with the load average. Writes bench/results/subscriptions.json.
  */
 import { startLocalServers } from '@happyride/local-servers';
-import { DEV_JWT_SECRET, signToken, type Role } from '@happyride/platform';
+import { DEV_JWT_SECRET, EVENT_LOOP_SAMPLE_MS, signToken, type Role } from '@happyride/platform';
 import { createClient, type Client } from 'graphql-ws';
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { startSystem } from '../scripts/system.ts';
+import type { SampleDriversMessage } from './subscription-sample-drivers.ts';
 import { percentile, round, writeResults } from './stats.ts';
 
 const { values } = parseArgs({
@@ -62,12 +69,17 @@ async function gql<T>(query: string, bearer: string, variables: Record<string, u
   return body.data!;
 }
 
-async function gatewayRssBytes(): Promise<number> {
-  const text = await (await fetch(`${system.urls['gateway-metrics']}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('process_resident_memory_bytes'));
-  if (!line) throw new Error('the gateway /metrics has no process_resident_memory_bytes');
-  return Number(line.split(' ')[1]);
+/** Gauges of the gateway's `/metrics` (the event-loop ones cover the time since the last scrape). */
+async function gatewayGauges<K extends string>(...names: K[]): Promise<Record<K, number>> {
+  const lines = (await (await fetch(`${system.urls['gateway-metrics']}/metrics`)).text()).split('\n');
+  const value = (name: K) => {
+    const line = lines.find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    if (!line) throw new Error(`the gateway /metrics has no ${name}`);
+    return Number(line.split(' ').at(-1));
+  };
+  return Object.fromEntries(names.map((name) => [name, value(name)])) as Record<K, number>;
 }
+const gatewayRssBytes = async () => (await gatewayGauges('process_resident_memory_bytes')).process_resident_memory_bytes;
 
 const OFFERS = 'subscription { dispatchOffers { tripId status updatedAt } }';
 type OfferMessage = { dispatchOffers: { tripId: string; status: string; updatedAt: string } };
@@ -93,7 +105,8 @@ const center = { lng: 116.3975, lat: 39.9087 };
 const received = new Map<string, number>(); // `${tripId}:${driverId}` → ms after the decision
 const clients: Client[] = [];
 
-// Given: the sample drivers, registered, located at the centre and online, each on its socket.
+// Given: the sample drivers, registered, located at the centre and online, each on its socket in their own process.
+const samples: Array<{ id: string; token: string }> = [];
 for (let i = 0; i < sampleDrivers; i++) {
   const id = `bench-${run}-driver-${i}`;
   const driverToken = await token('driver', id);
@@ -103,12 +116,22 @@ for (let i = 0; i < sampleDrivers; i++) {
     lat: center.lat + Math.floor(i / 5) * 0.001,
   });
   await gql('mutation { goOnline { id } }', driverToken);
-  clients.push(
-    await driverSocket(driverToken, (offer) => {
-      if (offer.status === 'OPEN' && !received.has(`${offer.tripId}:${id}`)) received.set(`${offer.tripId}:${id}`, Date.now() - Date.parse(offer.updatedAt));
-    }),
-  );
+  samples.push({ id, token: driverToken });
 }
+const sampleProcess = fork(new URL('./subscription-sample-drivers.ts', import.meta.url).pathname, [JSON.stringify({ url: system.gatewayUrl.replace(/^http/, 'ws'), drivers: samples })], {
+  execArgv: ['--import', 'tsx'],
+});
+const sampleStopped = new Promise<Extract<SampleDriversMessage, { type: 'stopped' }>>((resolve, reject) => {
+  sampleProcess.on('message', (message: SampleDriversMessage) => {
+    if (message.type === 'offer' && !received.has(`${message.tripId}:${message.driverId}`)) received.set(`${message.tripId}:${message.driverId}`, message.latencyMs);
+    else if (message.type === 'stopped') resolve(message);
+  });
+  sampleProcess.on('exit', (code) => reject(new Error(`the sample drivers' process exited (${code})`)));
+});
+await new Promise<void>((resolve, reject) => {
+  sampleProcess.on('message', (message: SampleDriversMessage) => message.type === 'connected' && resolve());
+  sampleProcess.on('exit', (code) => reject(new Error(`the sample drivers' process exited (${code}) before its sockets were open`)));
+});
 await new Promise((resolve) => setTimeout(resolve, 2_000));
 const rssBefore = await gatewayRssBytes();
 
@@ -124,10 +147,15 @@ await Promise.all(
 const openSeconds = (performance.now() - openStarted) / 1000;
 await new Promise((resolve) => setTimeout(resolve, 5_000));
 const rssAfter = await gatewayRssBytes();
-console.log(`${clients.length} sockets open in ${round(openSeconds, 1)} s; gateway RSS ${round(rssBefore / 2 ** 20, 1)} → ${round(rssAfter / 2 ** 20, 1)} MiB`);
+console.log(`${clients.length + samples.length} sockets open in ${round(openSeconds, 1)} s; gateway RSS ${round(rssBefore / 2 ** 20, 1)} → ${round(rssAfter / 2 ** 20, 1)} MiB`);
 
 // And: trips at the centre, one after another, each offered to the sample drivers.
 let offered = 0;
+const BENCH_DELAY_RESOLUTION_MS = 5;
+const benchDelay = monitorEventLoopDelay({ resolution: BENCH_DELAY_RESOLUTION_MS });
+benchDelay.enable();
+await gatewayGauges('nodejs_eventloop_lag_max_seconds'); // the gateway's event-loop figures start from here
+const loadBefore = loadavg()[0]!;
 for (let t = 0; t < tripCount; t++) {
   const passengerToken = await token('passenger', `bench-${run}-passenger-${t}`);
   await gql('mutation { registerPassenger(input: { name: "Bench" }) { id } }', passengerToken);
@@ -143,6 +171,19 @@ for (let t = 0; t < tripCount; t++) {
   process.stderr.write(`\rtrip ${t + 1}/${tripCount}: ${count()}/${sampleDrivers} offers delivered`);
 }
 process.stderr.write('\n');
+const loadAfter = loadavg()[0]!;
+benchDelay.disable();
+const gatewayLag = await gatewayGauges('nodejs_eventloop_lag_p50_seconds', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds');
+sampleProcess.send('stop');
+const { eventLoopDelayMs: sampleDelay } = await sampleStopped;
+// A monitor's figures are the time between its timer's turns: the delay is that beyond its resolution.
+const late = (ms: number, resolutionMs: number) => round(Math.max(0, ms - resolutionMs), 1);
+const lateBy = (figures: { p50: number; p99: number; max: number }, resolutionMs: number) => ({ p50: late(figures.p50, resolutionMs), p99: late(figures.p99, resolutionMs), max: late(figures.max, resolutionMs) });
+const eventLoopDelayMs = {
+  sampleDriversProcess: sampleDelay,
+  benchProcess: lateBy({ p50: benchDelay.percentile(50) / 1e6, p99: benchDelay.percentile(99) / 1e6, max: benchDelay.max / 1e6 }, BENCH_DELAY_RESOLUTION_MS),
+  gateway: lateBy({ p50: gatewayLag.nodejs_eventloop_lag_p50_seconds * 1000, p99: gatewayLag.nodejs_eventloop_lag_p99_seconds * 1000, max: gatewayLag.nodejs_eventloop_lag_max_seconds * 1000 }, EVENT_LOOP_SAMPLE_MS),
+};
 
 const latencies = [...received.values()].sort((a, b) => a - b);
 const perSocketBytes = (rssAfter - rssBefore) / idle;
@@ -152,13 +193,15 @@ const results = {
   command: `npm run bench:subscriptions -- --sockets ${socketCount} --sample-drivers ${sampleDrivers} --trips ${tripCount}`,
   targets: { sockets: 10_000, offerDeliveryP99Ms: 50, rssPerSocketKB: 20 },
   node: process.version,
-  sockets: clients.length,
+  sockets: clients.length + samples.length,
   openSeconds: round(openSeconds, 1),
   gatewayRssMiB: { before: round(rssBefore / 2 ** 20, 1), after: round(rssAfter / 2 ** 20, 1) },
   rssPerSocketKB: round(perSocketBytes / 1024, 1),
   offers: { expected: sampleDrivers * tripCount, delivered: offered },
   offerDeliveryMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? NaN },
-  path: 'dispatch decision (offer updatedAt) → dispatch_offers write (FerretDB) → NATS notice carrying the offer → gateway pushes it (the selection `tripId status updatedAt` is all in the notice: no read through the graph) → graphql-ws push; clock: one machine, ms resolution',
+  loadAverage1m: { before: round(loadBefore, 1), after: round(loadAfter, 1), cores: availableParallelism() },
+  eventLoopDelayMs,
+  path: 'dispatch decision (offer updatedAt) → dispatch_offers write (FerretDB) → NATS notice carrying the offer → gateway pushes it (the selection `tripId status updatedAt` is all in the notice: no read through the graph) → graphql-ws push → the sample drivers\' own process; clock: one machine, ms resolution',
 };
 console.log(JSON.stringify(results, null, 2));
 console.log(`written to ${writeResults('subscriptions', results)}`);

@@ -5,8 +5,8 @@
  * trip-queries runs as a real process (the compiled bundle) and answers, at `--concurrency`, for
  * `--seconds` per workload: the first page of all trips as an admin (the target: ≥ 500
  * requests/s), a passenger's first page, and the page after a cursor. Reports requests/s,
- * p50/p99 and the CPU time (utime + stime from /proc/<pid>/stat) of trip-queries and FerretDB per
- * request; writes bench/results/trip-pages.json.
+ * p50/p99 and the CPU time (utime + stime from /proc/<pid>/stat) of trip-queries, FerretDB and
+ * nats-server per request, and this process's own (the client); writes bench/results/trip-pages.json.
  */
 import type { TripStatus } from '@happyride/domain';
 import { DEV_JWT_SECRET, signToken } from '@happyride/platform';
@@ -42,8 +42,8 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
 }
 
-/** The FerretDB `startLocalServers` spawned: a descendant of this process named ferretdb…. */
-function ferretdbPid(): number {
+/** The server `startLocalServers` spawned: a descendant of this process whose name starts with `name` (ferretdb…, nats-server…). */
+function serverPid(name: string): number {
   const parentOf = (pid: number) => {
     try {
       const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -53,10 +53,10 @@ function ferretdbPid(): number {
     }
   };
   for (const pid of readdirSync('/proc').map(Number).filter(Number.isInteger)) {
-    if (!parentOf(pid)?.comm.startsWith('ferretdb')) continue;
+    if (!parentOf(pid)?.comm.startsWith(name)) continue;
     for (let at = parentOf(pid)?.ppid; at !== undefined && at > 1; at = parentOf(at)?.ppid) if (at === process.pid) return pid;
   }
-  throw new Error('cannot find the FerretDB process started by this bench');
+  throw new Error(`cannot find the ${name} process started by this bench`);
 }
 
 /** A trip as the projector writes it; about one in eight shares its creation time with the one before. */
@@ -117,7 +117,7 @@ const system = await startSystem({
   env: { MONGODB_DATABASE: database, LOG_LEVEL: 'warn', MONGODB_TIMEOUT_MS: '60000' },
 });
 const url = `${system.urls['trip-queries']}/graphql`;
-const pids = { tripQueries: system.pid('trip-queries')!, ferretdb: ferretdbPid() };
+const pids = { tripQueries: system.pid('trip-queries')!, ferretdb: serverPid('ferretdb'), natsServer: serverPid('nats-server') };
 const admin = await signToken({ id: 'bench-admin', role: 'admin' }, secret);
 const passenger = await signToken({ id: 'p3', role: 'passenger' }, secret);
 
@@ -142,7 +142,7 @@ async function load({ token, variables }: (typeof workloads)[keyof typeof worklo
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   const latencies: number[] = [];
   let errors = 0;
-  const cpu0 = { tripQueries: cpuMs(pids.tripQueries), ferretdb: cpuMs(pids.ferretdb) };
+  const cpu0 = { tripQueries: cpuMs(pids.tripQueries), ferretdb: cpuMs(pids.ferretdb), natsServer: cpuMs(pids.natsServer), client: process.cpuUsage() };
   const started = performance.now();
   const until = started + seconds * 1000;
   await Promise.all(
@@ -157,6 +157,7 @@ async function load({ token, variables }: (typeof workloads)[keyof typeof worklo
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const client = process.cpuUsage(cpu0.client);
   latencies.sort((a, b) => a - b);
   return {
     requestsPerSecond: Math.round(latencies.length / elapsed),
@@ -164,6 +165,9 @@ async function load({ token, variables }: (typeof workloads)[keyof typeof worklo
     p99Ms: round(percentile(latencies, 99), 1),
     tripQueriesCpuMsPerRequest: round((cpuMs(pids.tripQueries) - cpu0.tripQueries) / latencies.length, 2),
     ferretdbCpuMsPerRequest: round((cpuMs(pids.ferretdb) - cpu0.ferretdb) / latencies.length, 2),
+    // trip-queries' page cache PINGs nats-server; the bench's own client (fetch) shares the machine.
+    natsServerCpuMsPerRequest: round((cpuMs(pids.natsServer) - cpu0.natsServer) / latencies.length, 2),
+    benchClientCpuMsPerRequest: round((client.user + client.system) / 1000 / latencies.length, 2),
     requests: latencies.length,
     errors,
   };

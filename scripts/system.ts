@@ -6,14 +6,16 @@
  */
 import { bootstrapEventLog, connectNats } from '@happyride/eventstore';
 import { localNatsServiceUrl } from '@happyride/local-servers/nats-users';
+import { freePort } from '@happyride/local-servers/start-server';
 import { readEventStreamReplicas } from '@happyride/platform';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { subgraphs } from '../schema/subgraphs.ts';
 
-const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+/** The one port picker (below the ephemeral range), for tests and benches that start servers of their own. */
+export { freePort };
 
+const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 
 export interface ServiceDefinition {
   name: string;
@@ -135,18 +137,6 @@ export interface RunningSystem {
   /** The process id of a running service (to signal it behind the launcher's back). */
   pid(name: string): number | undefined;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {

@@ -184,8 +184,13 @@ export class DeadLetterGuard {
     });
   }
 
-  /** Applies again the keys whose retry was requested. @returns how many keys were released. */
+  /**
+   * Applies again the keys whose retry was requested. @returns how many keys were released.
+   * With nothing parked (the store is read once, at the first call) there is nothing to retry
+   * and the store is not asked: the consumers' idle polls cost nothing.
+   */
   processRetries(): Promise<number> {
+    if (this.#loaded && this.#parked.size === 0) return Promise.resolve(0);
     return this.#exclusive(async () => {
       await this.#load();
       const { store } = this.policy;

@@ -97,6 +97,19 @@ describe('DeadLetterGuard', () => {
     expect(guard.parkedKeys.has('passenger:p1')).toBe(true);
   });
 
+  it('given nothing parked, when the retries are polled again and again, then the store is read once, at the first poll', async () => {
+    const { store, guard } = setup(1);
+    let reads = 0;
+    const parkedKeys = store.parkedKeys.bind(store);
+    const keysToRetry = store.keysToRetry.bind(store);
+    store.parkedKeys = (consumer) => (reads++, parkedKeys(consumer));
+    store.keysToRetry = (consumer) => (reads++, keysToRetry(consumer));
+
+    for (let poll = 0; poll < 5; poll++) expect(await guard.processRetries()).toBe(0);
+
+    expect(reads).toBe(2);
+  });
+
   it('never counts a transient failure (a version gap: the predecessor is on its way) toward maxDeliveries', async () => {
     // given a handler that refuses p1@3 as too early until p1@2 has been applied
     const store = new InMemoryDeadLetterStore();

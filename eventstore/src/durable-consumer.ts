@@ -1,4 +1,5 @@
 import { createConsumerFrom, ensureConsumer } from './bootstrap.ts';
+import { catchUpSizes, handOver } from './catch-up-batches.ts';
 import type { ConsumerDefinition } from './consumers.ts';
 import { DeadLetterGuard, malformedLetter, type DeadLetter, type DeadLetterPolicy } from './dead-letters.ts';
 import type { Commit } from './envelope.ts';
@@ -22,8 +23,17 @@ export type ConsumerStatus =
   | { type: 'malformed'; streamSequence: number; subject: string; error: string };
 
 export interface ConsumeOptions {
-  /** Most commits handed to the handler at once. */
+  /** Most commits handed to the handler at once at the head. */
   maxBatch?: number;
+  /**
+   * Most commits handed over at once while far behind the head (more than `maxBatch` commits
+   * in hand and pending): the loop then waits for the next pull instead of handing over what
+   * the buffer holds, up to this many (capped by the consumer's `max_ack_pending`). Default
+   * `maxBatch` (no catch-up batches). See `catch-up-batches.ts`.
+   */
+  catchUpBatch?: number;
+  /** While waiting for a catch-up batch to fill, hand over what is in hand after this long without a delivery (ms; default 250). */
+  catchUpIdleMs?: number;
   /** First delay before a failed batch is retried (doubling, at most 15 s). */
   retryDelayMs?: number;
   onError?: (error: unknown, batch: readonly Delivery[]) => void;
@@ -58,8 +68,8 @@ export class ConsumerLostError extends Error {
 
 /**
  * Reads a durable consumer in micro-batches: whatever has arrived when the handler is free is
- * handed over at once (one message when idle, up to `maxBatch` under load), acknowledged only
- * after the handler resolved. A failed batch is retried in place, in order; after a crash
+ * handed over at once (one message when idle, up to `maxBatch` under load), or, far behind the
+ * head, up to `catchUpBatch` at once; acknowledged only after the handler resolved. A failed batch is retried in place, in order; after a crash
  * JetStream delivers unacknowledged commits again, so handlers must be idempotent.
  *
  * The loop watches its subscription's status: a deleted consumer is recreated as it was,
@@ -74,7 +84,20 @@ export async function consumeCommits(
   js: JetStreamClient,
   consumerName: string,
   handle: (batch: readonly Delivery[]) => Promise<void>,
-  { maxBatch = 500, retryDelayMs = 1000, onError = () => {}, signal, deadLetters, inOrder = false, definition, onStatus = () => {}, onProgress = () => {}, accept }: ConsumeOptions = {},
+  {
+    maxBatch = 500,
+    catchUpBatch = maxBatch,
+    catchUpIdleMs = 250,
+    retryDelayMs = 1000,
+    onError = () => {},
+    signal,
+    deadLetters,
+    inOrder = false,
+    definition,
+    onStatus = () => {},
+    onProgress = () => {},
+    accept,
+  }: ConsumeOptions = {},
 ): Promise<void> {
   let park = async (letters: readonly DeadLetter[]) => {
     for (const letter of letters) onError(new Error(`${letter.error} (stream sequence ${letter.streamSequence}); dropped`), []);
@@ -114,12 +137,38 @@ export async function consumeCommits(
         if (start.recreated) onStatus({ type: 'restarted_in_order', startSequence: start.after + 1, reason: start.recreated });
       }
       const consumer = await js.consumers.get(EVENTS_STREAM, consumerName);
+      const sizes = catchUpSizes(maxBatch, catchUpBatch, info.config.max_ack_pending);
       const messages = await consumer.consume({ max_messages: Math.max(maxBatch * 2, 100) });
       close = () => void messages.close();
       signal?.addEventListener('abort', close, { once: true });
+      // Stopped during the awaits above (a partition given up while its consumer was being
+      // looked up or recreated): the listener came too late to hear it.
+      if (signal?.aborted) close();
       void watchStatus(messages.status(), onStatus, close);
       let batch: JsMsg[] = [];
-      for await (const msg of messages) {
+      const handOverBatch = async () => {
+        const handed = batch;
+        batch = [];
+        await deliver(handed, handle, park, consumerName, retryDelayMs, onError, onStatus, signal, accept);
+        if (signal?.aborted) return;
+        last = handed.at(-1)!.seq;
+        onProgress(last, handed.at(-1)!.info.pending);
+      };
+      const arrivals = messages[Symbol.asyncIterator]();
+      let arriving: Promise<IteratorResult<JsMsg>> | null = null;
+      for (;;) {
+        arriving ??= arrivals.next();
+        // A batch in hand waits for more, but not for ever: a pending count gone stale (nats.js's
+        // `getPending()` also counts status callbacks it has run) must not hold it past `ack_wait`.
+        const arrived = batch.length > 0 ? await raceIdle(arriving, catchUpIdleMs) : await arriving;
+        if (arrived === IDLE) {
+          await handOverBatch();
+          if (signal?.aborted) break;
+          continue;
+        }
+        arriving = null;
+        if (arrived.done) break;
+        const msg = arrived.value;
         if (inOrder) {
           // A delivery that went missing (lost in flight, or held by the server for a dead
           // reader): start again right after what was handled rather than wait for it.
@@ -132,18 +181,15 @@ export async function consumeCommits(
             msg.ack(); // handled already (a redelivery of an acknowledged-late commit)
             continue;
           }
+          // In hand already (redelivered after `ack_wait`): the one in hand is acknowledged with the batch.
+          if (batch.length > 0 && msg.seq <= batch.at(-1)!.seq) continue;
         }
         batch.push(msg);
-        // At most `maxBatch` messages in hand, skipped ones included: the server stops
-        // delivering at the consumer's ack-pending limit, so a batch waiting for `maxBatch`
-        // accepted commits could wait for ever.
-        if (messages.getPending() > 0 && batch.length < maxBatch) continue;
-        const handed = batch;
-        batch = [];
-        await deliver(handed, handle, park, consumerName, retryDelayMs, onError, onStatus, signal, accept);
+        // At most the limit in hand, skipped ones included: the server stops delivering at the
+        // consumer's ack-pending limit, so a batch waiting for more accepted commits could wait for ever.
+        if (!handOver({ inHand: batch.length, buffered: messages.getPending(), onServer: msg.info.pending }, sizes)) continue;
+        await handOverBatch();
         if (signal?.aborted) break;
-        last = handed.at(-1)!.seq;
-        onProgress(last, handed.at(-1)!.info.pending);
       }
     } catch (error) {
       if (signal?.aborted) break;
@@ -316,6 +362,18 @@ async function pollRetries(
   }
 }
 
+const IDLE = Symbol('idle');
+
+/** `next`, or `IDLE` if it has not settled within `ms` (`next` is then still pending: await it later). */
+async function raceIdle<T>(next: Promise<T>, ms: number): Promise<T | typeof IDLE> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([next, new Promise<typeof IDLE>((resolve) => (timer = setTimeout(() => resolve(IDLE), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const done = () => {
@@ -325,4 +383,5 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     };
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
+    if (signal?.aborted) done();
   });

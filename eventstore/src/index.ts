@@ -15,6 +15,7 @@ export { connectNats, isUnavailable as isNatsUnavailable, type Nats } from './na
 export * from './live-updates.ts';
 export * from './dead-letters.ts';
 export * from './replay.ts';
+export * from './catch-up-batches.ts';
 export * from './follow-commits.ts';
 export * from './offer-notices.ts';
 export * from './nats-permissions.ts';

@@ -69,6 +69,7 @@ export async function whileLeaseHeld(js: JetStreamClient, key: string, { holder,
     const lost = new AbortController();
     const stopWork = () => lost.abort();
     signal.addEventListener('abort', stopWork, { once: true });
+    if (signal.aborted) stopWork(); // stopped while the lease was being taken: no event will come
     let current = revision;
     let renewedAt = Date.now();
     const renew = setInterval(() => {

@@ -5,10 +5,13 @@
  * (`deploy/nats-server.conf`, written by `npm run nats:config`).
  *
  * The rules: only the write side appends events, each service to its own aggregates' subjects
- * (`events.<type>.*`); the query subgraphs have no NATS rights at all (they read MongoDB); the
- * gateway may publish nothing and only subscribe to the read-model notices. JetStream's API is
+ * (`events.<type>.*`); the query subgraphs have no NATS rights (they read MongoDB) but
+ * trip-queries hears the trip notices (its page cache); the gateway may publish nothing and
+ * only subscribe to the read-model notices. JetStream's API is
  * opened per stream (`EVENTS`, `KV_<bucket>`) and per operation each service uses. Replies come
- * back on `_INBOX.>`. The admin user (bootstrap, scripts, tests) has no limits.
+ * back on the service's own inbox (`_INBOX_<user>.>`, see `natsInboxPrefix`): on a shared
+ * `_INBOX.>` any service could read every other's replies (KV values, events, consumer
+ * deliveries). The admin user (bootstrap, scripts, tests) has no limits.
  */
 import type { AggregateType } from '@happyride/domain';
 import { DRIVER_LOCATIONS_BUCKET } from './driver-locations.ts';
@@ -16,6 +19,7 @@ import { IDEMPOTENCY_KEYS_BUCKET } from './idempotency-keys.ts';
 import { LEASES_BUCKET } from './lease.ts';
 import { tripUpdatedSubject } from './live-updates.ts';
 import { dispatchOfferSubject } from './offer-notices.ts';
+import { natsInboxPrefix } from './nats-inbox.ts';
 import { aggregateTypeSubject, EVENTS_STREAM } from './streams.ts';
 import { TRIP_SLOTS_BUCKET } from './trip-slots.ts';
 
@@ -29,7 +33,8 @@ export interface NatsPermissions {
 export const NATS_ADMIN_USER = 'admin';
 
 const API = '$JS.API';
-const INBOX = '_INBOX.>';
+/** Where the replies to `user` come: its own inbox prefix. */
+const inboxOf = (user: string) => `${natsInboxPrefix(user)}.>`;
 /** `jetstreamManager()` asks for the account info on connect; readiness probes ask again. */
 const ACCOUNT_INFO = `${API}.INFO`;
 
@@ -75,24 +80,26 @@ const watchBucket = (bucket: string) => [
 const tripNotices = tripUpdatedSubject('*');
 const offerNotices = dispatchOfferSubject('*');
 
-const writeSubgraph = (aggregate: AggregateType, ...buckets: string[]): NatsPermissions => ({
+const writeSubgraph = (user: string, aggregate: AggregateType, ...buckets: string[]): NatsPermissions => ({
   publish: [ACCOUNT_INFO, ...appendEvents(aggregate), ...readEvents, ...useBucket(IDEMPOTENCY_KEYS_BUCKET), ...buckets.flatMap(useBucket)],
-  subscribe: [INBOX],
+  subscribe: [inboxOf(user)],
 });
 
 const querySubgraph: NatsPermissions = { publish: [], subscribe: [] };
+/** Core NATS only: trip-queries hears the trip notices, to drop the pages it holds (a flush is a PING, not a publish). */
+const tripQueries: NatsPermissions = { publish: [], subscribe: [tripNotices] };
 
 /** Every service `npm start` and docker compose run, by its name there. */
 export const natsServicePermissions = {
-  'passenger-commands': writeSubgraph('passenger'),
-  'driver-commands': writeSubgraph('driver', DRIVER_LOCATIONS_BUCKET),
+  'passenger-commands': writeSubgraph('passenger-commands', 'passenger'),
+  'driver-commands': writeSubgraph('driver-commands', 'driver', DRIVER_LOCATIONS_BUCKET),
   // Reads passengers (direct gets) but appends trips only.
-  'trip-commands': writeSubgraph('trip', TRIP_SLOTS_BUCKET),
+  'trip-commands': writeSubgraph('trip-commands', 'trip', TRIP_SLOTS_BUCKET),
   'profile-queries': querySubgraph,
-  'trip-queries': querySubgraph,
+  'trip-queries': tripQueries,
   projector: {
     publish: [ACCOUNT_INFO, ...consumeEvents, `${API}.CONSUMER.LIST.${EVENTS_STREAM}`, ...useBucket(LEASES_BUCKET), tripNotices],
-    subscribe: [INBOX],
+    subscribe: [inboxOf('projector')],
   },
   'saga-worker': {
     publish: [
@@ -105,7 +112,7 @@ export const natsServicePermissions = {
       ...watchBucket(DRIVER_LOCATIONS_BUCKET),
       offerNotices,
     ],
-    subscribe: [INBOX],
+    subscribe: [inboxOf('saga-worker')],
   },
   // Core NATS only: it hears the notices; its readiness is a flush (a PING, not a publish).
   gateway: { publish: [], subscribe: [tripNotices, offerNotices] },

@@ -4,6 +4,7 @@
  */
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { inboxPrefixFor } from './nats-inbox.ts';
 
 export { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 export {
@@ -37,7 +38,9 @@ export interface Nats {
  * @example const nats = await connectNats(config.natsUrl, 'projector');
  */
 export async function connectNats(url: string, name: string, { coreOnly = false }: { coreOnly?: boolean } = {}): Promise<Nats> {
-  const connection = await connect({ ...natsServerOptions(url), name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const servers = natsServerOptions(url);
+  const inboxPrefix = inboxPrefixFor(servers.user);
+  const connection = await connect({ ...servers, ...(inboxPrefix === undefined ? {} : { inboxPrefix }), name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const jsm = await jetstreamManager(connection, { checkAPI: !coreOnly });
   const js = jetstream(connection);
   return {

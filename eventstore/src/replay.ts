@@ -1,10 +1,13 @@
+import { batchLimit } from './catch-up-batches.ts';
 import { parseDelivery, type Delivery } from './durable-consumer.ts';
 import type { JetStreamClient } from './nats.ts';
 import { EVENTS_STREAM } from './streams.ts';
 
 export interface ReplayOptions {
-  /** Most commits handed to the handler at once. */
+  /** Most commits handed to the handler at once once near the end. */
   maxBatch?: number;
+  /** Most commits handed over at once while more than `maxBatch` are pending (default `maxBatch`): see `catch-up-batches.ts`. */
+  catchUpBatch?: number;
   /** How long one pull waits for more commits (ms). */
   fetchWaitMs?: number;
   /**
@@ -26,15 +29,18 @@ export async function replayCommits(
   js: JetStreamClient,
   subjects: readonly string[],
   handle: (batch: readonly Delivery[], pending: number) => Promise<void>,
-  { maxBatch = 500, fetchWaitMs = 1000, enough = () => false, signal }: ReplayOptions = {},
+  { maxBatch = 500, catchUpBatch = maxBatch, fetchWaitMs = 1000, enough = () => false, signal }: ReplayOptions = {},
 ): Promise<number> {
   const consumer = await js.consumers.get(EVENTS_STREAM, { filter_subjects: [...subjects] });
   let last = 0;
+  // Unknown before the first fetch: a head batch first, then as many as the pending count warrants.
+  let pending = 0;
   try {
     while (!signal?.aborted) {
       const batch: Delivery[] = [];
-      let pending = 0;
-      const messages = await consumer.fetch({ max_messages: maxBatch, expires: fetchWaitMs });
+      const size = batchLimit({ inHand: 0, buffered: 0, onServer: pending }, { atHead: maxBatch, behind: catchUpBatch });
+      pending = 0;
+      const messages = await consumer.fetch({ max_messages: size, expires: fetchWaitMs });
       for await (const msg of messages) {
         // A message that is not a commit can never be applied: the live consumers park it.
         const parsed = parseDelivery(msg);

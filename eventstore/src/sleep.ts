@@ -11,4 +11,5 @@ export const sleep = (ms: number, signal: AbortSignal) =>
     };
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
+    if (signal.aborted) done(); // aborted already: no event will come
   });

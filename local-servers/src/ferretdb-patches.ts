@@ -191,6 +191,65 @@ const TRACK_PATCHES: readonly SourcePatch[] = [
   },
 ];
 
+const UPDATE_WHY =
+  "FerretDB v1.24's `update` command runs a query per statement and closes it only when the whole command ends (`defer` " +
+  'inside its loop over the statements, handler/msg_update.go). A query that matched holds one of the 100 SQLite connections ' +
+  'of the database (backends/sqlite/metadata/pool/opendb.go) until then: an `updateOne` reads one row and never reads on to ' +
+  "the end, which is what would release it. So the statements in flight of all update commands together (the projectors' " +
+  'bulk writes: 4 commands holding 23 to 29 each at 4 partitions here) take the whole pool, each command waits for one more connection for its next ' +
+  'statement, and none ever ends; a `createIndexes` then waits for a connection while holding the metadata lock every ' +
+  'command takes, and the server answers nobody (goroutine dump: 100 `database/sql.(*Rows).awaitDone`, the update ' +
+  'commands in `(*DB).conn`, `(*Registry).IndexesCreate` in `(*DB).conn`, every other command in `RWMutex.RLock`). ' +
+  'Each statement now reads its (at most one, or for `multi` all) matching documents, closes its query and then writes, ' +
+  'as FerretDB\'s delete already does ("close read transaction before starting write transaction"): an update command ' +
+  'holds one connection at a time, so none waits for a connection while holding another. Same result: the read and the ' +
+  'write were never in one transaction.';
+
+/** Update statements release their query before writing (UPDATE_WHY). */
+const UPDATE_PATCHES: readonly SourcePatch[] = [
+  {
+    file: 'internal/handler/msg_update.go',
+    find: `		closer := iterator.NewMultiCloser()
+		defer closer.Close()
+
+		closer.Add(res.Iter)
+
+		iter := common.FilterIterator(res.Iter, closer, u.Filter)
+
+		if !u.Multi {
+			iter = common.LimitIterator(iter, closer, 1)
+		}
+
+		result, err := common.UpdateDocument(ctx, c, "update", iter, &u)
+		if err != nil {`,
+    replace: `		closer := iterator.NewMultiCloser()
+
+		closer.Add(res.Iter)
+
+		iter := common.FilterIterator(res.Iter, closer, u.Filter)
+
+		if !u.Multi {
+			iter = common.LimitIterator(iter, closer, 1)
+		}
+
+		// Happyride: read the matching documents and close the query (its pooled SQLite
+		// connection) before writing, as execDelete does, instead of when the command ends.
+		matchedDocs, err := iterator.ConsumeValues(iter)
+		closer.Close()
+
+		if err != nil {
+			return 0, 0, nil, lazyerrors.Error(err)
+		}
+
+		matchedIter := iterator.Values(iterator.ForSlice(matchedDocs))
+		result, err := common.UpdateDocument(ctx, c, "update", matchedIter, &u)
+		matchedIter.Close()
+
+		if err != nil {`,
+    why: UPDATE_WHY,
+  },
+];
+
 export const FERRETDB_PATCHES: readonly SourcePatch[] = [
   {
     file: 'internal/backends/sqlite/metadata/metadata.go',
@@ -246,6 +305,7 @@ export const FERRETDB_PATCHES: readonly SourcePatch[] = [
   },
   ...ORDERED_PATCHES,
   ...TRACK_PATCHES,
+  ...UPDATE_PATCHES,
 ];
 
 const FIELD_WHY =

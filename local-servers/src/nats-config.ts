@@ -33,6 +33,9 @@ export function natsConfig({ storeDir, port, syncInterval, users, cluster }: Nat
     listen: `127.0.0.1:${port}`,
     jetstream: { store_dir: storeDir, sync_interval: syncInterval },
     authorization: {
+      // Seconds from a client's TCP connect to its CONNECT: nats-server's default (2) is short for
+      // a Node process starting on a loaded 2-core machine (seen: "Authentication Timeout").
+      timeout: 10,
       users: users.map(({ user, password, permissions }) => ({ user, password, ...(permissions ? { permissions: natsServerPermissions(permissions) } : {}) })),
     },
     ...(cluster === undefined ? {} : { cluster: clusterBlock(cluster) }),

@@ -1,3 +1,4 @@
+import { inboxPrefixFor, natsInboxPrefix, usersWithOwnInbox } from '@happyride/eventstore/nats-inbox';
 import { natsServerPermissions, natsServicePermissions, natsServiceUsers } from '@happyride/eventstore/nats-permissions';
 import { describe, expect, it } from 'vitest';
 import { allServices } from '../../scripts/system.ts';
@@ -98,6 +99,16 @@ describe('the permission lists', () => {
     expect(natsServicePermissions['passenger-commands'].publish.filter((s) => s.startsWith('events.'))).toEqual(['events.passenger.*']);
     expect(natsServicePermissions['driver-commands'].publish.filter((s) => s.startsWith('events.'))).toEqual(['events.driver.*']);
     expect(natsServicePermissions['trip-commands'].publish.filter((s) => s.startsWith('events.'))).toEqual(['events.trip.*']);
+  });
+
+  it('given every service, then it may subscribe to its own inbox only, never to `_INBOX.>` or another service\'s', () => {
+    for (const service of natsServiceUsers) {
+      const inboxes = natsServicePermissions[service].subscribe.filter((subject) => subject.startsWith('_INBOX'));
+      expect(inboxes).toEqual(usersWithOwnInbox.has(service) ? [`${natsInboxPrefix(service)}.>`] : []);
+      expect(inboxPrefixFor(service)).toBe(usersWithOwnInbox.has(service) ? `_INBOX_${service}` : undefined);
+    }
+    expect([...usersWithOwnInbox].every((user) => natsServiceUsers.includes(user as (typeof natsServiceUsers)[number]))).toBe(true);
+    expect(inboxPrefixFor('local-admin')).toBeUndefined();
   });
 
   it('given an empty list, then nats-server gets an explicit deny-all', () => {

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { eventually } from '../../tests/support/eventually.ts';
 import { DEAD_LETTERS_COLLECTION, MongoDeadLetterStore } from './dead-letter-store.ts';
 import { connectMongo, type Mongo } from './mongo.ts';
 
@@ -25,14 +26,8 @@ afterAll(async () => {
   await nats.close();
 });
 
-/** Polls until `check` holds (a wait, not a timing assertion). */
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`never happened: ${what}`);
-}
+/** Polls until `check` holds (a wait, not a timing assertion); fails after 30 s. */
+const waitUntil = (check: () => Promise<boolean>, what: string) => eventually(check, Boolean, { what, timeoutMs: 30_000, intervalMs: 50 });
 
 describe('poison events on a real durable consumer', () => {
   it('parks a commit after MAX deliveries, keeps other aggregates flowing, and re-applies it after a fix with the retry command', async () => {
@@ -75,8 +70,8 @@ describe('poison events on a real durable consumer', () => {
     await append(good, 2);
 
     // then good flows to version 2, bad@2 is parked after 3 attempts and bad@3 held behind it
-    await eventually(async () => (await views.findOne({ _id: good }))?.applied.length === 2, 'good applied');
-    await eventually(async () => (await store.count(consumer)) === 2, 'two dead letters');
+    await waitUntil(async () => (await views.findOne({ _id: good }))?.applied.length === 2, 'good applied');
+    await waitUntil(async () => (await store.count(consumer)) === 2, 'two dead letters');
     const letters = await store.list(consumer, 10);
     expect(letters.map((l) => [l.key, l.commit.version, l.reason])).toEqual([
       [`passenger:${bad}`, 2, 'failed'],
@@ -96,10 +91,10 @@ describe('poison events on a real durable consumer', () => {
     expect(stdout).toContain('retry requested for 2 dead letter(s)');
 
     // then bad@2 and bad@3 are applied in order, the letters are gone, and bad flows again
-    await eventually(async () => (await db.collection(DEAD_LETTERS_COLLECTION).countDocuments({ consumer })) === 0, 'letters retried');
+    await waitUntil(async () => (await db.collection(DEAD_LETTERS_COLLECTION).countDocuments({ consumer })) === 0, 'letters retried');
     expect((await views.findOne({ _id: bad }))?.applied).toEqual([1, 2, 3]);
     await append(bad, 4);
-    await eventually(async () => (await views.findOne({ _id: bad }))?.applied.length === 4, 'bad@4 applied');
+    await waitUntil(async () => (await views.findOne({ _id: bad }))?.applied.length === 4, 'bad@4 applied');
 
     stop.abort();
     await running;

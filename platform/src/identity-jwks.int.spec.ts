@@ -2,7 +2,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/system.ts';
+import { freePort } from '../../local-servers/src/start-server.ts';
 import { InvalidTokenError, KeySetUnavailableError, tokenVerifier } from './identity.ts';
 
 /**

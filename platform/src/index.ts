@@ -17,3 +17,5 @@ export * from './read-model-generations.ts';
 export * from './idempotency.ts';
 export * from './readiness.ts';
 export * from './command-mutation.ts';
+export * from './notice-cache.ts';
+export * from './notice-cache-nats.ts';

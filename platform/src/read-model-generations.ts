@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import { envNumber } from './config.ts';
+import { MAJORITY_WRITES } from './mongo.ts';
 
 /**
  * Read-model generations: how a projection is rebuilt without downtime. Each projection's
@@ -80,11 +81,39 @@ export async function readGeneration(db: Db, name: ReadModelName): Promise<numbe
   return generationOf(await db.collection<GenerationDocument>(GENERATIONS_COLLECTION).findOne({ _id: name }));
 }
 
+/**
+ * The generation served now, read with every other projection's pointer in one `find` that
+ * callers on the same `db` share for `maxAgeMs` (a read started that recently answers them).
+ * A projector process watches each projection's pointer (each partition too) every
+ * `READ_MODEL_GENERATION_POLL_MS`: one read a second instead of one per projection when idle,
+ * and a swap is still followed within twice the poll.
+ */
+export function sharedGenerationRead(db: Db, name: ReadModelName, maxAgeMs: number, now = Date.now): Promise<number> {
+  let last = sharedReads.get(db);
+  if (!last || now() - last.at >= maxAgeMs) {
+    const pointers = db
+      .collection<GenerationDocument>(GENERATIONS_COLLECTION)
+      .find({ _id: { $in: readModelNames } })
+      .toArray()
+      .then((docs) => new Map(docs.map((doc) => [doc._id, doc])));
+    const fresh = { at: now(), pointers };
+    sharedReads.set(db, fresh);
+    // A failed read is not shared: the next caller asks again.
+    pointers.catch(() => {
+      if (sharedReads.get(db) === fresh) sharedReads.delete(db);
+    });
+    last = fresh;
+  }
+  return last.pointers.then((pointers) => generationOf(pointers.get(name)));
+}
+
+const sharedReads = new WeakMap<Db, { at: number; pointers: Promise<Map<string, GenerationDocument>> }>();
+
 /** Moves the pointer: one single-document write, so readers see the old or the new generation, never a mix. */
 export async function swapGeneration(db: Db, name: ReadModelName, generation: number, now = new Date()): Promise<void> {
   assertGeneration(generation);
   await db
-    .collection<GenerationDocument>(GENERATIONS_COLLECTION)
+    .collection<GenerationDocument>(GENERATIONS_COLLECTION, MAJORITY_WRITES)
     .updateOne({ _id: name }, { $set: { generation, swappedAt: now.toISOString() } }, { upsert: true });
 }
 

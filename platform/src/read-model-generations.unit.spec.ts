@@ -8,7 +8,16 @@ import {
   readModelNames,
   readModelOf,
   readModels,
+  sharedGenerationRead,
 } from './read-model-generations.ts';
+import type { Db } from 'mongodb';
+
+/** A database whose pointers collection answers `find({})` with `docs`, counting the reads. */
+function pointersDb(docs: { _id: string; generation: number }[]) {
+  const reads = { count: 0 };
+  const db = { collection: () => ({ find: () => ({ toArray: async () => (reads.count++, docs) }) }) } as unknown as Db;
+  return { db, reads };
+}
 
 describe('read-model generations: naming', () => {
   it('given generation 0, when naming, then the base names are kept (data from before generations is served as is)', () => {
@@ -67,5 +76,32 @@ describe('read-model generations: the pointer document', () => {
     expect(() => generationOf({ generation: '1' })).toThrow(/bad generation/);
     expect(() => generationOf({ generation: -2 })).toThrow(/bad generation/);
     expect(() => generationOf({})).toThrow(/bad generation/);
+  });
+});
+
+describe('read-model generations: the pointers watched by a projector process', () => {
+  it('given three projections watched within the poll, when each reads its pointer, then one read answers all three', async () => {
+    const { db, reads } = pointersDb([{ _id: 'trip-history', generation: 2 }]);
+    let now = 0;
+
+    const generations: number[] = [];
+    for (const [at, name] of [[0, 'trip-history'], [300, 'passengers'], [700, 'drivers']] as const) {
+      now = at;
+      generations.push(await sharedGenerationRead(db, name, 900, () => now));
+    }
+
+    expect(generations).toEqual([2, 0, 0]);
+    expect(reads.count).toBe(1);
+  });
+
+  it('given a read older than the poll, when a pointer is read, then it is read again', async () => {
+    const { db, reads } = pointersDb([]);
+    let now = 0;
+    await sharedGenerationRead(db, 'drivers', 900, () => now);
+
+    now = 900;
+    await sharedGenerationRead(db, 'drivers', 900, () => now);
+
+    expect(reads.count).toBe(2);
   });
 });

@@ -2,6 +2,7 @@ import type { AggregateType } from '@happyride/domain';
 import type { Delivery, EventEnvelope } from '@happyride/eventstore';
 import { generationCollection, type ReadModelName } from '@happyride/platform';
 import type { AnyBulkWriteOperation, Db, Document, IndexDescription } from 'mongodb';
+import { findInChunks } from './find-in-chunks.ts';
 import { writeAll, writeFiltersFor } from './guarded-writes.ts';
 
 /** A read-model document that mirrors one aggregate: keyed by its id, stamped with its version. */
@@ -60,7 +61,7 @@ export async function applyToAggregateViews<A extends AggregateType, D extends A
   const collection = db.collection<AggregateViewDocument>(generationCollection(projection.collection, generation));
   const ids = [...new Set(events.map((event) => event.aggregateId))];
   const stored = new Map<string, D>();
-  for (const doc of await collection.find({ _id: { $in: ids } }).toArray()) stored.set(doc._id, doc as D);
+  for (const doc of await findInChunks(collection, { _id: { $in: ids } })) stored.set(doc._id, doc as D);
 
   const current = new Map<string, D | null>(ids.map((id) => [id, stored.get(id) ?? null]));
   const versionOf = new Map<string, number>(ids.map((id) => [id, stored.get(id)?.version ?? 0]));

@@ -19,7 +19,9 @@ import type { AnyBulkWriteOperation, Collection, Db, Document, Filter } from 'mo
  * see `whileLeaseHeld`; its durable consumer delivers in stream order, a batch at a time).
  *
  * There too, a command of ~100 matching updates deadlocks the server (see
- * `bulkWriteInSafeCommands`), so the writes go in smaller commands.
+ * `bulkWriteInSafeCommands`), so the updates go in smaller commands; inserts do not hold a
+ * connection per statement (FerretDB writes them in transactions of 100), so they go in
+ * commands of `INSERTS_PER_COMMAND`: a projector catching up inserts thousands per batch.
  */
 export type WriteFilters = 'guarded' | 'id-only';
 
@@ -61,9 +63,20 @@ export function forServer<T extends Document>(ops: AnyBulkWriteOperation<T>[], f
   });
 }
 
-/** Sends a projector's writes (unordered) as `forServer` makes them; in small commands on FerretDB. */
+/** Inserts per command on FerretDB. */
+export const INSERTS_PER_COMMAND = 1_000;
+
+/** Sends a projector's writes (unordered) as `forServer` makes them; on FerretDB, the updates in small commands, the inserts in large ones. */
 export async function writeAll<T extends Document>(collection: Collection<T>, ops: AnyBulkWriteOperation<T>[], filters: WriteFilters): Promise<void> {
   const sent = forServer(ops, filters);
-  if (filters === 'id-only') await bulkWriteInSafeCommands(collection, sent);
-  else if (sent.length > 0) await collection.bulkWrite(sent, { ordered: false });
+  if (filters === 'guarded') {
+    if (sent.length > 0) await collection.bulkWrite(sent, { ordered: false });
+    return;
+  }
+  const inserts = sent.filter((op) => 'insertOne' in op);
+  for (let i = 0; i < inserts.length; i += INSERTS_PER_COMMAND) await collection.bulkWrite(inserts.slice(i, i + INSERTS_PER_COMMAND), { ordered: false });
+  await bulkWriteInSafeCommands(
+    collection,
+    sent.filter((op) => !('insertOne' in op)),
+  );
 }

@@ -10,7 +10,8 @@ import type { Db } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { passengersProjection, type PassengerView } from './passengers/passenger-view.ts';
-import { runAggregateViewProjector, type ProjectorHealth, type ProjectorOptions } from './projector.ts';
+import { PartitionShare } from './partition-share.ts';
+import { aggregateViewProjector, runAggregateViewProjector, runProjector, type BatchProjector, type ProjectorHealth, type ProjectorOptions } from './projector.ts';
 
 let nats: Nats;
 let mongo: Mongo;
@@ -213,5 +214,47 @@ describe('two projectors for the same read model', () => {
     instances[standby]!.stop.abort();
     await instances[standby]!.done;
     await connections[standby]!.close();
+  });
+});
+
+describe('a partition given up while its projector is still starting', () => {
+  it('given one process winning both partitions alone, when a second projector is counted while partition 1 is still preparing, then partition 1 stops and gives its lease up, and partition 0 goes on', async () => {
+    // Given: one process, alone (1 live projector), wins both partitions; partition 1 is slow to prepare.
+    const db = freshDb();
+    const consumers = [await freshConsumer(), await freshConsumer()];
+    let live = 1;
+    const share = new PartitionShare(2, () => live);
+    let preparing: () => void = () => {};
+    const partitionOnePreparing = new Promise<void>((resolve) => (preparing = resolve));
+    let letGo: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    const base = aggregateViewProjector(passengersProjection);
+    const slowToStart: BatchProjector = {
+      ...base,
+      prepare: async (on, generation, partition) => {
+        await base.prepare?.(on, generation, partition);
+        if (partition?.index !== 1) return;
+        preparing();
+        await gate;
+      },
+    };
+    const healths = consumers.map((): ProjectorHealth => ({ state: 'starting', failingSince: null, position: 0 }));
+    for (const [index, consumerName] of consumers.entries()) {
+      const stop = new AbortController();
+      const options = { consumerName, partition: { index, count: 2 }, share, lease: { holder: 'the-first-process', ttlMs: 1_500 }, health: healths[index]!, signal: stop.signal };
+      running.push({ stop, done: runProjector(nats, db, slowToStart, logger, options) });
+    }
+    await partitionOnePreparing;
+    expect(share.holding()).toEqual([0, 1]);
+
+    // When: a second projector is counted (its share is one partition) before partition 1 has started consuming.
+    live = 2;
+    share.rebalance();
+    letGo();
+
+    // Then: partition 1 stands by (its lease given up for the newcomer); partition 0 is still active.
+    await eventually(async () => healths.map((health) => health.state), (states) => states[1] === 'standby', 'partition 1 given up');
+    expect(healths[0]?.state).toBe('active');
+    expect(share.holding()).toEqual([0]);
   });
 });

@@ -19,6 +19,7 @@ import {
   generationConsumer,
   logDeadLetters,
   readGeneration,
+  sharedGenerationRead,
   recordConsumerSpans,
   readModels,
   type Logger,
@@ -32,7 +33,10 @@ export interface ProjectorOptions {
   /** The generation-0 durable consumer (the catalogue's); generation n reads `<name>-g<n>`. */
   consumerName: string;
   signal: AbortSignal;
+  /** Most commits per batch at the head (default the consumer loop's, 500). */
   maxBatch?: number;
+  /** Most commits per batch while far behind the head (default `PROJECTOR_CATCH_UP_BATCH`): see `catch-up-batches.ts`. */
+  catchUpBatch?: number;
   /** After a batch is written, before it is acknowledged (e.g. to notify live subscribers). */
   onApplied?: (batch: readonly Delivery[], generation: number) => Promise<void>;
   /** Once prepared (indexes, initial documents) and consuming, the first time. */
@@ -67,6 +71,15 @@ export interface ProjectorOptions {
   /** Kept up to date for readiness and metrics. */
   health?: ProjectorHealth;
 }
+
+/**
+ * A projector far behind the head (a restart after downtime, a new partition, a taken-over
+ * generation) takes up to this many commits per batch: each document is written once per
+ * batch, however many of its commits the batch holds, so fewer, larger batches write less.
+ * As many as the catalogue's consumers let be unacknowledged (`max_ack_pending`, 10,000; a
+ * consumer allowing fewer caps it); back at the head, batches are small again.
+ */
+export const PROJECTOR_CATCH_UP_BATCH = 10_000;
 
 /** What a running projector reports about itself (read by `/ready`). */
 export interface ProjectorHealth {
@@ -148,7 +161,7 @@ export async function runProjector(
 
 /** The projector's work while `signal` lets it: follows the generation pointer, consumes, retires. */
 async function projectWhile(nats: Nats, db: Db, projector: BatchProjector, logger: Logger, options: ProjectorOptions, signal: AbortSignal): Promise<void> {
-  const { consumerName, maxBatch, onApplied, onStarted, onGeneration, generationPollMs = DEFAULT_GENERATION_POLL_MS, retireAfterMs, deadLetters, definition, health, partition = WHOLE } = options;
+  const { consumerName, maxBatch, catchUpBatch = PROJECTOR_CATCH_UP_BATCH, onApplied, onStarted, onGeneration, generationPollMs = DEFAULT_GENERATION_POLL_MS, retireAfterMs, deadLetters, definition, health, partition = WHOLE } = options;
   const accept = partition.count > 1 ? { accept: acceptsSubject(partition, projector.everywhere) } : {};
   let started = false;
   const retireDelay = retireAfterMs ?? Math.max(5_000, 10 * generationPollMs);
@@ -168,8 +181,12 @@ async function projectWhile(nats: Nats, db: Db, projector: BatchProjector, logge
     const thisGeneration = new AbortController();
     const stopThis = () => thisGeneration.abort();
     signal.addEventListener('abort', stopThis, { once: true });
+    // Stopped while starting (a partition given up to a projector that just came up, during the
+    // awaits above): the listener came too late to hear it, and the consumer would run on forever.
+    if (signal.aborted) stopThis();
     const watch = setInterval(() => {
-      readGeneration(db, projector.name).then(
+      // One read of every pointer, shared with the process's other projectors (an idle timer).
+      sharedGenerationRead(db, projector.name, generationPollMs * 0.9).then(
         (now) => {
           if (now !== generation) {
             log.info({ to: now }, 'generation pointer moved; switching');
@@ -212,6 +229,7 @@ async function projectWhile(nats: Nats, db: Db, projector: BatchProjector, logge
           ...accept,
           ...(definition ? { definition: { ...definition, name: consumer } } : {}),
           ...(maxBatch ? { maxBatch } : {}),
+          catchUpBatch,
           ...(deadLetters ? { deadLetters: logDeadLetters(deadLetters, log) } : {}),
           onError: (error, batch) => {
             if (health && batch.length > 0) health.failingSince ??= Date.now();

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { buildClientSchema, extendSchema, getIntrospectionQuery, parse, type GraphQLSchema, type IntrospectionQuery } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/eventually.ts';
 import { codes, graphqlClient, tokenFor } from '../support/graphql-client.ts';
 import { fragmentBomb, httpShapeOf, mutationOf, operationOf, type HttpShape, type Operation } from '../support/fuzz-operations.ts';
 import { startTestSystem } from '../support/system.ts';
@@ -120,13 +121,6 @@ describe('cost uses the real page sizes (through the real gateway)', () => {
   });
 });
 
-async function until(ok: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The fuzzer

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subgraphs as schemaSubgraphs } from '../../schema/subgraphs.ts';
-import { freePort } from '../../scripts/system.ts';
+import { freePort } from '@happyride/local-servers';
 import { codes, graphqlClient } from '../support/graphql-client.ts';
 import { natsUrl } from '../support/own-event-log.ts';
 import { rawSocket } from '../support/websocket.ts';

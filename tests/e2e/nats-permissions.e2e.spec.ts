@@ -2,7 +2,7 @@
  * The NATS users of the local servers (`eventstore/src/nats-permissions.ts`), on this file's real
  * nats-server, with the credentials the launcher gives each service: only the write side may
  * append to `events.>`, each service to its own aggregates; a query subgraph and the gateway
- * cannot, nor can the projector.
+ * cannot, nor can the projector. Replies come to each service's own inbox, where no other may listen.
  */
 import { randomUUID } from 'node:crypto';
 import { bootstrapEventLog, connectNats, EVENTS_STREAM, JetStreamEventStore, tripUpdatedSubject, type Nats } from '@happyride/eventstore';
@@ -85,5 +85,19 @@ describe('NATS permissions of the local servers', () => {
 
     await expect.poll(() => heard, { timeout: 5_000 }).toEqual(['from the projector']);
     subscription.unsubscribe();
+  });
+
+  it('given the credentials of the projector, when it asks JetStream, then the reply comes to its own inbox; the saga worker may not listen there, nor on the shared _INBOX.>', async () => {
+    const projector = await connectAs('projector');
+    const sagaWorker = await connectAs('saga-worker');
+
+    const info = await projector.jsm.streams.info(EVENTS_STREAM);
+
+    expect(info.config.name).toBe(EVENTS_STREAM);
+    for (const subject of ['_INBOX_projector.>', '_INBOX.>']) {
+      const eavesdrop = sagaWorker.connection.subscribe(subject);
+      await sagaWorker.connection.flush().catch(() => undefined);
+      expect(String(await eavesdrop.closed)).toMatch(/permissions violation/i);
+    }
   });
 });

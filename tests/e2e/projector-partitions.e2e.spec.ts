@@ -8,6 +8,7 @@ import { connectNats, consumerDefinitions, leaseHolder, partitionConsumer, parti
 import { connectMongo, type Mongo } from '@happyride/platform';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { eventually } from '../support/eventually.ts';
 import { graphqlClient } from '../support/graphql-client.ts';
 import { natsUrl } from '../support/own-event-log.ts';
 import { expectReadModelsToEqualReplay, startRenamesAndTrips } from '../support/read-models.ts';
@@ -51,16 +52,8 @@ async function holders(): Promise<Record<string, (number | null)[]>> {
   return byModel;
 }
 
-/** Polls `probe` until `ok`, failing with the last value after `timeoutMs`. */
-async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+/** Waits up to a minute, probing every 200 ms: leases and takeovers move on a seconds scale. */
+const until = <T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean) => eventually(probe, ok, { what, timeoutMs: 60_000, intervalMs: 200 });
 
 describe('two projector processes sharing 4 partitions of every read model', () => {
   it('given both holding partitions under load, when one is killed with SIGKILL, then the other takes all its partitions, the load goes on, and every read model equals a fresh replay', { timeout: 300_000 }, async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DEV_JWT_SECRET, signToken } from '@happyride/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatchActors, somewhereNew } from '../support/dispatch.ts';
+import { until } from '../support/eventually.ts';
 import { tokenFor } from '../support/graphql-client.ts';
 import { startTestSystem } from '../support/system.ts';
 import { rawSocket } from '../support/websocket.ts';
@@ -35,13 +36,7 @@ const FOLLOW = 'subscription ($t: ID!) { tripUpdates(tripId: $t) { id state } }'
 type Socket = Awaited<ReturnType<typeof rawSocket>>;
 
 /** Waits for `ok`; fails the test when it does not hold in time. */
-async function until(ok: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const waitFor = (ok: () => boolean, what: string) => until(ok, { what, timeoutMs: 15_000 });
 
 /** Opens a socket and sends `connection_init`: 'ack', or the code it was closed with. */
 async function connect(token: string): Promise<{ socket: Socket; outcome: string }> {
@@ -49,7 +44,7 @@ async function connect(token: string): Promise<{ socket: Socket; outcome: string
   let closedWith: number | undefined;
   void socket.closed.then(({ code }) => (closedWith = code));
   socket.send({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
-  await until(() => closedWith !== undefined || socket.messages.some((m) => m.type === 'connection_ack'), 'an ack or a close');
+  await waitFor(() => closedWith !== undefined || socket.messages.some((m) => m.type === 'connection_ack'), 'an ack or a close');
   return { socket, outcome: closedWith === undefined ? 'ack' : String(closedWith) };
 }
 
@@ -121,17 +116,17 @@ describe('subscriptions per socket', () => {
     try {
       expect(outcome).toBe('ack');
       for (let i = 1; i <= LIMITS.perSocket; i++) socket.send({ type: 'subscribe', id: `s${i}`, payload: { query: FOLLOW, variables: { t: trip.id } } });
-      await until(() => [1, 2, 3].every((i) => messagesFor(socket, `s${i}`).some((m) => m.type === 'next')), 'the first payloads');
+      await waitFor(() => [1, 2, 3].every((i) => messagesFor(socket, `s${i}`).some((m) => m.type === 'next')), 'the first payloads');
 
       socket.send({ type: 'subscribe', id: 'over', payload: { query: FOLLOW, variables: { t: trip.id } } });
-      await until(() => messagesFor(socket, 'over').length > 0, 'the answer to one too many');
+      await waitFor(() => messagesFor(socket, 'over').length > 0, 'the answer to one too many');
       expect(messagesFor(socket, 'over')).toEqual([
         { type: 'error', id: 'over', payload: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'SUBSCRIPTION_LIMIT_EXCEEDED' }) })] },
       ]);
 
       socket.send({ type: 'complete', id: 's1' });
       socket.send({ type: 'subscribe', id: 'after', payload: { query: FOLLOW, variables: { t: trip.id } } });
-      await until(() => messagesFor(socket, 'after').length > 0, 'the answer after one completed');
+      await waitFor(() => messagesFor(socket, 'after').length > 0, 'the answer after one completed');
       expect(messagesFor(socket, 'after')[0]).toMatchObject({ type: 'next', payload: { data: { tripUpdates: { id: trip.id } } } });
     } finally {
       await closeAll([socket]);
@@ -159,13 +154,13 @@ describe('malformed and unauthorised subscriptions', () => {
       for (const [what, payload, code] of cases) {
         const id = `bad-${cases.findIndex(([w]) => w === what)}`;
         socket.send({ type: 'subscribe', id, payload });
-        await until(() => messagesFor(socket, id).length > 0, `the answer to ${what}`);
+        await waitFor(() => messagesFor(socket, id).length > 0, `the answer to ${what}`);
         const [answer] = messagesFor(socket, id) as Array<{ type: string; payload: Array<{ extensions?: { code?: string } }> }>;
         expect({ what, type: answer?.type, code: answer?.payload[0]?.extensions?.code }).toEqual({ what, type: 'error', code });
       }
 
       socket.send({ type: 'subscribe', id: 'good', payload: { query: FOLLOW, variables: { t: trip.id } } });
-      await until(() => messagesFor(socket, 'good').length > 0, 'the valid subscription');
+      await waitFor(() => messagesFor(socket, 'good').length > 0, 'the valid subscription');
       expect(messagesFor(socket, 'good')[0]).toMatchObject({ type: 'next' });
     } finally {
       await closeAll([socket]);
@@ -177,10 +172,10 @@ describe('malformed and unauthorised subscriptions', () => {
     try {
       expect(outcome).toBe('ack');
       socket.send({ type: 'subscribe', id: 'theirs', payload: { query: FOLLOW, variables: { t: trip.id } } });
-      await until(() => messagesFor(socket, 'theirs').length > 0, 'the answer');
+      await waitFor(() => messagesFor(socket, 'theirs').length > 0, 'the answer');
       expect(messagesFor(socket, 'theirs')[0]).toMatchObject({ type: 'error', payload: [{ extensions: { code: 'FORBIDDEN' } }] });
       socket.send({ type: 'ping' });
-      await until(() => socket.messages.some((m) => m.type === 'pong'), 'a pong');
+      await waitFor(() => socket.messages.some((m) => m.type === 'pong'), 'a pong');
     } finally {
       await closeAll([socket]);
     }

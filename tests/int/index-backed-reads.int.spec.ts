@@ -9,7 +9,7 @@
  * SQLite, which walks an index in order and stops after the limit.
  */
 import { connectNats, type Delivery } from '@happyride/eventstore';
-import { MongoDeadLetterStore, readGeneration, swapGeneration } from '@happyride/platform';
+import { MongoDeadLetterStore, readGeneration, sharedGenerationRead, swapGeneration, uncachedReads } from '@happyride/platform';
 import { publishTripNotices } from '@happyride/projections/trips/trip-notices';
 import { prepareTripHistory, TRIPS } from '@happyride/projections';
 import { MongoSagaStore, type SagaInstanceDocument } from '@happyride/sagas';
@@ -140,6 +140,7 @@ describe('given read models and their generation pointers', () => {
   it('when a generation pointer is read (projectors poll it, readers cache it), then it is found by _id', async () => {
     await swapGeneration(db, 'trip-history', 1);
     await expectIndexBacked(async () => expect(await readGeneration(db, 'trip-history')).toBe(1));
+    await expectIndexBacked(async () => expect(await sharedGenerationRead(db, 'trip-history', 0)).toBe(1));
   });
 
   it("when a person's trips are read (a page's filter, a rename in the projector), then the trips index on that field answers", async () => {
@@ -183,7 +184,7 @@ describe('given read models and their generation pointers', () => {
     );
     const driver: Actor = { id: 'd1', role: 'driver' };
     let found: { _id: string }[] = [];
-    const [find] = await expectIndexBacked(async () => (found = await resolvers.Query.myDispatchOffers({}, {}, { db, readModels, actor: driver })));
+    const [find] = await expectIndexBacked(async () => (found = await resolvers.Query.myDispatchOffers({}, {}, { db, readModels, readCache: uncachedReads, actor: driver })));
     expect((await explain(find!)).pushed).toEqual({ filter: true, sort: true, limit: true });
     const expected = await offers.find({ driverId: 'd1', status: 'OPEN' }).sort({ updatedAt: -1, _id: -1 }).toArray();
     expect(found.map((offer) => offer._id)).toEqual(expected.map((offer) => offer._id));
@@ -248,7 +249,7 @@ describe('given a trip history with ties in creation time, several passengers an
   ];
 
   it.each(cases)('when the pages of %s are read to the end, then each is one index walk stopped at the limit, and together they are every match newest first', async (_, actor, args) => {
-    const ctx = { db: pages, readModels, actor };
+    const ctx = { db: pages, readModels, readCache: uncachedReads, actor };
     const ids: string[] = [];
     sent = [];
     for (let after: string | null = null, more = true; more; ) {

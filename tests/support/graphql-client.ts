@@ -25,16 +25,4 @@ export const tokenFor = (role: Role, id: string) => signToken({ id, role }, proc
 
 export const codes = (response: GraphQLResponse) => response.errors?.map((error) => error.extensions?.code);
 
-/**
- * Polls until `ok` holds (read models are eventually consistent) and returns that value; when
- * it does not hold within `timeoutMs`, fails with the last value seen.
- */
-export async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms; last seen: ${JSON.stringify(value)?.slice(0, 500)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+export { eventually } from './eventually.ts';

@@ -1,6 +1,7 @@
 import type { FormattedExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { until } from './eventually.ts';
 
 export const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
 
@@ -28,10 +29,6 @@ export function collect<T = Record<string, unknown>>(client: Client, query: stri
       complete: () => void (completed = true),
     },
   );
-  const until = async (ok: () => boolean, timeoutMs = 10_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!ok() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  };
   return {
     results,
     errors,
@@ -39,11 +36,11 @@ export function collect<T = Record<string, unknown>>(client: Client, query: stri
       return completed;
     },
     async next(count: number, timeoutMs?: number) {
-      await until(() => results.length >= count || errors.length > 0, timeoutMs);
+      await until(() => results.length >= count || errors.length > 0, { timeoutMs: timeoutMs ?? 10_000, what: `${count} results or an error` });
       return results;
     },
     async settled(timeoutMs?: number) {
-      await until(() => errors.length > 0 || completed, timeoutMs);
+      await until(() => errors.length > 0 || completed, { timeoutMs: timeoutMs ?? 10_000, what: 'an error or the end of the subscription' });
     },
     dispose,
   };

@@ -48,4 +48,28 @@ describe('KeepAlive', () => {
     expect(socket.pings).toBe(0);
     keepAlive.stop();
   });
+
+  it('given no socket, then no timer runs; given the last socket deleted, then its timer stops', () => {
+    const keepAlive = new KeepAlive();
+    expect(vi.getTimerCount()).toBe(0);
+    const [first, second] = [new FakeSocket(), new FakeSocket()];
+    keepAlive.add(asSocket(first));
+    keepAlive.add(asSocket(second));
+    expect(vi.getTimerCount()).toBe(1);
+    keepAlive.delete(asSocket(first));
+    expect(vi.getTimerCount()).toBe(1);
+    keepAlive.delete(asSocket(second));
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('given 10,000 sockets, then a tick pings a 240th of them (every 50 ms), never a burst of thousands', () => {
+    const keepAlive = new KeepAlive({ periodMs: 12_000 });
+    const sockets = Array.from({ length: 10_000 }, () => new FakeSocket());
+    for (const socket of sockets) keepAlive.add(asSocket(socket));
+    vi.advanceTimersByTime(50);
+    expect(sockets.filter((s) => s.pings === 1).length).toBeLessThanOrEqual(42);
+    vi.advanceTimersByTime(12_000 - 50);
+    expect(sockets.every((s) => s.pings === 1)).toBe(true);
+    keepAlive.stop();
+  });
 });

@@ -19,12 +19,13 @@ import {
   readModels,
   swapGeneration,
   isReadModelName,
+  MAJORITY_WRITES,
   type ReadModelName,
 } from '@happyride/platform';
 import type { Db } from 'mongodb';
 import { driversProjection } from '../drivers/driver-view.ts';
 import { passengersProjection } from '../passengers/passenger-view.ts';
-import { aggregateViewProjector, type BatchProjector } from '../projector.ts';
+import { aggregateViewProjector, PROJECTOR_CATCH_UP_BATCH, type BatchProjector } from '../projector.ts';
 import { tripHistoryProjector } from '../trips/trip-history-projector.ts';
 import type { ProgressSample, RebuildPhase } from './progress.ts';
 
@@ -50,8 +51,9 @@ export function projectionNamed(name: string | undefined): ReadModelName {
 export const REBUILDS_COLLECTION = 'read_model_rebuilds';
 
 export interface RebuildOptions {
-  /** Most events applied per batch. */
+  /** Most commits applied per batch near the end of the replay; far from it, up to `catchUpBatch` (default `PROJECTOR_CATCH_UP_BATCH`). */
   maxBatch?: number;
+  catchUpBatch?: number;
   onProgress?: (sample: ProgressSample) => void;
   /** Take over the lock of a rebuild that crashed (the lock document stayed). */
   force?: boolean;
@@ -95,7 +97,7 @@ export interface RebuildResult {
  * process ever reads a given durable consumer at a time, so events are applied in order.
  */
 export async function rebuildProjection(nats: Nats, db: Db, projection: ReadModelName, options: RebuildOptions = {}): Promise<RebuildResult> {
-  const { maxBatch = 500, onProgress, force = false, takeoverTimeoutMs = 30_000, signal, now = Date.now, partitions = 1 } = options;
+  const { maxBatch = 500, catchUpBatch = PROJECTOR_CATCH_UP_BATCH, onProgress, force = false, takeoverTimeoutMs = 30_000, signal, now = Date.now, partitions = 1 } = options;
   const { projector, consumer: catalogued } = rebuildableProjections[projection];
   const definition = options.consumer ?? catalogued;
   const started = now();
@@ -127,7 +129,7 @@ export async function rebuildProjection(nats: Nats, db: Db, projection: ReadMode
         done += batch.length;
         progress(batch.at(-1)!.streamSequence < head ? 'replaying' : 'catching up', done, done + pending);
       },
-      { maxBatch, enough: catchUpEnough(head, maxBatch), ...(signal ? { signal } : {}) },
+      { maxBatch, catchUpBatch, enough: catchUpEnough(head, maxBatch), ...(signal ? { signal } : {}) },
     );
     if (signal?.aborted) throw new RebuildError(`Rebuild of ${projection} stopped; generation ${from} is still served.`);
 
@@ -164,7 +166,7 @@ export function catchUpEnough(head: number, maxBatch: number): (last: number, pe
 }
 
 async function lock(db: Db, projection: ReadModelName, force: boolean): Promise<void> {
-  const locks = db.collection<{ _id: string; startedAt: string }>(REBUILDS_COLLECTION);
+  const locks = db.collection<{ _id: string; startedAt: string }>(REBUILDS_COLLECTION, MAJORITY_WRITES);
   if (force) await locks.deleteOne({ _id: projection });
   try {
     await locks.insertOne({ _id: projection, startedAt: new Date().toISOString() });

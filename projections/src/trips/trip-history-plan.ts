@@ -169,6 +169,12 @@ const parties = [
  *   payment's events were seen still gets the status, and a stored trip gets
  *   `updateOne({ _id, paymentVersion: { $lt: v } }, { $set: status, version })` (unless the
  *   batch moved the trip on: its replacement carries the status).
+ * - Each document is written once per batch, however many of the batch's commits touched it:
+ *   a trip the batch moved on is inserted or replaced with its final state; a stored trip it
+ *   only renamed or paid gets one `updateOne` setting every changed field, guarded by each
+ *   changed field's version (`{ _id, passengerNameVersion: { $lt: v }, paymentVersion: { $lt: w } }`:
+ *   all of them held in the document just read). A large batch (a projector far behind the
+ *   head) thus writes a trip once where small ones wrote it once per batch it spans.
  * - An applied trip event is counted in the statistics only if its stream sequence is after the
  *   stored `position`: counting goes by position, applying by version (see the runner for why
  *   the two together are crash-safe).
@@ -255,6 +261,15 @@ export function planTripHistoryBatch(state: TripHistoryState, batch: readonly De
         : { insertOne: { document: after } },
     );
   }
+  // The stored trips the batch did not move on but whose names or payment status it changed:
+  // one `updateOne` per trip, whatever changed in it (a passenger's and a driver's rename, a payment).
+  const patches = new Map<string, { guards: Document; set: Document }>();
+  const patch = (tripId: string, versionField: string, version: number, set: Document) => {
+    const found = patches.get(tripId) ?? { guards: {}, set: {} };
+    found.guards[versionField] = { $lt: version };
+    Object.assign(found.set, set, { [versionField]: version });
+    patches.set(tripId, found);
+  };
   const nameSteps: WriteStep[] = [];
   for (const party of parties) {
     const lookupOps: AnyBulkWriteOperation<KeyedDocument>[] = [];
@@ -268,17 +283,12 @@ export function planTripHistoryBatch(state: TripHistoryState, batch: readonly De
           : { insertOne: { document: { _id, name, version } } },
       );
       // The stored trips still showing an older name (all of the person's stored trips were
-      // loaded), each by its id; those the batch moved on already carry the name in their
-      // replacement. A registration before any trip (the common case) costs no write on `trips`.
+      // loaded); those the batch moved on already carry the name in their replacement. A
+      // registration before any trip (the common case) costs no write on `trips`.
       for (const trip of state.trips) {
         if (trip[party.idField] !== id || trip[party.versionField] >= version) continue;
         if (trips.get(trip._id)?.version !== trip.version) continue;
-        tripOps.push({
-          updateOne: {
-            filter: { _id: trip._id, [party.versionField]: { $lt: version } },
-            update: { $set: { [party.nameField]: name, [party.versionField]: version } },
-          },
-        });
+        patch(trip._id, party.versionField, version, { [party.nameField]: name });
       }
     }
     if (lookupOps.length > 0) nameSteps.push({ collection: party.collection, ops: lookupOps });
@@ -292,16 +302,10 @@ export function planTripHistoryBatch(state: TripHistoryState, batch: readonly De
         ? { updateOne: { filter: { _id: tripId, version: { $lt: version } }, update: { $set: { paymentId, status, version } } } }
         : { insertOne: { document: { _id: tripId, paymentId, status, version } } },
     );
-    const stored = state.trips.find((trip) => trip._id === tripId);
-    if (stored && stored.paymentVersion < version && trips.get(tripId)?.version === stored.version) {
-      tripOps.push({
-        updateOne: {
-          filter: { _id: tripId, paymentVersion: { $lt: version } },
-          update: { $set: { paymentStatus: status, paymentVersion: version } },
-        },
-      });
-    }
+    const trip = stored.get(tripId);
+    if (trip && trip.paymentVersion < version && trips.get(tripId)?.version === trip.version) patch(tripId, 'paymentVersion', version, { paymentStatus: status });
   }
+  for (const [_id, { guards, set }] of patches) tripOps.push({ updateOne: { filter: { _id, ...guards }, update: { $set: set } } });
   if (tripOps.length > 0) steps.push({ collection: TRIPS, ops: tripOps });
   steps.push(...nameSteps);
   if (paymentOps.length > 0) steps.push({ collection: PAYMENTS, ops: paymentOps });

@@ -167,3 +167,56 @@ describe('what a batch reads', () => {
     expect(mergeById([t1], [t1, { _id: 't2', version: 1 }])).toEqual([t1, { _id: 't2', version: 1 }]);
   });
 });
+
+describe('a flush of many deliveries (a projector far behind the head)', () => {
+  /** The ids each write of a plan step targets. */
+  const targets = (ops: readonly object[]) =>
+    ops.map((op) => {
+      const [write] = Object.values(op) as Array<{ filter?: { _id: string }; document?: { _id: string } }>;
+      return write!.filter?._id ?? write!.document?._id;
+    });
+
+  it('given stored trips, when one flush holds their later events, two renames of their passenger, a rename of their driver and a payment, then each document is written once, with its final state, as the deliveries one by one would leave it', () => {
+    const stored = [passenger('p1', 'Ada', 1), driver('d1', 'Bob', 1), created('t1', 'p1'), confirmed('t1'), ...assign('t1', 'd1'), created('t2', 'p1')];
+    const flush = [
+      confirmed('t2'),
+      passenger('p1', 'Ada L.', 2),
+      created('t3', 'p1'),
+      driver('d1', 'Bob M.', 2),
+      payment('t1', 1, 'PaymentCreated'),
+      passenger('p1', 'Ada Lovelace', 3),
+      payment('t1', 2, 'PaymentPaid'),
+      confirmed('t3'),
+    ];
+    const store = new InMemoryStore();
+    prepareInMemory(store);
+    applyInMemory(store, deliveriesOf(stored));
+    const before = snapshot(store);
+
+    const plan = planTripHistoryBatch(
+      { trips: before.trips, passengerNames: before.passengerNames, driverNames: before.driverNames, payments: before.payments, stats: before.stats },
+      deliveriesOf(flush, stored.length + 1),
+    );
+
+    for (const { ops } of plan.steps) expect(new Set(targets(ops)).size).toBe(ops.length);
+    const trips = plan.steps.find((step) => step.collection === 'trips')!.ops;
+    expect(trips).toContainEqual({
+      updateOne: {
+        filter: { _id: 't1', passengerNameVersion: { $lt: 3 }, driverNameVersion: { $lt: 2 }, paymentVersion: { $lt: 2 } },
+        update: { $set: { passengerName: 'Ada Lovelace', passengerNameVersion: 3, driverName: 'Bob M.', driverNameVersion: 2, paymentStatus: 'PAID', paymentVersion: 2 } },
+      },
+    });
+    expect(targets(trips).sort()).toEqual(['t1', 't2', 't3']);
+
+    for (const { collection, ops } of plan.steps) store.bulkWrite(collection, ops);
+    const oneByOne = new InMemoryStore();
+    prepareInMemory(oneByOne);
+    [...stored, ...flush].forEach((event, i) => applyInMemory(oneByOne, deliveriesOf([event], i + 1)));
+    expect(snapshot(store)).toEqual(snapshot(oneByOne));
+    expect(snapshot(store).trips.map((trip) => [trip._id, trip.passengerName, trip.version])).toEqual([
+      ['t1', 'Ada Lovelace', 5],
+      ['t2', 'Ada Lovelace', 2],
+      ['t3', 'Ada Lovelace', 2],
+    ]);
+  });
+});

@@ -162,7 +162,12 @@ describe('trip history projector on JetStream and the MongoDB-wire server', () =
       ['Grace H.', 2],
       ['Grace H.', 2],
     ]);
-    expect(await db.collection<NameLookupDocument>('trip_history_passenger_names').findOne({ _id: passengerId })).toEqual({ _id: passengerId, name: 'Grace H.', version: 2 });
+    // The lookup is written after the trips (see `applyTripHistoryBatch`): a moment later.
+    const lookup = await until(
+      () => db.collection<NameLookupDocument>('trip_history_passenger_names').findOne({ _id: passengerId }),
+      (found) => found?.version === 2,
+    );
+    expect(lookup).toEqual({ _id: passengerId, name: 'Grace H.', version: 2 });
   });
 
   it('given a driver assigned to a trip, when the driver is renamed afterwards, then the trip shows the new driver name', async () => {

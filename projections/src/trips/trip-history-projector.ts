@@ -1,6 +1,7 @@
 import { partitionOf, WHOLE, type Delivery, type Partition } from '@happyride/eventstore';
 import { generationCollection } from '@happyride/platform';
 import type { Db, Document, IndexDescription } from 'mongodb';
+import { findInChunks } from '../find-in-chunks.ts';
 import { writeAll, writeFiltersFor } from '../guarded-writes.ts';
 import { createIndexesOneByOne, type BatchProjector } from '../projector.ts';
 import { isEmptyKeys, mergeById, planTripHistoryBatch, tripHistoryFilters, tripHistoryKeys, wholeScope, type KeyedDocument, type TripHistoryKeys, type TripHistoryState } from './trip-history-plan.ts';
@@ -41,11 +42,11 @@ export async function prepareTripHistory(db: Db, generation = 0, partition: Part
   await db.collection<TripStatsDocument>(generationCollection(TRIP_STATS, generation)).updateOne({ _id }, { $setOnInsert: zeros }, { upsert: true });
 }
 
-/** Reads what a batch needs: one `find` per collection (up to three for trips: see `tripHistoryFilters`), in parallel. */
+/** Reads what a batch needs: one `find` per collection (up to three for trips: see `tripHistoryFilters`; each in chunks of `IN_CHUNK` ids), in parallel. */
 export async function loadTripHistoryState(db: Db, keys: TripHistoryKeys, generation = 0, scope: TripHistoryScope = wholeScope): Promise<TripHistoryState> {
   const filters = tripHistoryFilters({ ...keys, passengerIds: keys.passengerIds.map(scope.lookupId), driverIds: keys.driverIds.map(scope.lookupId) });
   const find = async <T extends KeyedDocument>(collection: string, filter: Document | null): Promise<T[]> =>
-    filter === null ? [] : ((await db.collection(generationCollection(collection, generation)).find(filter).toArray()) as unknown as T[]);
+    filter === null ? [] : ((await findInChunks(db.collection(generationCollection(collection, generation)), filter)) as unknown as T[]);
   const [trips, tripsOfRenamed, passengerNames, driverNames, payments, stats] = await Promise.all([
     find<TripHistoryDocument>(TRIPS, filters.trips),
     Promise.all(filters.tripsOfRenamed.map((filter) => find<TripHistoryDocument>(TRIPS, filter))),

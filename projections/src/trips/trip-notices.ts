@@ -1,6 +1,7 @@
 import { publishTripUpdated, type Delivery, type Nats } from '@happyride/eventstore';
 import { generationCollection } from '@happyride/platform';
 import type { Db } from 'mongodb';
+import { inChunks } from '../find-in-chunks.ts';
 import { TRIPS } from './trip-history.ts';
 
 const NAME_EVENTS = new Set(['PassengerRegistered', 'PassengerDetailsUpdated', 'DriverRegistered', 'DriverDetailsUpdated']);
@@ -31,17 +32,11 @@ export async function publishTripNotices(nats: Nats, db: Db, batch: readonly Del
   // One `$in` per field, not one `$or`: each is an index search on the embedded FerretDB (which
   // reads the whole collection for a top-level `$or`), and in chunks it pushes down whole.
   const reads = [
-    ...chunks([...tripIds]).map((ids) => ({ _id: { $in: ids } })),
-    ...chunks([...passengerIds]).map((ids) => ({ passengerId: { $in: ids } })),
-    ...chunks([...driverIds]).map((ids) => ({ driverId: { $in: ids } })),
+    ...inChunks([...tripIds]).map((ids) => ({ _id: { $in: ids } })),
+    ...inChunks([...passengerIds]).map((ids) => ({ passengerId: { $in: ids } })),
+    ...inChunks([...driverIds]).map((ids) => ({ driverId: { $in: ids } })),
   ].map((filter) => trips.find(filter, { projection: { _id: 1, version: 1 } }).toArray());
   const versions = new Map<string, number>();
   for (const found of await Promise.all(reads)) for (const trip of found) versions.set(trip._id, trip.version);
   for (const [tripId, version] of versions) publishTripUpdated(nats, { tripId, version });
 }
-
-/** At most this many values in one `$in` (what the embedded FerretDB pushes down in one go). */
-const IN_CHUNK = 1_000;
-
-const chunks = (values: readonly string[]): string[][] =>
-  Array.from({ length: Math.ceil(values.length / IN_CHUNK) }, (_, i) => values.slice(i * IN_CHUNK, (i + 1) * IN_CHUNK));

@@ -2,6 +2,7 @@ import type { DriverEvent } from '@happyride/domain';
 import { bootstrapEventLog, connectNats, JetStreamEventStore, KvDriverLocationStore, type Nats } from '@happyride/eventstore';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { until } from '../../../tests/support/eventually.ts';
 import { startAvailableDrivers } from './available-drivers-feed.ts';
 
 let nats: Nats;
@@ -19,9 +20,6 @@ const now = () => new Date().toISOString();
 const append = (driverId: string, version: number, ...driverEvents: DriverEvent[]) =>
   events.append('driver', driverId, driverEvents, version, { commandId: randomUUID(), correlationId: randomUUID(), now: now() });
 
-async function until(ok: () => boolean) {
-  for (let i = 0; i < 500 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-}
 
 describe('the index of available drivers, fed from JetStream', () => {
   it('given drivers recorded before the worker starts, when it starts, then the index is rebuilt from the log and the KV, and follows what comes after', async () => {

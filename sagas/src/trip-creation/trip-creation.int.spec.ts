@@ -4,6 +4,7 @@ import { connectMongo, createLogger, type Mongo } from '@happyride/platform';
 import type { Db } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { eventually } from '../../../tests/support/eventually.ts';
 import type { ChargeRequest, ChargeResult, PaymentProvider } from '../payments/provider.ts';
 import { SIMULATED_CHARGES, SIMULATED_REFUNDS, SimulatedPaymentProvider, type SimulatedProviderOptions } from '../payments/simulated-provider.ts';
 import { VirtualClock } from '../runtime/clock.ts';
@@ -105,15 +106,7 @@ const tripOf = async (tripId: string) => fold(tripDecider, (await events.read('t
 const paymentHistory = async (paymentId: string) => (await events.read('payment', paymentId)).events.map((event) => event.type);
 const paymentOf = async (paymentId: string) => fold(paymentDecider, (await events.read('payment', paymentId)).events);
 
-async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms; last seen: ${JSON.stringify(value)?.slice(0, 500)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const until = <T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000) => eventually(probe, ok, { timeoutMs, intervalMs: 25 });
 
 const instanceOf = (sagas: MongoSagaStore, sagaId: string) => sagas.load<TripCreationRun, never>(sagaId) as Promise<SagaInstanceDocument<TripCreationRun> | null>;
 

@@ -33,14 +33,22 @@ function requireDriver(ctx: TripQueriesContext): string {
   return actor.id;
 }
 
+/**
+ * A page of trips, newest first. Pages are held in `readCache` until the next trip notice: the
+ * key is everything the answer depends on (the collection served, the filter, which already
+ * holds the caller's scope, the cursor and the size), so callers with the same rights share it.
+ */
 async function page(ctx: TripQueriesContext, filter: TripFilter | null, first: number | null | undefined, after: string | null | undefined) {
   const size = pageSize(first);
   const cursor = after ? decodeCursor(after) : null;
   if (!filter) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+  const collection = await trips(ctx);
   const query: Filter<TripDoc> = { ...filter, ...(cursor ? afterCursor(cursor) : {}) };
-  const docs = await (await trips(ctx)).find(query, { comment: ORDERED_KEYS_COMMENT }).sort({ createdAt: -1, _id: -1 }).limit(size + 1).toArray();
-  const edges = docs.slice(0, size).map((doc) => ({ cursor: encodeCursor({ createdAt: doc.createdAt, id: doc._id }), node: toTrip(doc) }));
-  return { edges, pageInfo: { hasNextPage: docs.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
+  return ctx.readCache.read(`trips\u0000${collection.collectionName}\u0000${size}\u0000${JSON.stringify(query)}`, async () => {
+    const docs = await collection.find(query, { comment: ORDERED_KEYS_COMMENT }).sort({ createdAt: -1, _id: -1 }).limit(size + 1).toArray();
+    const edges = docs.slice(0, size).map((doc) => ({ cursor: encodeCursor({ createdAt: doc.createdAt, id: doc._id }), node: toTrip(doc) }));
+    return { edges, pageInfo: { hasNextPage: docs.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
+  });
 }
 
 /** The filter the caller asked for: only the arguments they gave. */
