@@ -19,8 +19,17 @@ export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  for (const name of PER_HANDLE_METRICS) registry.removeSingleMetric(name);
   return registry;
 }
+
+/**
+ * Default metrics whose every scrape walks each open handle or file descriptor (the fd directory,
+ * `process._getActiveHandles()`, the active resources): with 10,000 live sockets one scrape held
+ * the gateway's event loop for 572 ms (bench:subscriptions, loaded machine), delaying every
+ * offer behind it. The gateway counts its sockets itself (`graphql_ws_connections`).
+ */
+export const PER_HANDLE_METRICS = ['process_open_fds', 'nodejs_active_handles', 'nodejs_active_handles_total', 'nodejs_active_resources', 'nodejs_active_resources_total'] as const;
 
 export interface LabelBounds {
   /** Longer values fold into `fallback`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundedLabel, OPERATION_LABEL_BOUNDS } from './metrics.ts';
+import { boundedLabel, createMetricsRegistry, OPERATION_LABEL_BOUNDS, PER_HANDLE_METRICS } from './metrics.ts';
 
 describe('boundedLabel (metric labels a client chooses)', () => {
   it('given names within the bounds, then each is its own label', () => {
@@ -31,5 +31,16 @@ describe('boundedLabel (metric labels a client chooses)', () => {
   it('given error codes, then unknown shapes fold into the fallback', () => {
     const label = boundedLabel({ maxDistinct: 2, pattern: /^[A-Z][A-Z0-9_]*$/, fallback: 'ERROR' });
     expect(['FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'lower'].map(label)).toEqual(['FORBIDDEN', 'NOT_FOUND', 'ERROR', 'ERROR']);
+  });
+});
+
+describe('createMetricsRegistry (Node figures per process)', () => {
+  it('given a registry, then it has the cheap default figures but none that walks every open handle or file descriptor on a scrape', async () => {
+    const registry = createMetricsRegistry('test');
+
+    const names = (await registry.getMetricsAsJSON()).map((metric) => metric.name);
+
+    expect(names).toEqual(expect.arrayContaining(['process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes']));
+    for (const name of PER_HANDLE_METRICS) expect(names).not.toContain(name);
   });
 });
