@@ -138,7 +138,7 @@ export async function consumeCommits(
       }
       const consumer = await js.consumers.get(EVENTS_STREAM, consumerName);
       const sizes = catchUpSizes(maxBatch, catchUpBatch, info.config.max_ack_pending);
-      const messages = await consumer.consume({ max_messages: Math.max(maxBatch * 2, 100) });
+      const messages = await consumer.consume({ max_messages: Math.max(maxBatch * 2, 100), expires: PULL_EXPIRES_MS });
       close = () => void messages.close();
       signal?.addEventListener('abort', close, { once: true });
       // Stopped during the awaits above (a partition given up while its consumer was being
@@ -361,6 +361,14 @@ async function pollRetries(
     await guard.processRetries().catch((error: unknown) => onError(error, []));
   }
 }
+
+/**
+ * How long one pull waits on the server. The client notices a dead consumer leader (a cluster
+ * node killed) only after two missed idle heartbeats, each half of this: with nats.js's default
+ * (30 s) a projector whose consumer's leader died sat silent for 30 s while its read model
+ * froze (the e2e nats-cluster failed on it); 5 s notices in ~5 s, at one idle re-pull per 5 s.
+ */
+const PULL_EXPIRES_MS = 5_000;
 
 const IDLE = Symbol('idle');
 
