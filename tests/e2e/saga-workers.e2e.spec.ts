@@ -39,7 +39,8 @@ beforeAll(async () => {
       SAGA_POLL_INTERVAL_MS: '100',
       // How soon a living worker looks for the dead one's outboxes and deadlines.
       SAGA_IDLE_POLL_INTERVAL_MS: '1000',
-      SAGA_OUTBOX_LEASE_MS: '5000',
+      // Above what a living worker may take for one step on a loaded machine (a slower one is taken over and the step carried out twice).
+      SAGA_OUTBOX_LEASE_MS: '10000',
       PAYMENT_PROVIDER_TIMEOUT_MS: '2000',
       DISPATCH_CHECK_INTERVAL_MS: '2000',
       DISPATCH_MAX_CHECKS: '20',
@@ -95,6 +96,28 @@ async function workHeldBy(worker: string): Promise<{ sagaId: string; commandId: 
   return eventually(held, (found) => found !== undefined, 60_000);
 }
 
+/**
+ * Freezes `worker` (SIGSTOP) at a moment it holds a step: found held, frozen, then checked again
+ * (it may have carried the step out between the look and the freeze: then it runs on and the
+ * look is repeated), so the SIGKILL that follows lands while the step is still in its outbox.
+ */
+async function frozenHolding(worker: string): Promise<{ sagaId: string; commandId: string } | undefined> {
+  const pid = system.pid(worker);
+  if (pid === undefined) return undefined;
+  return eventually(
+    async () => {
+      const held = await workHeldBy(worker);
+      process.kill(pid, 'SIGSTOP');
+      const stored = held && (await sagas.load<unknown, SagaCommand>(held.sagaId));
+      if (stored?.pending.some((command) => command.commandId === held?.commandId)) return held;
+      process.kill(pid, 'SIGCONT');
+      return undefined;
+    },
+    (found) => found !== undefined,
+    60_000,
+  );
+}
+
 const typesIn = async (aggregate: 'trip' | 'payment', id: string) => (await events.read(aggregate, id)).events.map((event) => event.type);
 const count = (types: string[], ...wanted: string[]) => types.filter((type) => wanted.includes(type)).length;
 
@@ -134,7 +157,7 @@ describe('three saga workers, one killed with SIGKILL mid-run', () => {
     const rides: Ride[] = await Promise.all(setups.map(async ({ here, ...rest }) => ({ ...rest, tripId: await actors.requestTrip(rest.passenger.token, here) })));
     const riding = Promise.allSettled(rides.map(ride));
 
-    const held = await workHeldBy('saga-worker-2');
+    const held = await frozenHolding('saga-worker-2');
     expect(held, 'saga-worker-2 never held a step').toBeDefined();
     await system.kill('saga-worker-2', 'SIGKILL');
     const stored = await sagas.load<unknown, SagaCommand>(held!.sagaId);
