@@ -34,6 +34,12 @@ export interface ConsumeOptions {
   catchUpBatch?: number;
   /** While waiting for a catch-up batch to fill, hand over what is in hand after this long without a delivery (ms; default 250). */
   catchUpIdleMs?: number;
+  /**
+   * How long one pull waits on the server (ms; nats.js's default, 30 s, when unset). The client
+   * notices a dead consumer leader (a cluster node killed) only after two missed idle
+   * heartbeats, each half of this.
+   */
+  pullExpiresMs?: number;
   /** First delay before a failed batch is retried (doubling, at most 15 s). */
   retryDelayMs?: number;
   onError?: (error: unknown, batch: readonly Delivery[]) => void;
@@ -88,6 +94,7 @@ export async function consumeCommits(
     maxBatch = 500,
     catchUpBatch = maxBatch,
     catchUpIdleMs = 250,
+    pullExpiresMs,
     retryDelayMs = 1000,
     onError = () => {},
     signal,
@@ -138,7 +145,7 @@ export async function consumeCommits(
       }
       const consumer = await js.consumers.get(EVENTS_STREAM, consumerName);
       const sizes = catchUpSizes(maxBatch, catchUpBatch, info.config.max_ack_pending);
-      const messages = await consumer.consume({ max_messages: Math.max(maxBatch * 2, 100), expires: PULL_EXPIRES_MS });
+      const messages = await consumer.consume({ max_messages: Math.max(maxBatch * 2, 100), ...(pullExpiresMs === undefined ? {} : { expires: pullExpiresMs }) });
       close = () => void messages.close();
       signal?.addEventListener('abort', close, { once: true });
       // Stopped during the awaits above (a partition given up while its consumer was being
@@ -361,14 +368,6 @@ async function pollRetries(
     await guard.processRetries().catch((error: unknown) => onError(error, []));
   }
 }
-
-/**
- * How long one pull waits on the server. The client notices a dead consumer leader (a cluster
- * node killed) only after two missed idle heartbeats, each half of this: with nats.js's default
- * (30 s) a projector whose consumer's leader died sat silent for 30 s while its read model
- * froze (the e2e nats-cluster failed on it); 5 s notices in ~5 s, at one idle re-pull per 5 s.
- */
-const PULL_EXPIRES_MS = 5_000;
 
 const IDLE = Symbol('idle');
 
