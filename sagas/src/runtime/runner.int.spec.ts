@@ -171,6 +171,28 @@ describe('saga runner on the MongoDB-wire server', () => {
     expect(executed).toEqual([`toy-${tripId}:ping`]);
   });
 
+  it('given an outbox taken over from a dead worker, when another worker handles the event its command recorded and decides the next command, then that command is carried out once, by the worker that decided it', async () => {
+    const tripId = `t-${randomUUID().slice(0, 8)}`;
+    const sagaId = `toy-${tripId}`;
+    const clock = new VirtualClock();
+    let started!: () => void;
+    const carryingOut = new Promise<void>((resolve) => (started = resolve));
+    void toyRunner(clock, 'dead', [], { before: () => (started(), new Promise<void>(() => {})) }).handle(created(tripId));
+    await carryingOut; // ping decided and held by a worker that never comes back
+    const takerExecuted: string[] = [];
+    const otherExecuted: string[] = [];
+    const other = toyRunner(clock, 'other', otherExecuted);
+    // While the taker carries ping out, its recorded event reaches the other worker, which decides pong.
+    const taker = toyRunner(clock, 'taker', takerExecuted, { before: async (commandId) => void (commandId.endsWith(':ping') && (await other.handle(confirmedEvent(tripId)))) });
+
+    clock.advance(30_000);
+    expect(await taker.sweep()).toBe(1);
+    expect(takerExecuted).toEqual([`${sagaId}:ping`]); // not the other worker's pong
+    await other.sweep(); // its retry, once ping is out of the way
+    expect(otherExecuted).toEqual([`${sagaId}:pong`]);
+    expect(await store.load<ToyState, ToyCommand>(sagaId)).toMatchObject({ pending: [] });
+  });
+
   it('given a deadline not yet due, when a worker polls, then it does not fire', async () => {
     const tripId = `t-${randomUUID().slice(0, 8)}`;
     const clock = new VirtualClock();

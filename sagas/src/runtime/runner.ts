@@ -46,6 +46,11 @@ export class SagaConflictError extends Error {
 
 const MAX_ATTEMPTS = 10;
 
+/** The causes whose commands a flush carries out: null until a sweep's first read of the outbox fixes them. */
+interface HeldCauses {
+  causes: Set<string> | null;
+}
+
 /**
  * Runs one saga durably. For every input: load the instance, skip the input if already handled,
  * `decide`, persist state + outbox with a version guard, and only then carry out the outbox
@@ -160,22 +165,26 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
           continue;
         }
         // Its worker died: of the workers sweeping it now, the one whose write of it lands takes it over.
-        if (!legacy && !(await this.#takeOver(sagaId, updatedAt))) continue;
-        await this.#flushSafely(sagaId, 'all');
+        const taken = legacy ? 'all' : await this.#takeOver(sagaId, updatedAt);
+        if (taken === null) continue;
+        await this.#flushSafely(sagaId, taken);
         swept++;
       }
       return swept;
     });
   }
 
-  /** Writes the instance (its `updatedAt`) if nobody did since `seen`: true when this worker now holds its outbox. */
-  async #takeOver(sagaId: string, seen: Date): Promise<boolean> {
+  /**
+   * Writes the instance (its `updatedAt`) if nobody did since `seen`. @returns the causes of the
+   * commands it held then, which this worker now carries out, or null when another worker wrote it.
+   */
+  async #takeOver(sagaId: string, seen: Date): Promise<Set<string> | null> {
     const doc = await this.#store.load<S, C>(sagaId);
-    if (!doc || doc.updatedAt.getTime() !== seen.getTime()) return false;
+    if (!doc || doc.updatedAt.getTime() !== seen.getTime()) return null;
     const next = { ...doc, version: doc.version + 1, updatedAt: this.#clock.now() };
-    const taken = await this.#store.save(next, doc.version);
-    if (taken) this.#log?.info({ sagaId, idleSince: seen }, 'saga outbox taken over');
-    return taken;
+    if (!(await this.#store.save(next, doc.version))) return null;
+    this.#log?.info({ sagaId, idleSince: seen, commands: doc.pending.map((command) => command.commandId) }, 'saga outbox taken over');
+    return new Set(doc.pending.map((command) => command.causationId));
   }
 
   /** When this runner wants its next poll (see `PolledSaga`): its next deadline, or soon after a failure. */
@@ -308,12 +317,14 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
 
   /** Carries out the outbox (see `#flush`); a failure leaves the rest for the next sweep, logged. */
   async #flushSafely(sagaId: string, causes: ReadonlySet<string> | 'all'): Promise<void> {
+    const held: HeldCauses = { causes: causes === 'all' ? null : new Set(causes) };
     try {
-      await this.#flush(sagaId, causes);
+      await this.#flush(sagaId, held);
     } catch (error) {
       this.#log?.warn({ err: error, sagaId }, 'saga outbox not carried out; retrying on the next sweep');
-      // Retried whole: its failing command must not hold back the commands decided after it.
-      this.#retryLater(sagaId, 'all');
+      // Retried with everything this worker held there (the answers it got included): the
+      // failing command must not hold back the commands decided after it by the same causes.
+      this.#retryLater(sagaId, held.causes ?? 'all');
       this.#retrySoon = true;
       this.#wake();
     }
@@ -326,20 +337,25 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
    * handled that input: this one stops there and looks again after `pollIntervalMs` (see
    * `#retry`). So two workers sharing an instance do not both send a command, and never out
    * of order; if the other worker died, a sweep takes the outbox over once its lease ran out.
+   *
+   * A sweep (`all`) takes what the outbox holds when first read, and what that causes, never
+   * more: a command decided meanwhile by another worker, for an input it handled (the event a
+   * command of the outbox recorded, say), is that worker's to carry out.
    */
-  async #flush(sagaId: string, causes: ReadonlySet<string> | 'all'): Promise<void> {
-    const mine = causes === 'all' ? null : new Set(causes);
+  async #flush(sagaId: string, held: HeldCauses): Promise<void> {
     const failed = new Set<string>();
     for (let round = 0; round < 100; round++) {
       const doc = await this.#store.load<S, C>(sagaId);
       if (!doc) return;
+      held.causes ??= new Set(doc.pending.map((command) => command.causationId));
+      const mine = held.causes;
       if (doc.pendingDeadlines.length > 0) {
         await this.#carryOutDeadlines(doc);
         continue;
       }
       // In order; a command that failed (infrastructure) is skipped this time round, not the ones after it.
       const command = doc.pending.find((candidate) => !failed.has(candidate.commandId));
-      if (command && mine && !mine.has(command.causationId)) {
+      if (command && !mine.has(command.causationId)) {
         // Another worker's command first: ours (if any) wait behind it, and are looked at again soon.
         if (doc.pending.some((candidate) => mine.has(candidate.causationId))) {
           this.#retryLater(sagaId, mine);
@@ -361,7 +377,7 @@ export class SagaRunner<S, I extends SagaInputBase, C extends SagaCommandBase> i
         continue;
       }
       this.#log?.debug({ sagaId, correlationId: doc.correlationId, commandId: command.commandId, outcome: outcome?.type ?? 'recorded' }, 'saga command carried out');
-      if (outcome !== null) mine?.add(inputIdOf(outcome));
+      if (outcome !== null) mine.add(inputIdOf(outcome));
       await this.#apply(sagaId, outcome, { executed: command.commandId });
     }
   }
