@@ -34,11 +34,7 @@ export interface ConsumeOptions {
   catchUpBatch?: number;
   /** While waiting for a catch-up batch to fill, hand over what is in hand after this long without a delivery (ms; default 250). */
   catchUpIdleMs?: number;
-  /**
-   * How long one pull waits on the server (ms; nats.js's default, 30 s, when unset). The client
-   * notices a dead consumer leader (a cluster node killed) only after two missed idle
-   * heartbeats, each half of this.
-   */
+  /** How long one pull waits on the server (ms; default `PULL_EXPIRES_MS`). */
   pullExpiresMs?: number;
   /** First delay before a failed batch is retried (doubling, at most 15 s). */
   retryDelayMs?: number;
@@ -94,7 +90,7 @@ export async function consumeCommits(
     maxBatch = 500,
     catchUpBatch = maxBatch,
     catchUpIdleMs = 250,
-    pullExpiresMs,
+    pullExpiresMs = PULL_EXPIRES_MS,
     retryDelayMs = 1000,
     onError = () => {},
     signal,
@@ -145,7 +141,7 @@ export async function consumeCommits(
       }
       const consumer = await js.consumers.get(EVENTS_STREAM, consumerName);
       const sizes = catchUpSizes(maxBatch, catchUpBatch, info.config.max_ack_pending);
-      const messages = await consumer.consume({ max_messages: Math.max(maxBatch * 2, 100), ...(pullExpiresMs === undefined ? {} : { expires: pullExpiresMs }) });
+      const messages = await consumer.consume({ max_messages: Math.max(maxBatch * 2, 100), expires: pullExpiresMs });
       close = () => void messages.close();
       signal?.addEventListener('abort', close, { once: true });
       // Stopped during the awaits above (a partition given up while its consumer was being
@@ -368,6 +364,16 @@ async function pollRetries(
     await guard.processRetries().catch((error: unknown) => onError(error, []));
   }
 }
+
+/**
+ * How long one pull waits on the server, for every consumer that follows the log live. The
+ * client notices a dead consumer leader (a cluster node killed) only after two missed idle
+ * heartbeats, each half of this: with nats.js's default (30 s), a projector whose consumer's
+ * leader died sat silent for 30 s while its read model froze, and dispatch's driver feed missed
+ * a driver who came online meanwhile (both failed the e2e nats-cluster). 5 s notices in ~5 s,
+ * at one idle re-pull per 5 s.
+ */
+export const PULL_EXPIRES_MS = 5_000;
 
 const IDLE = Symbol('idle');
 

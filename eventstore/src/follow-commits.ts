@@ -1,5 +1,5 @@
 import type { AggregateType } from '@happyride/domain';
-import { parseDelivery } from './durable-consumer.ts';
+import { parseDelivery, PULL_EXPIRES_MS } from './durable-consumer.ts';
 import type { Commit } from './envelope.ts';
 import type { JetStreamClient } from './nats.ts';
 import { aggregateTypeSubject, EVENTS_STREAM } from './streams.ts';
@@ -22,7 +22,8 @@ export async function followCommits(
   let markCaughtUp = () => {};
   const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
   if (pending === 0) markCaughtUp();
-  const messages = await consumer.consume();
+  // A dead consumer (its node killed) is noticed and recreated in ~5 s, not 30 (see `PULL_EXPIRES_MS`).
+  const messages = await consumer.consume({ expires: PULL_EXPIRES_MS });
   const stop = () => void messages.close();
   if (signal.aborted) stop();
   signal.addEventListener('abort', stop, { once: true });

@@ -225,9 +225,6 @@ async function projectWhile(nats: Nats, db: Db, projector: BatchProjector, logge
           signal: thisGeneration.signal,
           // Stream order, restarted at the checkpoint after any break: an aggregate's commits
           // are never applied out of order, so a version gap is never waited for.
-          // A read model frozen for 30 s after its consumer's leader died (a cluster node killed,
-          // e2e nats-cluster) is noticed in ~5 s instead: one idle re-pull per 5 s.
-          pullExpiresMs: 5_000,
           inOrder: true,
           ...accept,
           ...(definition ? { definition: { ...definition, name: consumer } } : {}),
