@@ -31,7 +31,7 @@ import { OFFER_TRIP_VARIABLE, oneOfferQuery, subscriptionAsQuery } from './as-qu
 import { CheckedDocuments } from './checked-documents.ts';
 import { LiveFeeds, type Followed, type OfferQueries } from './live-feeds.ts';
 import { NoticeRouter } from './notice-router.ts';
-import { noticedOffer, offerPayloadFromNotice } from './offer-payload.ts';
+import { noticedOffer, offerPayloadFromNotice, typesOnly } from './offer-payload.ts';
 import { ExpiryQueue } from './expiry-queue.ts';
 import { KeepAlive } from './keep-alive.ts';
 import {
@@ -132,10 +132,17 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   const perIp = new SocketCounts(limits.maxSocketsPerIp);
   const perIdentity = new SocketCounts(limits.maxSocketsPerIdentity);
   let cached: { api: GraphQLSchema; schema: GraphQLSchema } | undefined;
+  /** A `dispatchOffers` document has been prepared: offers are pushed from notices (see `typesOnly`). */
+  let offersPrepared = false;
   const schema = (): GraphQLSchema => {
     const api = options.apiSchema();
     if (!api) throw new GraphQLError('The gateway has not loaded its supergraph yet.', { extensions: { code: 'SERVICE_UNAVAILABLE' } });
-    if (cached?.api !== api) cached = { api, schema: extendSchema(api, subscriptionTypeDefs) };
+    if (cached?.api !== api) {
+      const extended = extendSchema(api, subscriptionTypeDefs);
+      cached = { api, schema: extended };
+      // A new supergraph: its offers are pushed from notices through a schema of its own, built now rather than on the next offer's way.
+      if (offersPrepared) setImmediate(() => typesOnly(extended));
+    }
     return cached.schema;
   };
 
@@ -271,6 +278,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     const root = operation.selectionSet.selections[0] as FieldNode;
     const prepared: PreparedSubscription = { id: ++preparedCount, root, query: print(query) };
     if (root.name.value !== 'dispatchOffers') return prepared;
+    offersPrepared = true;
+    typesOnly(schema()); // built while subscribing, not on the first offer's way
     const oneOfferDocument = oneOfferQuery(query);
     const oneOffer = print(oneOfferDocument);
     const offerOf = (result: ExecutionResult) => (result.data?.[responseKey] == null ? null : result);
