@@ -19,8 +19,7 @@ import {
   type OperationDefinitionNode,
   type ValidationRule,
 } from 'graphql';
-import type { Context as GraphQLWsContext } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { handleProtocols, type Context as GraphQLWsContext } from 'graphql-ws';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
@@ -29,6 +28,7 @@ import type { GatewayContext } from '../context.ts';
 import { checkOperationCost, type OperationLimits } from '../plugins/operation-limits.ts';
 import { OFFER_TRIP_VARIABLE, oneOfferQuery, subscriptionAsQuery } from './as-query.ts';
 import { CheckedDocuments } from './checked-documents.ts';
+import { serveGraphQLWs, type Extra } from './graphql-ws-transport.ts';
 import { LiveFeeds, type Followed, type OfferQueries } from './live-feeds.ts';
 import { NoticeRouter } from './notice-router.ts';
 import { noticedOffer, offerPayloadFromNotice, typesOnly } from './offer-payload.ts';
@@ -91,7 +91,8 @@ const KEEP_ALIVE_MS = 12_000;
 
 /** What one payload read needs: the query (printed once per document) and who asks. */
 interface ReadContext {
-  gatewayContext: GatewayContext;
+  /** Who asks; each read gets a correlation id of its own (one kept per subscription would be a string tree of ~0.5 KB per idle socket). */
+  gatewayContext: Omit<GatewayContext, 'correlationId'>;
   query: string;
   variables: Record<string, unknown> | undefined;
   operationName: string | undefined;
@@ -173,7 +174,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     );
   });
 
-  const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: limits.maxPayloadBytes });
+  const webSocketServer = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: limits.maxPayloadBytes, handleProtocols });
   const ipOf = options.clientIp ?? ((request: IncomingMessage) => request.socket.remoteAddress ?? 'unknown');
   // Closes a socket with 4403 when its token expires (the client reconnects with a fresh one).
   const expiring = new ExpiryQueue<WebSocket>((socket) => socket.close(WebSocketCloseCode.Forbidden, 'Token expired'));
@@ -327,7 +328,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       return [new GraphQLError('dispatchOffers is for drivers: sign in with the driver role.', { extensions: { code: 'FORBIDDEN' } })];
     }
     const context: ReadContext = {
-      gatewayContext: { actor: connection.actor, authorization: connection.authorization, correlationId: randomUUID() },
+      gatewayContext: { actor: connection.actor, authorization: connection.authorization },
       query: prepared.query,
       variables,
       operationName,
@@ -342,7 +343,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     return { schema: schema(), document: checked.document, operationName, variableValues: variables, contextValue: followed };
   }
 
-  const server = useServer<Record<string, unknown> | undefined>(
+  const server = serveGraphQLWs<Record<string, unknown> | undefined>(
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
       onConnect: connect,
@@ -361,17 +362,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => (e.originalError instanceof GraphQLError ? e.originalError : e).toJSON()),
     },
     webSocketServer,
-    0, // no keep-alive timer per socket: `keepAlive` pings them all
+    logger,
   );
-  /**
-   * `ws` closes a socket itself on a protocol error (1009 for a message over `maxPayload`, 1002,
-   * 1007); graphql-ws would also print each with console.error, which a client could flood.
-   */
-  const onProtocolError = (error: Error) => logger.info({ err: error.message }, 'websocket closed on a protocol error');
-  webSocketServer.on('connection', (socket) => {
-    socket.removeAllListeners('error');
-    socket.on('error', onProtocolError);
-  });
 
   return {
     /** Open sockets, subscriptions followed now, and the reads made for them (for `/metrics`). */
@@ -382,7 +374,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       notices.stop();
       keepAlive.stop();
       expiring.stop();
-      await server.dispose();
+      server.dispose();
       await new Promise<void>((resolve) => webSocketServer.close(() => resolve()));
     },
   };
