@@ -1,5 +1,5 @@
 import type { AggregateType } from '@happyride/domain';
-import { parseDelivery, PULL_EXPIRES_MS } from './durable-consumer.ts';
+import { parseDelivery, pullExpiryFor } from './durable-consumer.ts';
 import type { Commit } from './envelope.ts';
 import type { JetStreamClient } from './nats.ts';
 import { aggregateTypeSubject, EVENTS_STREAM } from './streams.ts';
@@ -18,12 +18,13 @@ export async function followCommits(
   { signal }: { signal: AbortSignal },
 ): Promise<{ caughtUp: Promise<void>; done: Promise<void> }> {
   const consumer = await js.consumers.get(EVENTS_STREAM, { filter_subjects: aggregateTypes.map(aggregateTypeSubject) });
-  const { num_pending: pending } = await consumer.info();
+  const info = await consumer.info();
+  const pending = info.num_pending;
   let markCaughtUp = () => {};
   const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
   if (pending === 0) markCaughtUp();
-  // A dead consumer (its node killed) is noticed and recreated in ~5 s, not 30 (see `PULL_EXPIRES_MS`).
-  const messages = await consumer.consume({ expires: PULL_EXPIRES_MS });
+  // On a cluster, a dead consumer (its node killed) is noticed and recreated in ~5 s, not 30 (see `pullExpiryFor`).
+  const messages = await consumer.consume(pullExpiryFor(info));
   const stop = () => void messages.close();
   if (signal.aborted) stop();
   signal.addEventListener('abort', stop, { once: true });

@@ -7,7 +7,7 @@
  * meanwhile, and the election gap (from the kill to the first acknowledged append of a request
  * sent after it) is printed. The nodes' logs must show no permission violation.
  */
-import { connectNats, EVENTS_STREAM, JetStreamEventStore, type Nats } from '@happyride/eventstore';
+import { connectNats, EVENTS_STREAM, JetStreamEventStore, PULL_EXPIRES_MS, pullExpiryFor, type Nats } from '@happyride/eventstore';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatchActors } from '../support/dispatch.ts';
@@ -111,6 +111,16 @@ function steadyLoad(passengers: readonly { id: string; token: string }[]) {
 }
 
 describe('a 3-node JetStream cluster (R3) losing its event stream leader under load', { timeout: 240_000 }, () => {
+  it('given the cluster, then every consumer of the event log, durable or ordered, pulls with the short expiry that notices a dead node in seconds', async () => {
+    const durable: string[] = [];
+    for await (const info of admin.jsm.consumers.list(EVENTS_STREAM)) {
+      if (pullExpiryFor(info).expires !== PULL_EXPIRES_MS) durable.push(info.name);
+    }
+    expect(durable).toEqual([]);
+    const ordered = await admin.js.consumers.get(EVENTS_STREAM, { filter_subjects: ['events.driver.>'] });
+    expect(pullExpiryFor(await ordered.info())).toEqual({ expires: PULL_EXPIRES_MS });
+  });
+
   it('given renames acknowledged before, during and after kill -9 of the leader and its restart, then every one is in the log once, the read model converges and clients saw only retryable codes', async () => {
     expect((await admin.jsm.streams.info(EVENTS_STREAM)).config.num_replicas).toBe(3);
     const passengers = await Promise.all(
