@@ -61,7 +61,8 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined>(op
   function onClose(this: WebSocket, code: number, reason: Buffer): void {
     const connection = connections.get(this);
     connections.delete(this);
-    void connection?.closed?.(code, String(reason));
+    // Ends the socket's subscriptions (their iterators' `return`); a failure there is logged, never an unhandled rejection.
+    connection?.closed?.(code, String(reason)).catch((error: unknown) => logger.warn({ err: error }, 'graphql-ws cleanup after a close failed'));
   }
   function onProtocolError(this: WebSocket, error: Error): void {
     logger.info({ err: error.message }, 'websocket closed on a protocol error');
