@@ -2,6 +2,7 @@ import { createConsumerFrom, ensureConsumer } from './bootstrap.ts';
 import { catchUpSizes, handOver } from './catch-up-batches.ts';
 import type { ConsumerDefinition } from './consumers.ts';
 import { DeadLetterGuard, malformedLetter, type DeadLetter, type DeadLetterPolicy } from './dead-letters.ts';
+import { sleep } from './sleep.ts';
 import type { Commit } from './envelope.ts';
 import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerConfig, type JetStreamClient, type JetStreamManager, type JsMsg } from './nats.ts';
 import { EVENTS_STREAM, HEADER } from './streams.ts';
@@ -393,15 +394,3 @@ async function raceIdle<T>(next: Promise<T>, ms: number): Promise<T | typeof IDL
     clearTimeout(timer);
   }
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    if (signal?.aborted) done();
-  });

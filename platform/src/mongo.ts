@@ -1,4 +1,10 @@
-import { MongoClient, type AnyBulkWriteOperation, type Collection, type CollectionOptions, type Db, type Document } from 'mongodb';
+import { MongoClient, MongoServerError, type AnyBulkWriteOperation, type Collection, type CollectionOptions, type Db, type Document } from 'mongodb';
+
+/** The server's error code for a write whose `_id` (or other unique key) is there already: MongoDB's, and FerretDB's. */
+export const DUPLICATE_KEY = 11000;
+
+/** The write failed because its document is there already (see `DUPLICATE_KEY`). */
+export const isDuplicateKey = (error: unknown): boolean => error instanceof MongoServerError && error.code === DUPLICATE_KEY;
 
 export interface Mongo {
   client: MongoClient;

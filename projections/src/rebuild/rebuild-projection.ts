@@ -20,6 +20,7 @@ import {
   swapGeneration,
   isReadModelName,
   MAJORITY_WRITES,
+  DUPLICATE_KEY,
   type ReadModelName,
 } from '@happyride/platform';
 import type { Db } from 'mongodb';
@@ -171,7 +172,7 @@ async function lock(db: Db, projection: ReadModelName, force: boolean): Promise<
   try {
     await locks.insertOne({ _id: projection, startedAt: new Date().toISOString() });
   } catch (error) {
-    if ((error as { code?: number }).code !== 11000) throw error;
+    if ((error as { code?: number }).code !== DUPLICATE_KEY) throw error;
     throw new RebuildError(
       `A rebuild of ${projection} is already running (lock in ${REBUILDS_COLLECTION}). If it crashed, run again with --force.`,
     );

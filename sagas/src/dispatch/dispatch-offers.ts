@@ -1,5 +1,5 @@
 import { publishDispatchOffer, type Nats } from '@happyride/eventstore';
-import { MAJORITY_WRITES } from '@happyride/platform';
+import { DUPLICATE_KEY, MAJORITY_WRITES } from '@happyride/platform';
 import { MongoBulkWriteError, type Collection, type Db } from 'mongodb';
 import type { OfferDetails, OfferStatus } from './dispatch-commands.ts';
 
@@ -83,9 +83,6 @@ export class DispatchOffers {
     return this.#offers.find({ driverId, ...(status ? { status } : {}) }).sort({ updatedAt: -1 }).toArray();
   }
 }
-
-/** MongoDB's duplicate key error: the document is there already. */
-const DUPLICATE_KEY = 11000;
 
 /** Inserts `documents` unordered; resolves to the `_id`s that were there already (left as they are). */
 async function insertNew(offers: Collection<DispatchOfferDocument>, documents: DispatchOfferDocument[]): Promise<Set<string>> {

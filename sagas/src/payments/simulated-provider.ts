@@ -1,5 +1,5 @@
-import { ConfigError, envNumber, envOptional, MAJORITY_WRITES } from '@happyride/platform';
-import { MongoServerError, type Db } from 'mongodb';
+import { ConfigError, envNumber, envOptional, isDuplicateKey, MAJORITY_WRITES } from '@happyride/platform';
+import type { Db } from 'mongodb';
 import type { ChargeRequest, ChargeResult, PaymentProvider, ProviderCharge, RefundRequest } from './provider.ts';
 
 export interface SimulatedProviderOptions {
@@ -46,7 +46,6 @@ const MINUTE_MS = 60_000;
 /** At most this many minute buckets per `listCharges` (the reconciliation asks for at most an hour). */
 const MAX_MINUTES = 61;
 
-const isDuplicateKey = (error: unknown) => error instanceof MongoServerError && error.code === 11000;
 
 const answerOf = (doc: SimulatedChargeDocument): ChargeResult =>
   doc.outcome === 'PAID' ? { outcome: 'PAID', providerReference: doc.providerReference } : { outcome: 'DECLINED', reason: doc.reason };

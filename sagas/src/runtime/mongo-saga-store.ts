@@ -1,5 +1,5 @@
-import { MongoServerError, type Collection, type Db } from 'mongodb';
-import { MAJORITY_WRITES } from '@happyride/platform';
+import type { Collection, Db } from 'mongodb';
+import { isDuplicateKey, MAJORITY_WRITES } from '@happyride/platform';
 import type { SagaCommandBase } from './saga.ts';
 
 /** A command waiting in an instance's outbox, with the input that caused it. */
@@ -84,7 +84,6 @@ interface SagaDeadlineClaimDocument {
   claimedAt: Date;
 }
 
-const isDuplicateKey = (error: unknown) => error instanceof MongoServerError && error.code === 11000;
 
 /**
  * Saga instances and deadlines in MongoDB (FerretDB v1 too): no transactions, no change streams.
