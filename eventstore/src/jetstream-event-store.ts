@@ -114,7 +114,7 @@ export class JetStreamEventStore implements EventStore {
     } catch (error) {
       this.#heads.delete(subject);
       if (isWrongLastSequence(error)) throw new ConcurrencyError(aggregateType, aggregateId, expectedVersion);
-      throw error;
+      throw appendNotDecided(error) ?? error;
     }
   }
 
@@ -172,6 +172,23 @@ export class JetStreamEventStore implements EventStore {
     }
   }
 }
+
+/**
+ * Two answers of a clustered JetStream to a publish that are no decision about the command,
+ * seen while a stream's leader changes; each becomes a retryable `EventLogUnavailableError`
+ * (never a 500):
+ * - 10158 "duplicate message id is in process": a copy with the same message id (the same
+ *   command, retried) is still being proposed, so this command may yet land (outcome unknown);
+ * - 10164 "wrong last sequence unknown": the new leader does not know the subject's last
+ *   sequence yet, so nothing was stored.
+ */
+export function appendNotDecided(error: unknown): EventLogUnavailableError | undefined {
+  if (!(error instanceof JetStreamApiError)) return undefined;
+  if (error.code === MESSAGE_ID_IN_PROCESS) return new EventLogUnavailableError('append', true, { cause: error });
+  if (error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown) return new EventLogUnavailableError('append', false, { cause: error });
+  return undefined;
+}
+const MESSAGE_ID_IN_PROCESS = 10158;
 
 /** JetStream's "wrong last sequence" (err_code 10071): the one place it becomes our concurrency error. */
 function isWrongLastSequence(error: unknown): boolean {
