@@ -23,3 +23,4 @@ export * from './lease.ts';
 export * from './sleep.ts';
 export * from './partitions.ts';
 export * from './live-members.ts';
+export * from './stream-leader.ts';

@@ -35,8 +35,10 @@ export const NATS_ADMIN_USER = 'admin';
 const API = '$JS.API';
 /** Where the replies to `user` come: its own inbox prefix. */
 const inboxOf = (user: string) => `${natsInboxPrefix(user)}.>`;
-/** `jetstreamManager()` asks for the account info on connect; readiness probes ask again. */
+/** `jetstreamManager()` asks for the account info on connect. */
 const ACCOUNT_INFO = `${API}.INFO`;
+/** The readiness probe of a writer: the event stream's info, answered by its leader (`streamHasLeader`). */
+const EVENTS_INFO = `${API}.STREAM.INFO.${EVENTS_STREAM}`;
 
 /** Reading aggregates: direct gets of the event stream (a batch by subject, the last of a subject). */
 const readEvents = [`${API}.DIRECT.GET.${EVENTS_STREAM}`, `${API}.DIRECT.GET.${EVENTS_STREAM}.>`];
@@ -46,7 +48,7 @@ const appendEvents = (...types: AggregateType[]) => types.map(aggregateTypeSubje
 
 /** Reading the event stream through consumers: durable ones (acknowledged) and ordered ones (made, read, deleted). */
 const consumeEvents = [
-  `${API}.STREAM.INFO.${EVENTS_STREAM}`,
+  EVENTS_INFO,
   `${API}.CONSUMER.INFO.${EVENTS_STREAM}.>`,
   // An ordered consumer is created without its name in the subject, a durable one with it, or
   // (several filter subjects) through the durable API.
@@ -81,7 +83,7 @@ const tripNotices = tripUpdatedSubject('*');
 const offerNotices = dispatchOfferSubject('*');
 
 const writeSubgraph = (user: string, aggregate: AggregateType, ...buckets: string[]): NatsPermissions => ({
-  publish: [ACCOUNT_INFO, ...appendEvents(aggregate), ...readEvents, ...useBucket(IDEMPOTENCY_KEYS_BUCKET), ...buckets.flatMap(useBucket)],
+  publish: [ACCOUNT_INFO, EVENTS_INFO, ...appendEvents(aggregate), ...readEvents, ...useBucket(IDEMPOTENCY_KEYS_BUCKET), ...buckets.flatMap(useBucket)],
   subscribe: [inboxOf(user)],
 });
 

@@ -19,6 +19,7 @@ export {
   type JetStreamManager,
   type JsMsg,
   type StoredMsg,
+  type StreamInfo,
 } from '@nats-io/jetstream';
 
 export interface Nats {

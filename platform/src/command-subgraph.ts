@@ -1,5 +1,5 @@
 import type { Actor } from '@happyride/domain';
-import { connectNats, JetStreamEventStore, KvIdempotencyKeys, type EventStore, type IdempotencyKeys, type Nats } from '@happyride/eventstore';
+import { connectNats, EVENTS_STREAM, JetStreamEventStore, KvIdempotencyKeys, streamHasLeader, type EventStore, type IdempotencyKeys, type Nats } from '@happyride/eventstore';
 import type { DocumentNode } from 'graphql';
 import { envNumber, envPort, readCommonConfig } from './config.ts';
 import { startGraphQLService } from './graphql-service.ts';
@@ -63,8 +63,9 @@ export function runCommandSubgraph<D extends object>(definition: CommandSubgraph
       host: config.host,
       logger,
       exposeInternalErrors: config.environment === 'development',
-      // A JetStream API round trip: a connection that is open but unanswered is not ready.
-      readiness: () => readinessCheck('NATS JetStream', () => nats.jsm.getAccountInfo()),
+      // The event stream's own leader answers: a connection that is open but unanswered, or a
+      // cluster electing the stream's leader (appends fail meanwhile), is not ready.
+      readiness: () => readinessCheck('the event log (stream EVENTS)', () => streamHasLeader(nats.jsm, EVENTS_STREAM)),
       apollo: { schema: subgraphSchema(definition.typeDefs, definition.resolvers) },
       context: async ({ req, correlationId }) => {
         const traceContext: { traceparent?: string } = {};

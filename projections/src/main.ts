@@ -1,14 +1,16 @@
-import { announceLiveMember, connectNats, consumerDefinitions, partitionConsumer, partitionsOf, type Delivery } from '@happyride/eventstore';
+import { announceLiveMember, connectNats, consumerDefinitions, EVENTS_STREAM, LEASES_BUCKET, partitionConsumer, partitionsOf, streamHasLeader, type Delivery } from '@happyride/eventstore';
 import {
   connectMongo,
   createLogger,
   createMetricsRegistry,
   envNumber,
   envPort,
+  firstReason,
   MongoDeadLetterStore,
   readCommonConfig,
   readGenerationPollMs,
   readMaxDeliveries,
+  readinessCheck,
   readProjectionPartitions,
   registerDeadLetterMetrics,
   runMain,
@@ -127,7 +129,13 @@ runMain(logger, async () => {
           return `${name}: a batch has kept failing for ${Math.round((Date.now() - health.failingSince) / 1000)} s`;
         }
       }
-      return nats.connection.isClosed() ? 'NATS connection closed' : null;
+      if (nats.connection.isClosed()) return 'NATS connection closed';
+      // Without a leader of the event stream nothing is delivered; without one of the leases
+      // bucket no lease is renewed or taken, so the read models go stale: not ready either way.
+      return firstReason([
+        readinessCheck('the event log (stream EVENTS)', () => streamHasLeader(nats.jsm, EVENTS_STREAM)),
+        readinessCheck(`the leases bucket (${LEASES_BUCKET})`, () => streamHasLeader(nats.jsm, `KV_${LEASES_BUCKET}`)),
+      ]);
     },
   });
   return [

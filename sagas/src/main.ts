@@ -1,4 +1,4 @@
-import { connectNats, consumerDefinitions, JetStreamEventStore } from '@happyride/eventstore';
+import { connectNats, consumerDefinitions, EVENTS_STREAM, JetStreamEventStore, streamHasLeader } from '@happyride/eventstore';
 import { ConfigError, connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, firstReason, MongoDeadLetterStore, readCommonConfig, readinessCheck, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer, superviseLoops } from '@happyride/platform';
 import { createPaymentProvider, readPaymentProviderConfig } from './payments/config.ts';
 import { PaymentReconciler } from './payments/reconciliation.ts';
@@ -87,7 +87,7 @@ runMain(logger, async () => {
     host: common.host,
     readiness: async () =>
       loops.failure() ??
-      firstReason([readinessCheck('NATS JetStream', () => nats.jsm.getAccountInfo()), readinessCheck('MongoDB', () => mongo.db.command({ ping: 1 }))]),
+      firstReason([readinessCheck('the event log (stream EVENTS)', () => streamHasLeader(nats.jsm, EVENTS_STREAM)), readinessCheck('MongoDB', () => mongo.db.command({ ping: 1 }))]),
   });
   const payments = { provider: providerConfig.kind, currency: providerConfig.currency, reconcileIntervalMs: providerConfig.reconcileIntervalMs };
   logger.info({ workerId: runner.workerId, metricsPort, ...config, dispatch: dispatchConfig, payments }, 'saga worker started');

@@ -110,6 +110,33 @@ function steadyLoad(passengers: readonly { id: string; token: string }[]) {
   };
 }
 
+/**
+ * Polls a service's `/ready` every 100 ms until `stop()` and keeps each answer with its time:
+ * what an orchestrator's probe would have seen.
+ */
+function watchReadiness(url: string) {
+  const seen: { at: number; status: number; reason: string }[] = [];
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const at = Date.now();
+      const answer = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(5_000) }).then(
+        async (response) => ({ status: response.status, reason: await response.text() }),
+        (error: unknown) => ({ status: 0, reason: String(error) }),
+      );
+      seen.push({ at, ...answer });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    seen,
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
 describe('a 3-node JetStream cluster (R3) losing its event stream leader under load', { timeout: 240_000 }, () => {
   it('given the cluster, then every consumer of the event log, durable or ordered, pulls with the short expiry that notices a dead node in seconds', async () => {
     const durable: string[] = [];
@@ -135,10 +162,12 @@ describe('a 3-node JetStream cluster (R3) losing its event stream leader under l
     const load = steadyLoad(passengers);
     await load.until('renames acknowledged before the kill', (acks) => acks.length >= 30);
 
+    const readiness = watchReadiness(system.urls['passenger-commands']!);
     const leader = await cluster.streamLeader(admin.jsm, EVENTS_STREAM);
     const killedAt = Date.now();
     await leader.kill('SIGKILL');
     await load.until('renames sent after the kill acknowledged', (acks) => acks.filter((ack) => ack.sentAt > killedAt).length >= 20);
+    await readiness.stop();
     const newLeader = await cluster.streamLeader(admin.jsm, EVENTS_STREAM);
     await leader.restart();
     const restartedAt = Date.now();
@@ -151,6 +180,13 @@ describe('a 3-node JetStream cluster (R3) losing its event stream leader under l
     console.log(
       `[nats-cluster] leader ${leader.name} killed, ${newLeader.name} elected; election gap ${electionGapMs} ms; ${load.acks.length} renames acknowledged; errors seen: ${JSON.stringify(errorCounts)}`,
     );
+
+    // the writer's /ready told the truth: not ready while the stream had no leader, and why
+    const unready = readiness.seen.filter((probe) => probe.at > killedAt && probe.at < firstAfterKill && probe.status === 503);
+    expect(unready.length, JSON.stringify(readiness.seen.filter((probe) => probe.at > killedAt).slice(0, 10))).toBeGreaterThan(0);
+    expect(unready.map((probe) => probe.reason).join('\n')).toMatch(/event log/);
+    const readyAgain = await eventually(() => fetch(`${system.urls['passenger-commands']}/ready`).then((response) => response.status), (status) => status === 200, 30_000);
+    expect(readyAgain).toBe(200);
 
     // clients saw only coded retryable errors
     expect(load.errors.filter((code) => !RETRYABLE.has(code))).toEqual([]);
