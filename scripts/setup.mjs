@@ -16,7 +16,10 @@ const marker = `${root}node_modules/.package-lock.json`;
 const lock = `${root}package-lock.json`;
 if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
   console.log('setup: installing npm packages (npm ci)…');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  // Errors only: on a system Node older than the packages' engines (the Node that runs npm, not
+  // the one the project runs on: see above) npm warns once per package, about 40 lines that
+  // are not a problem here, and about install scripts it did not run.
+  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
 }
 const projectNode = `${root}node_modules/.bin/node`;
 const node = existsSync(projectNode) ? projectNode : process.execPath;
