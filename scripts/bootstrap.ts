@@ -5,11 +5,11 @@
  * (docker compose runs it as a one-shot service).
  */
 import { bootstrapEventLog, connectNats, consumerDefinitions, EVENTS_STREAM } from '@happyride/eventstore';
-import { envUrlList, readEventStreamReplicas } from '@happyride/platform';
+import { envUrlList, readEventStreamReplicas, readIdempotencyBounds } from '@happyride/platform';
 
 const natsUrl = envUrlList(process.env, 'NATS_URL', ['nats', 'tls']);
 const replicas = readEventStreamReplicas(process.env);
 const nats = await connectNats(natsUrl, 'bootstrap');
-await bootstrapEventLog(nats.jsm, undefined, { replicas });
+await bootstrapEventLog(nats.jsm, undefined, { replicas, bounds: readIdempotencyBounds(process.env) });
 console.log(`stream ${EVENTS_STREAM} and consumers ${Object.values(consumerDefinitions).map((c) => c.name).join(', ')} are in place`);
 await nats.close();

@@ -7,7 +7,7 @@
 import { bootstrapEventLog, connectNats } from '@happyride/eventstore';
 import { localNatsServiceUrl } from '@happyride/local-servers/nats-users';
 import { freePort } from '@happyride/local-servers/start-server';
-import { readEventStreamReplicas } from '@happyride/platform';
+import { readEventStreamReplicas, readIdempotencyBounds } from '@happyride/platform';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { subgraphs } from '../schema/subgraphs.ts';
@@ -148,7 +148,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const replicas = readEventStreamReplicas({ ...process.env, ...options.env });
   const nats = await connectNats(options.natsUrl, 'bootstrap');
   try {
-    await bootstrapEventLog(nats.jsm, undefined, { replicas });
+    await bootstrapEventLog(nats.jsm, undefined, { replicas, bounds: readIdempotencyBounds({ ...process.env, ...options.env }) });
   } finally {
     await nats.close();
   }

@@ -4,6 +4,7 @@ import { ensureIdempotencyKeysBucket } from './idempotency-keys.ts';
 import { ensureLeasesBucket } from './lease.ts';
 import { ensureTripSlotsBucket } from './trip-slots.ts';
 import { ensureStreamReplicas, replicasError, type ReplicaOptions } from './replicas.ts';
+import { accountRoomProblem, DEFAULT_STORE_BOUNDS, type StoreBounds } from './store-bounds.ts';
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager } from './nats.ts';
 import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX } from './streams.ts';
 
@@ -14,17 +15,22 @@ export const ACK_WAIT_MS = 30_000;
 
 /**
  * Creates or updates the event stream and every durable consumer in the catalogue, and creates
- * the KV buckets (driver-locations, idempotency-keys, trip-slots, worker-leases) that are missing.
+ * the KV buckets (driver-locations, idempotency-keys, idempotency-fingerprints, trip-slots, worker-leases) that are missing.
  * The stream and every bucket get `replicas` copies (`EVENT_STREAM_REPLICAS`: 3 on a cluster;
  * an existing one with another count is updated to it; none: 1 for what is created, existing
- * counts kept); consumers inherit the stream's.
+ * counts kept); consumers inherit the stream's. Every bucket gets its size bound and max age
+ * from `bounds` (`store-bounds.ts`; existing ones are brought to them); the event stream has
+ * none, and an account storage limit that the buckets' bounds would crowd is refused here.
  * Idempotent: run it before the workers start (the start script and tests do).
  */
 export async function bootstrapEventLog(
   jsm: JetStreamManager,
   consumers: readonly ConsumerDefinition[] = Object.values(consumerDefinitions),
-  { replicas }: ReplicaOptions = {},
+  { replicas, bounds: given = {} }: ReplicaOptions & { bounds?: Partial<StoreBounds> } = {},
 ): Promise<void> {
+  const bounds = { ...DEFAULT_STORE_BOUNDS, ...given };
+  const crowded = accountRoomProblem(bounds, (await jsm.getAccountInfo()).limits.max_storage);
+  if (crowded !== null) throw new Error(crowded);
   const stream = {
     name: EVENTS_STREAM,
     subjects: [`${EVENTS_SUBJECT_PREFIX}.>`],
@@ -44,10 +50,15 @@ export async function bootstrapEventLog(
     });
   }
   for (const consumer of consumers) await ensureConsumer(jsm, consumer);
-  await ensureDriverLocationsBucket(jsm, { replicas });
-  await ensureIdempotencyKeysBucket(jsm, { replicas });
-  await ensureTripSlotsBucket(jsm, { replicas });
-  await ensureLeasesBucket(jsm, { replicas });
+  await ensureDriverLocationsBucket(jsm, { replicas, maxBytes: bounds.driverLocationsMaxBytes });
+  await ensureIdempotencyKeysBucket(jsm, {
+    replicas,
+    maxBytes: bounds.idempotencyMaxBytes,
+    ttlMs: bounds.idempotencyKeyTtlMs,
+    retentionMs: bounds.idempotencyRetentionMs,
+  });
+  await ensureTripSlotsBucket(jsm, { replicas, maxBytes: bounds.tripSlotsMaxBytes });
+  await ensureLeasesBucket(jsm, { replicas, maxBytes: bounds.leasesMaxBytes });
 }
 
 const consumerConfig = (definition: ConsumerDefinition) => ({

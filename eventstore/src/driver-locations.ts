@@ -33,8 +33,8 @@ export const driverLocationKey = (driverId: string) => driverId;
  * Creates the driver-locations bucket if it is missing; an existing bucket is left as it is.
  * Called by `bootstrapEventLog`, never on a request path.
  */
-export async function ensureDriverLocationsBucket(jsm: JetStreamManager, replicas: ReplicaOptions = {}): Promise<void> {
-  await ensureBucket(jsm, DRIVER_LOCATIONS_BUCKET, { history: 1 }, replicas);
+export async function ensureDriverLocationsBucket(jsm: JetStreamManager, { maxBytes, replicas }: ReplicaOptions & { maxBytes: number }): Promise<void> {
+  await ensureBucket(jsm, DRIVER_LOCATIONS_BUCKET, { history: 1, max_bytes: maxBytes }, { replicas });
 }
 
 /** Driver locations in a JetStream KV bucket (created by the bootstrap step). */

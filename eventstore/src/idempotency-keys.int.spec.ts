@@ -26,18 +26,19 @@ describe('the idempotency-keys bucket (JetStream KV)', () => {
     expect(IDEMPOTENCY_KEY_TTL_MS).toBeGreaterThanOrEqual(24 * 60 * 60_000);
   });
 
-  it('given a new key, when two attempts claim it at once, then both get the one record that was written first', async () => {
+  it('given a new key, when two attempts claim it at once, then both get the fingerprint that was written first', async () => {
     const scope = randomUUID().replaceAll('-', '');
-    const [a, b] = await Promise.all([keys.claim(scope, record('first')), keys.claim(scope, record('second'))]);
-    expect(a).toEqual(b);
+    const [a, b] = await Promise.all([keys.claim(scope, record('first'), 'caller'), keys.claim(scope, record('second'), 'caller')]);
+    expect(a.record.fingerprint).toBe(b.record.fingerprint);
   });
 
   it('given a claimed key, when it is settled, then the next claim reads the outcome; a settle at an old revision changes nothing', async () => {
     const scope = randomUUID().replaceAll('-', '');
-    const claimed = await keys.claim(scope, record('f'));
+    const claimed = await keys.claim(scope, record('f'), 'caller');
     await keys.settle(scope, claimed.revision, { ...claimed.record, outcome: { status: 'done', payload: { id: 't1' } } });
     await keys.settle(scope, claimed.revision, { ...claimed.record, outcome: { status: 'done', payload: { id: 'other' } } });
-    expect((await keys.claim(scope, record('g'))).record).toMatchObject({ fingerprint: 'f', outcome: { status: 'done', payload: { id: 't1' } } });
+    expect((await keys.claim(scope, record('f'), 'caller')).record).toMatchObject({ fingerprint: 'f', outcome: { status: 'done', payload: { id: 't1' } } });
+    expect((await keys.claim(scope, record('g'), 'caller')).record).toEqual(record('f'));
   });
 });
 

@@ -10,6 +10,8 @@ export * from './durable-consumer.ts';
 export * from './command-handler.ts';
 export * from './driver-locations.ts';
 export * from './idempotency-keys.ts';
+export * from './idempotency-quota.ts';
+export * from './store-bounds.ts';
 export * from './trip-slots.ts';
 export { connectNats, isUnavailable as isNatsUnavailable, type Nats } from './nats.ts';
 export * from './live-updates.ts';

@@ -8,8 +8,8 @@ import { ensureBucket, type ReplicaOptions } from './replicas.ts';
 export const LEASES_BUCKET = 'worker-leases';
 
 /** Creates the leases bucket if it is missing (history 1). Called by `bootstrapEventLog`. */
-export async function ensureLeasesBucket(jsm: JetStreamManager, replicas: ReplicaOptions = {}): Promise<void> {
-  await ensureBucket(jsm, LEASES_BUCKET, { history: 1 }, replicas);
+export async function ensureLeasesBucket(jsm: JetStreamManager, { maxBytes, replicas }: ReplicaOptions & { maxBytes: number }): Promise<void> {
+  await ensureBucket(jsm, LEASES_BUCKET, { history: 1, max_bytes: maxBytes }, { replicas });
 }
 
 export type LeaseState = 'standby' | 'active';

@@ -15,7 +15,7 @@
  */
 import type { AggregateType } from '@happyride/domain';
 import { DRIVER_LOCATIONS_BUCKET } from './driver-locations.ts';
-import { IDEMPOTENCY_KEYS_BUCKET } from './idempotency-keys.ts';
+import { IDEMPOTENCY_FINGERPRINTS_BUCKET, IDEMPOTENCY_KEYS_BUCKET } from './idempotency-keys.ts';
 import { LEASES_BUCKET } from './lease.ts';
 import { tripUpdatedSubject } from './live-updates.ts';
 import { dispatchOfferSubject } from './offer-notices.ts';
@@ -83,7 +83,7 @@ const tripNotices = tripUpdatedSubject('*');
 const offerNotices = dispatchOfferSubject('*');
 
 const writeSubgraph = (user: string, aggregate: AggregateType, ...buckets: string[]): NatsPermissions => ({
-  publish: [ACCOUNT_INFO, EVENTS_INFO, ...appendEvents(aggregate), ...readEvents, ...useBucket(IDEMPOTENCY_KEYS_BUCKET), ...buckets.flatMap(useBucket)],
+  publish: [ACCOUNT_INFO, EVENTS_INFO, ...appendEvents(aggregate), ...readEvents, ...useBucket(IDEMPOTENCY_KEYS_BUCKET), ...useBucket(IDEMPOTENCY_FINGERPRINTS_BUCKET), ...buckets.flatMap(useBucket)],
   subscribe: [inboxOf(user)],
 });
 

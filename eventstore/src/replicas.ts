@@ -14,15 +14,26 @@ export interface ReplicaOptions {
   replicas?: number | undefined;
 }
 
-/** Creates the KV bucket with `replicas` copies if it is missing, or brings it to that many. */
-export async function ensureBucket(jsm: JetStreamManager, bucket: string, options: Partial<KvOptions>, { replicas }: ReplicaOptions = {}): Promise<void> {
+/**
+ * Creates the KV bucket with `replicas` copies if it is missing, or brings it to that many; an
+ * existing bucket gets `options`' size bound (`max_bytes`) and max age (`ttl`) too.
+ */
+export async function ensureBucket(jsm: JetStreamManager, bucket: string, options: Partial<KvOptions> & { max_bytes: number }, { replicas }: ReplicaOptions = {}): Promise<void> {
   try {
     await new Kvm(jsm.jetstream()).create(bucket, { ...options, replicas: replicas ?? 1 });
   } catch (error) {
     throw replicasError(`the KV bucket ${bucket}`, replicas ?? 1, error);
   }
-  if (replicas !== undefined) await ensureStreamReplicas(jsm, `KV_${bucket}`, replicas);
+  const stream = `KV_${bucket}`;
+  const { config } = await jsm.streams.info(stream);
+  const maxAge = (options.ttl ?? 0) * NANOS_PER_MS;
+  if (config.max_bytes !== options.max_bytes || config.max_age !== maxAge) {
+    await jsm.streams.update(stream, { max_bytes: options.max_bytes, max_age: maxAge });
+  }
+  if (replicas !== undefined) await ensureStreamReplicas(jsm, stream, replicas);
 }
+
+const NANOS_PER_MS = 1_000_000;
 
 /**
  * Updates the stream's replica count when it differs (JetStream allows it, on a cluster big

@@ -20,8 +20,8 @@ export interface TripSlots {
 }
 
 /** Creates the bucket if it is missing (history 1, no expiry). Called by the bootstrap step. */
-export async function ensureTripSlotsBucket(jsm: JetStreamManager, replicas: ReplicaOptions = {}): Promise<void> {
-  await ensureBucket(jsm, TRIP_SLOTS_BUCKET, { history: 1 }, replicas);
+export async function ensureTripSlotsBucket(jsm: JetStreamManager, { maxBytes, replicas }: ReplicaOptions & { maxBytes: number }): Promise<void> {
+  await ensureBucket(jsm, TRIP_SLOTS_BUCKET, { history: 1, max_bytes: maxBytes }, { replicas });
 }
 
 export class KvTripSlots implements TripSlots {

@@ -1,7 +1,7 @@
 import type { Actor } from '@happyride/domain';
 import { connectNats, EVENTS_STREAM, JetStreamEventStore, KvIdempotencyKeys, streamHasLeader, type EventStore, type IdempotencyKeys, type Nats } from '@happyride/eventstore';
 import type { DocumentNode } from 'graphql';
-import { envNumber, envPort, readCommonConfig } from './config.ts';
+import { envNumber, envPort, readCommonConfig, readIdempotencyKeysPerCaller } from './config.ts';
 import { startGraphQLService } from './graphql-service.ts';
 import { tokenVerifier } from './identity.ts';
 import { createLogger } from './logger.ts';
@@ -54,7 +54,7 @@ export function runCommandSubgraph<D extends object>(definition: CommandSubgraph
     // Reads and appends answer within timeoutMs: NATS down is SERVICE_UNAVAILABLE, not a hang.
     const store = new JetStreamEventStore(nats.js, nats.jsm, { timeoutMs });
     const dependencies = await definition.dependencies(process.env, nats, store);
-    const idempotency = await KvIdempotencyKeys.open(nats.js);
+    const idempotency = await KvIdempotencyKeys.open(nats.js, { perCaller: readIdempotencyKeysPerCaller(process.env) });
     const verify = tokenVerifier(config.auth);
     const now = () => new Date();
     const service = await startGraphQLService<CommandContext<D>>({

@@ -90,6 +90,19 @@ export function envUrlList(env: Env, name: string, protocols: readonly string[],
 export const readEventStreamReplicas = (env: Env): number | undefined =>
   envOptional(env, 'EVENT_STREAM_REPLICAS') === undefined ? undefined : envNumber(env, 'EVENT_STREAM_REPLICAS', 1, { min: 1, max: 5, integer: true });
 
+/**
+ * The bootstrap step's bounds on the idempotency buckets (the other buckets' are fixed in
+ * eventstore/src/store-bounds.ts): `IDEMPOTENCY_KEYS_MAX_BYTES` (each of the two buckets) and
+ * `IDEMPOTENCY_FINGERPRINT_RETENTION_MS` (how long a key's fingerprint says CONFLICT).
+ */
+export const readIdempotencyBounds = (env: Env) => ({
+  idempotencyMaxBytes: envNumber(env, 'IDEMPOTENCY_KEYS_MAX_BYTES', 256 * 1024 * 1024, { min: 1024 * 1024, max: 2 ** 40, integer: true }),
+  idempotencyRetentionMs: envNumber(env, 'IDEMPOTENCY_FINGERPRINT_RETENTION_MS', 30 * 24 * 60 * 60_000, { min: 24 * 60 * 60_000, max: 365 * 24 * 60 * 60_000, integer: true }),
+});
+
+/** The most Idempotency-Keys one caller may hold (write subgraphs): `IDEMPOTENCY_KEYS_PER_CALLER`. */
+export const readIdempotencyKeysPerCaller = (env: Env) => envNumber(env, 'IDEMPOTENCY_KEYS_PER_CALLER', 10_000, { min: 1, max: 10_000_000, integer: true });
+
 export function envEnum<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
   const raw = env[name]?.trim();
   if (!raw) return fallback;

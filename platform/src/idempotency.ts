@@ -1,8 +1,9 @@
 import { DomainError, invalidInput, type Actor, type DomainErrorKind } from '@happyride/domain';
-import type { IdempotencyKeys, IdempotencyRecord } from '@happyride/eventstore';
+import { IdempotencyKeyLimitError, IdempotencyStoreFullError, type IdempotencyKeys, type IdempotencyRecord } from '@happyride/eventstore';
+import { GraphQLError } from 'graphql';
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { graphQLError } from './graphql-errors.ts';
+import { graphQLError, serviceUnavailable } from './graphql-errors.ts';
 import { requireActor } from './request-identity.ts';
 
 /** The request header of a retry-safe mutation (API.md, Retries). */
@@ -43,6 +44,9 @@ export const inputFingerprint = (mutation: string, input: unknown): string => sh
 /** A caller's key, scoped to them (role and id): one caller can never replay another's. */
 export const keyScope = (actor: Actor, key: string): string => sha256(`${actor.role}:${actor.id}\n${key}`);
 
+/** The caller alone (role and id), hashed: whose key count a new key is counted in. */
+export const callerScope = (actor: Actor): string => sha256(`${actor.role}:${actor.id}`);
+
 /** A UUID-shaped id derived from a key's scope: the same key always lands on the same ids. */
 export function derivedId(scope: string, ...parts: string[]): string {
   const hex = sha256([scope, ...parts].join('\n'));
@@ -69,12 +73,15 @@ const randomIds = (): CommandIds => ({ commandId: randomUUID(), derive: () => ra
 /**
  * Runs a mutation so that a retry under the same `Idempotency-Key` is exact. Without a key:
  * random ids, as before. With one: the key is claimed for this caller (create-if-absent,
- * recording the mutation's fingerprint), and the command id (and any id the mutation
- * generates, e.g. the trip id) are derived from it, so every attempt lands on the same
- * command. A key used with another mutation or input is `CONFLICT`; a key whose first attempt
- * finished answers its recorded payload or domain error without running anything. A key
- * claimed by an attempt that died before it finished runs again with the same ids: the event
- * store answers a command id already in the log from the log, so it is appended once at most.
+ * recording the mutation's fingerprint; a key new to the caller counts against their quota,
+ * `RATE_LIMITED` past it), and the command id (and any id the mutation generates, e.g. the trip
+ * id) are derived from the key AND the fingerprint, so every attempt with the same input lands
+ * on the same command and another input never can. A key used with another mutation or input
+ * is `CONFLICT` while its fingerprint is remembered (the retention, beyond the outcome's TTL);
+ * a key whose first attempt finished answers its recorded payload or domain error without
+ * running anything. A key claimed by an attempt that died before it finished (or whose outcome
+ * expired) runs again with the same ids: the event store answers a command id already in the
+ * log from the log, so it is appended once at most.
  */
 export async function idempotent<T>(ctx: IdempotencyContext, mutation: string, input: unknown, run: (ids: CommandIds) => Promise<T>): Promise<T> {
   const actor = requireActor(ctx.actor);
@@ -82,14 +89,14 @@ export async function idempotent<T>(ctx: IdempotencyContext, mutation: string, i
   const scope = keyScope(actor, validIdempotencyKey(ctx.idempotencyKey));
   const fingerprint = inputFingerprint(mutation, input);
   const fresh: IdempotencyRecord = { fingerprint, mutation, firstSeenAt: ctx.now().toISOString() };
-  const { record, revision } = await ctx.idempotency.claim(scope, fresh);
+  const { record, revision } = await claim(ctx.idempotency, scope, fresh, callerScope(actor));
   if (record.fingerprint !== fingerprint) {
     throw graphQLError('CONFLICT', `This Idempotency-Key was already used for ${record.mutation} with another input: use a new key for a new request.`);
   }
   const { outcome } = record;
   if (outcome?.status === 'done') return outcome.payload as T;
   if (outcome?.status === 'refused') throw new DomainError(outcome.kind as DomainErrorKind, outcome.message);
-  const ids = { commandId: derivedId(scope, mutation), derive: (part: string) => derivedId(scope, mutation, part) };
+  const ids = { commandId: derivedId(scope, fingerprint), derive: (part: string) => derivedId(scope, fingerprint, part) };
   let payload: T;
   try {
     payload = await run(ids);
@@ -100,4 +107,20 @@ export async function idempotent<T>(ctx: IdempotencyContext, mutation: string, i
   }
   await ctx.idempotency.settle(scope, revision, { ...record, outcome: { status: 'done', payload } });
   return payload;
+}
+
+/** A claim, with the store's bounds as coded errors: the request is refused, never run without its key. */
+async function claim(keys: IdempotencyKeys, scope: string, record: IdempotencyRecord, caller: string) {
+  try {
+    return await keys.claim(scope, record, caller);
+  } catch (error) {
+    if (error instanceof IdempotencyKeyLimitError) {
+      const retryAfterSeconds = Math.ceil(error.retryAfterMs / 1000);
+      throw new GraphQLError(error.message, { extensions: { code: 'RATE_LIMITED', reason: 'IDEMPOTENCY_KEY_LIMIT', retryAfterSeconds } });
+    }
+    if (error instanceof IdempotencyStoreFullError) {
+      throw serviceUnavailable('The Idempotency-Key store is full: send the request again shortly, or without an Idempotency-Key.');
+    }
+    throw error;
+  }
 }

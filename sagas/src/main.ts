@@ -2,6 +2,7 @@ import { connectNats, consumerDefinitions, EVENTS_STREAM, JetStreamEventStore, s
 import { ConfigError, connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, firstReason, MongoDeadLetterStore, readCommonConfig, readinessCheck, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer, superviseLoops } from '@happyride/platform';
 import { createPaymentProvider, readPaymentProviderConfig } from './payments/config.ts';
 import { PaymentReconciler } from './payments/reconciliation.ts';
+import { pruneSagaHistory } from './runtime/history-pruner.ts';
 import { runSagas } from './runtime/run-sagas.ts';
 import { MongoSagaStore } from './runtime/mongo-saga-store.ts';
 import { registerSagaMetrics } from './runtime/saga-metrics.ts';
@@ -22,6 +23,8 @@ runMain(logger, async () => {
   const pollIntervalMs = envNumber(env, 'SAGA_POLL_INTERVAL_MS', 1_000, { min: 10, integer: true });
   const idlePollIntervalMs = envNumber(env, 'SAGA_IDLE_POLL_INTERVAL_MS', 30_000, { min: 10, integer: true });
   const metricsPort = envPort(env, 'SAGA_WORKER_METRICS_PORT', 9465);
+  // An ended saga's instance, transitions and deadlines are kept this long, then pruned.
+  const historyRetentionMs = envNumber(env, 'SAGA_HISTORY_RETENTION_MS', 7 * 24 * 60 * 60_000, { min: 60_000, integer: true });
   const chargeTimeoutMs = envNumber(env, 'PAYMENT_PROVIDER_TIMEOUT_MS', 10_000, { min: 1, integer: true });
   const stepDelayMs = envNumber(env, 'SAGA_STEP_DELAY_MS', 0, { min: 0, integer: true });
   // Another worker takes an outbox over once it was not written for this long: longer than one command may take.
@@ -80,6 +83,8 @@ runMain(logger, async () => {
   // Charges the log does not hold (their answer came after the payment was cancelled) are refunded.
   const reconciler = new PaymentReconciler({ db: mongo.db, store: events, provider, logger });
   const reconciling = reconciler.run({ intervalMs: providerConfig.reconcileIntervalMs, signal: stop.signal });
+  const pruning = pruneSagaHistory(sagas, { retentionMs: historyRetentionMs, intervalMs: Math.min(10 * 60_000, historyRetentionMs), signal: stop.signal, logger });
+  loops.watch('the saga history pruner', pruning);
   const registry = createMetricsRegistry('saga-worker');
   registerDeadLetterMetrics(registry, deadLetterStore, [consumerName, consumerDefinitions.dispatchSaga.name]);
   registerSagaMetrics(registry, sagas, [TRIP_CREATION_SAGA, TRIP_CANCELLATION_SAGA, DISPATCH_SAGA]);
@@ -100,6 +105,7 @@ runMain(logger, async () => {
       await running.catch(() => {});
       await dispatch.running.catch(() => {});
       await reconciling;
+      await pruning;
     },
   ];
 });

@@ -40,6 +40,12 @@ export interface SagaInstanceDocument<S = unknown, C extends SagaCommandBase = S
    * the history.
    */
   liveKeys?: string[] | null;
+  /**
+   * When the instance ended (set by `save`), else null: its history (instance, transitions,
+   * deadlines) is pruned a retention after it (`pruneEnded`). Absent on instances written before
+   * it existed: `ensureIndexes` sets it from `updatedAt` on ended ones.
+   */
+  endedAt?: Date | null;
   /** The correlation id of the input that started the instance, carried by all its commands. */
   correlationId: string;
   startedAt: Date;
@@ -128,6 +134,12 @@ export class MongoSagaStore {
     // Also creates these collections up front, before workers race to insert into them.
     await this.transitions.createIndexes([{ key: { sagaId: 1, version: 1 }, name: 'saga_versions' }]);
     await this.#claims.createIndexes([{ key: { workerId: 1 }, name: 'claims_by_worker' }]);
+    await this.instances.createIndexes([{ key: { endedAt: 1 }, name: 'saga_ended' }]);
+    await this.deadlines.createIndexes([{ key: { sagaId: 1 }, name: 'deadlines_by_saga' }]);
+    // Ended instances written before `endedAt` existed: marked once (a scan, at start only), so they are pruned too.
+    for (const legacy of await this.instances.find({ ended: true, endedAt: { $exists: false } }, { projection: { updatedAt: 1 } }).toArray()) {
+      await this.instances.updateOne({ _id: legacy._id, endedAt: { $exists: false } }, { $set: { endedAt: legacy.updatedAt } });
+    }
     // Instances and deadlines written before `liveKeys` and `armedOf` existed: marked once (a scan, at start only).
     for (const legacy of await this.instances.find({ ended: false, liveKeys: { $exists: false } }, { projection: { saga: 1, associations: 1 } }).toArray()) {
       const liveKeys = legacy.associations.map((association) => liveKey(legacy.saga, association));
@@ -183,6 +195,7 @@ export class MongoSagaStore {
       version: expectedVersion + 1,
       pendingOf: next.hasPending ? next.saga : null,
       liveKeys: next.ended ? null : next.associations.map((association) => liveKey(next.saga, association)),
+      endedAt: next.ended ? (next.endedAt ?? next.updatedAt) : null,
     } as SagaInstanceDocument;
     try {
       await this.transitions.insertOne({ _id: `${doc._id}:${doc.version}`, sagaId: doc._id, version: doc.version, doc });
@@ -250,6 +263,26 @@ export class MongoSagaStore {
     }
     await this.deadlines.updateOne({ _id: deadline._id }, { $set: { claimedBy: workerId, claimedAt: now } });
     return true;
+  }
+
+  /**
+   * Deletes the history of instances that ended before `before` with nothing left in their
+   * outbox: their transitions and deadlines first, the instance last, so a crash in between
+   * leaves an ended instance that the next round prunes (and `load` never rolls a pruned
+   * instance back up from transitions). Every delete is idempotent, so workers pruning at once,
+   * or again after a restart, agree. Also drops deadline claims made before `before`.
+   * @returns how many instances were pruned (at most `limit`: call again while it is `limit`).
+   */
+  async pruneEnded(before: Date, limit = 100): Promise<number> {
+    // An ended instance with an outbox left is not history yet: the sweep carries it out first.
+    const ended = await this.instances.find({ endedAt: { $lt: before }, hasPending: false }, { projection: { _id: 1 } }).limit(limit).toArray();
+    for (const { _id } of ended) {
+      await this.transitions.deleteMany({ sagaId: _id });
+      await this.deadlines.deleteMany({ sagaId: _id });
+      await this.instances.deleteOne({ _id, endedAt: { $lt: before }, hasPending: false });
+    }
+    await this.#claims.deleteMany({ claimedAt: { $lt: before } });
+    return ended.length;
   }
 
   async markFired(id: string, workerId: string, at: Date): Promise<void> {
