@@ -5,6 +5,7 @@ import type { Actor } from '@happyride/domain';
 import type { AddressInfo } from 'node:net';
 import type { GatewayContext } from './context.ts';
 import { explorerRoutes } from './explorer/routes.ts';
+import { supergraphCostModel } from './plugins/cost-model.ts';
 import { operationLimitsPlugin, operationLimitsRule, type OperationLimits } from './plugins/operation-limits.ts';
 import { clientIp, parseTrustedProxies, type TrustedProxies } from './plugins/client-ip.ts';
 import { rateLimitedError, rateLimiter, type RateLimitOptions } from './plugins/rate-limit.ts';
@@ -80,7 +81,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     apiSchema = schema;
     loaded = true;
   });
-  const validationRules = [operationLimitsRule(options.limits)];
+  // The cost prices entity hops where this supergraph has them (and page sizes by the list sizes).
+  const limits: OperationLimits = { ...options.limits, costModel: options.limits.costModel ?? supergraphCostModel(options.supergraphSdl) };
+  const validationRules = [operationLimitsRule(limits)];
   const metrics = createMetricsRegistry('gateway');
 
   const service = await startGraphQLService<GatewayContext>({
@@ -100,7 +103,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       parseOptions: { maxTokens: options.limits.maxTokens },
       validationRules,
       // The same limits again with the request's variables (page sizes given by a variable).
-      plugins: [operationLimitsPlugin<GatewayContext>(options.limits)],
+      plugins: [operationLimitsPlugin<GatewayContext>(limits)],
     },
     // NATS (a flush round trip) and every subgraph's /health, in parallel, each bounded,
     // the answer reused for 2 s: /ready never hangs and costs the subgraphs little.
@@ -145,7 +148,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     nats,
     logger,
     validationRules,
-    operationLimits: options.limits,
+    operationLimits: limits,
     rateLimited: (actor) => {
       const limit = limiter.take(`${actor.role}:${actor.id}`, Date.now());
       return limit.allowed ? null : limit.retryAfterSeconds;

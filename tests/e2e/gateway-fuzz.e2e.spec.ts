@@ -84,8 +84,10 @@ describe('validation cost is bounded for every document (through the real gatewa
 });
 
 describe('cost uses the real page sizes (through the real gateway)', () => {
-  const page = (alias: string) => `${alias}: myTrips(first: $n) { edges { node { id state fare distanceKm createdAt updatedAt passenger { name } driver { name } } } }`;
-  // Each page costs 1 + n × 12: five of them are 605 at n = 10 and 6,005 at n = 100.
+  // Ten plain fields five times over (each selection counts): 50 per trip, no entity hop.
+  const fields = 'id state fare distanceKm createdAt updatedAt passengerId passengerName driverId driverName '.repeat(5);
+  const page = (alias: string) => `${alias}: myTrips(first: $n) { edges { node { ${fields} } } }`;
+  // Each page costs 1 + n × 52: five of them are 2,605 at n = 10 and 26,005 at n = 100 (the limit is 25,000).
   const PAGES = `query Pages($n: Int) { ${['a', 'b', 'c', 'd', 'e'].map(page).join(' ')} }`;
 
   it('given a page size by variable, then its value is what the cost counts: 10 runs, 100 is refused with COST_LIMIT_EXCEEDED', async () => {

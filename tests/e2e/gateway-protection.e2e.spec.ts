@@ -1,6 +1,7 @@
 import { signToken } from '@happyride/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, eventually, graphqlClient } from '../support/graphql-client.ts';
+import { ENTITY_HOP_COST } from '../../gateway/src/plugins/cost-model.ts';
 import { startTestSystem } from '../support/system.ts';
 
 const SECRET = 'e2e-production-secret-0123456789';
@@ -45,9 +46,23 @@ describe('the gateway protects the graph (production settings)', () => {
   });
 
   it('given a page of pages too costly, then COST_LIMIT_EXCEEDED', async () => {
-    const fields = 'id state passengerId passengerName driverId driverName fare distanceKm createdAt updatedAt';
+    // 50 plain fields a trip: five pages of 100 cost 5 × (1 + 100 × 52) = 26,005, over the 25,000.
+    const fields = 'id state passengerId passengerName driverId driverName fare distanceKm createdAt updatedAt '.repeat(5);
     const query = `{ a: trips(first: 100) { edges { node { ${fields} } } } b: trips(first: 100) { edges { node { ${fields} } } } c: trips(first: 100) { edges { node { ${fields} } } } d: trips(first: 100) { edges { node { ${fields} } } } e: trips(first: 100) { edges { node { ${fields} } } } }`;
     expect(codes(await gql(query, { token: admin }))).toEqual(['COST_LIMIT_EXCEEDED']);
+  });
+
+  it('given a driver asking 15 times for the passengers of their expired offers (issue 20, example 5), then COST_LIMIT_EXCEEDED before any subgraph', async () => {
+    const driver = await signToken({ id: 'fan-out', role: 'driver' }, SECRET);
+    const offers = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `o${i}: myDispatchOffers(status: EXPIRED) { passenger { name } }`).join(' ')} }`;
+    const refused = await gql(offers(15), { token: driver });
+    expect(refused.status).toBe(400);
+    expect(codes(refused)).toEqual(['COST_LIMIT_EXCEEDED']);
+    // 1,500 passengers an entity hop each.
+    expect(Number(/estimated cost of (\d+); the limit is 25000/.exec(refused.errors?.[0]?.message ?? '')?.[1])).toBeGreaterThanOrEqual(1_500 * ENTITY_HOP_COST);
+    // Their passengers' ids need no other subgraph: the same 15 lists run.
+    const ids = await gql(offers(15).replaceAll('passenger { name }', 'passenger { id }'), { token: driver });
+    expect(ids.errors).toBeUndefined();
   });
 
   it('given a body over MAX_BODY_BYTES, then 413 PAYLOAD_TOO_LARGE as JSON', async () => {

@@ -1,10 +1,12 @@
 import type { ApolloServerPlugin, BaseContext, GraphQLRequestListener } from '@apollo/server';
 import {
   getNamedType,
+  getNullableType,
   getOperationAST,
   GraphQLError,
   isCompositeType,
   isInterfaceType,
+  isListType,
   isObjectType,
   Kind,
   valueFromASTUntyped,
@@ -20,6 +22,8 @@ import {
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
+import { TRIP_PAGE } from '@happyride/platform/list-sizes';
+import { ENTITY_HOP_COST, listOnlyCostModel, type CostModel } from './cost-model.ts';
 
 /** Limits in the spirit of graphql-armor's defaults; each one is configurable. */
 export interface OperationLimits {
@@ -29,14 +33,28 @@ export interface OperationLimits {
   maxAliases: number;
   /** Lexical tokens in the document: enforced by the parser (`parseOptions.maxTokens`). */
   maxTokens: number;
-  /** Estimated cost: 1 per field, times the page size under a paged field; introspection roots weigh more (INTROSPECTION_COST). */
+  /**
+   * Estimated cost: 1 per field; a list field's selection once per item it can return (its
+   * `first`, else its cap); each entity hop `entityHopCost` per item; introspection roots
+   * weigh more (INTROSPECTION_COST).
+   */
   maxCost: number;
+  /** What the cost prices: the gateway gives the supergraph's (`supergraphCostModel`); list sizes only without it. */
+  costModel?: CostModel;
 }
 
-export const defaultOperationLimits: OperationLimits = { maxDepth: 8, maxAliases: 15, maxTokens: 1000, maxCost: 5000 };
+/**
+ * maxCost: one unit is about what a plain field costs the system (a few µs of CPU), an entity
+ * hop ENTITY_HOP_COST of them: 25,000 lets an operation take about four hops or 25,000 fields,
+ * twice what the clients' operations cost (tests/ordinary-operations-cost.unit.spec.ts).
+ */
+export const defaultOperationLimits: OperationLimits = { maxDepth: 8, maxAliases: 15, maxTokens: 1000, maxCost: 25_000 };
 
-/** The page sizes the subgraphs accept (subgraphs/trip-queries/src/pagination.ts), and their default. */
-export const PAGE_SIZE = { min: 1, max: 100, default: 20 } as const;
+/** The page sizes of a paged field the list sizes do not name (one taking `first`): the trips' pages. */
+export const PAGE_SIZE = { min: TRIP_PAGE.min, max: TRIP_PAGE.max, default: TRIP_PAGE.default } as const;
+
+/** A list field the list sizes do not name is priced as this many items (a test keeps every list field named). */
+export const UNLISTED_LIST_SIZE = TRIP_PAGE.max;
 
 /**
  * Selections the measurement may visit in one document. With each fragment measured once, a
@@ -47,10 +65,10 @@ export const MAX_VISITS = 10_000;
 
 /**
  * What an introspection root costs beyond its fields: `__schema` answers for the whole schema
- * (the standard introspection query costs about 1,200 in all, so four fit in the default
- * limit and a fifth is refused), `__type` for one type.
+ * (the standard introspection query costs about 5,200 in all, so four fit in the default limit
+ * and a fifth is refused), `__type` for one type.
  */
-export const INTROSPECTION_COST: Readonly<Record<string, number>> = { __schema: 1000, __type: 10 };
+export const INTROSPECTION_COST: Readonly<Record<string, number>> = { __schema: 5000, __type: 50 };
 
 const limitError = (code: string, message: string) => new GraphQLError(message, { extensions: { code } });
 
@@ -61,8 +79,13 @@ export interface OperationMeasure {
   cost: number;
 }
 
+/** A selection set's measure, with the subgraphs other than its parent's that its fields need (each one hop per parent item). */
+interface SelectionMeasure extends OperationMeasure {
+  foreign: ReadonlySet<string>;
+}
+
 export interface MeasureOptions {
-  /** Tells which fields are paged (they take `first`) and their default page size. */
+  /** Tells each field's type, arguments and list-ness. */
   schema?: GraphQLSchema;
   /**
    * The request's variables; undefined while they are not known (validation): a `first` given
@@ -70,31 +93,36 @@ export interface MeasureOptions {
    */
   variables?: Readonly<Record<string, unknown>>;
   maxVisits?: number;
+  /** List sizes and entity hops; `listOnlyCostModel` when not given. */
+  model?: CostModel;
 }
 
 class TooComplex extends Error {}
 
-const NOTHING: OperationMeasure = { depth: 0, aliases: 0, cost: 0 };
+const NO_GRAPHS: ReadonlySet<string> = new Set();
+const NOTHING: SelectionMeasure = { depth: 0, aliases: 0, cost: 0, foreign: NO_GRAPHS };
 
 /**
- * Measures selections with each fragment measured once (memoised by name: a fragment's depth,
- * aliases and cost do not depend on where it is spread, so a spread adds its stored measure),
- * a fragment cycle measuring as nothing (NoFragmentCyclesRule refuses it), and at most
- * `maxVisits` selections visited over the whole document, else `TooComplex`. Bad page sizes
- * are collected in `pageErrors`.
+ * Measures selections with each fragment measured once per subgraph it is spread in (memoised:
+ * a fragment's depth, aliases and cost do not depend on where it is spread, only on the subgraph
+ * resolving its parent, so a spread adds its stored measure), a fragment cycle measuring as
+ * nothing (NoFragmentCyclesRule refuses it), and at most `maxVisits` selections visited over the
+ * whole document, else `TooComplex`. Bad page sizes are collected in `pageErrors`.
  */
 class Measurer {
   readonly pageErrors: GraphQLError[] = [];
   readonly #fragments = new Map<string, FragmentDefinitionNode>();
-  readonly #measured = new Map<string, OperationMeasure>();
+  readonly #measured = new Map<string, SelectionMeasure>();
   readonly #inProgress = new Set<string>();
   readonly #variableDefaults = new Map<string, unknown>();
+  readonly #model: CostModel;
   #visits = 0;
 
   constructor(
     document: DocumentNode,
     private readonly options: MeasureOptions,
   ) {
+    this.#model = options.model ?? listOnlyCostModel;
     for (const definition of document.definitions) {
       if (definition.kind === Kind.FRAGMENT_DEFINITION) this.#fragments.set(definition.name.value, definition);
       if (definition.kind === Kind.OPERATION_DEFINITION) {
@@ -105,75 +133,110 @@ class Measurer {
     }
   }
 
+  /** The root fields' own fetches are not hops: the gateway makes one per subgraph they are in. */
   operation(operation: OperationDefinitionNode): OperationMeasure {
     const root = this.options.schema?.getRootType(operation.operation) ?? undefined;
-    return this.selectionSet(operation.selectionSet, root);
-  }
-
-  selectionSet(selectionSet: SelectionSetNode, parent: GraphQLCompositeType | undefined): OperationMeasure {
-    let depth = 0;
-    let aliases = 0;
-    let cost = 0;
-    for (const selection of selectionSet.selections) {
-      if (++this.#visits > (this.options.maxVisits ?? MAX_VISITS)) throw new TooComplex();
-      let measure: OperationMeasure;
-      if (selection.kind === Kind.FIELD) measure = this.field(selection, parent);
-      else if (selection.kind === Kind.INLINE_FRAGMENT) measure = this.selectionSet(selection.selectionSet, this.typeNamed(selection.typeCondition?.name.value) ?? parent);
-      else measure = this.fragment(selection.name.value);
-      depth = Math.max(depth, measure.depth);
-      aliases += measure.aliases;
-      cost += measure.cost;
-    }
+    const { depth, aliases, cost } = this.selectionSet(operation.selectionSet, root, undefined);
     return { depth, aliases, cost };
   }
 
-  fragment(name: string): OperationMeasure {
-    const known = this.#measured.get(name);
+  /** `graph`: the subgraph that resolves the parent (undefined at the root and where unknown). */
+  selectionSet(selectionSet: SelectionSetNode, parent: GraphQLCompositeType | undefined, graph: string | undefined): SelectionMeasure {
+    let depth = 0;
+    let aliases = 0;
+    let cost = 0;
+    let foreign = NO_GRAPHS;
+    for (const selection of selectionSet.selections) {
+      if (++this.#visits > (this.options.maxVisits ?? MAX_VISITS)) throw new TooComplex();
+      let measure: SelectionMeasure;
+      if (selection.kind === Kind.FIELD) measure = this.field(selection, parent, graph);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) measure = this.selectionSet(selection.selectionSet, this.typeNamed(selection.typeCondition?.name.value) ?? parent, graph);
+      else measure = this.fragment(selection.name.value, graph);
+      depth = Math.max(depth, measure.depth);
+      aliases += measure.aliases;
+      cost += measure.cost;
+      if (measure.foreign.size > 0) foreign = new Set([...foreign, ...measure.foreign]);
+    }
+    return { depth, aliases, cost, foreign };
+  }
+
+  fragment(name: string, graph: string | undefined): SelectionMeasure {
+    const key = `${name}\u0000${graph ?? ''}`;
+    const known = this.#measured.get(key);
     if (known) return known;
     const fragment = this.#fragments.get(name);
-    if (!fragment || this.#inProgress.has(name)) return NOTHING;
-    this.#inProgress.add(name);
-    const measure = this.selectionSet(fragment.selectionSet, this.typeNamed(fragment.typeCondition.name.value));
-    this.#inProgress.delete(name);
-    this.#measured.set(name, measure);
+    if (!fragment || this.#inProgress.has(key)) return NOTHING;
+    this.#inProgress.add(key);
+    const measure = this.selectionSet(fragment.selectionSet, this.typeNamed(fragment.typeCondition.name.value), graph);
+    this.#inProgress.delete(key);
+    this.#measured.set(key, measure);
     return measure;
   }
 
-  field(field: FieldNode, parent: GraphQLCompositeType | undefined): OperationMeasure {
+  /**
+   * 1, plus, for each item the field can return, its selection and one hop per other subgraph
+   * that selection needs. Its `foreign` is its own subgraph when the parent's cannot resolve it.
+   */
+  field(field: FieldNode, parent: GraphQLCompositeType | undefined, graph: string | undefined): SelectionMeasure {
     const aliases = field.alias ? 1 : 0;
-    if (!field.selectionSet) return { depth: 1, aliases, cost: 1 };
+    const coordinate = parent ? `${parent.name}.${field.name.value}` : undefined;
+    const graphs = coordinate ? this.#model.fieldGraphs.get(coordinate) : undefined;
+    const resolvedIn = !graphs || (graph !== undefined && graphs.includes(graph)) ? graph : graphs[0];
+    // Under the root (no subgraph yet: a root field, a subscription's payload) a field is the root fetch's, not a hop.
+    const foreign = graph !== undefined && resolvedIn !== graph && resolvedIn !== undefined ? new Set([resolvedIn]) : NO_GRAPHS;
     const definition = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[field.name.value] : undefined;
+    const items = this.listSize(field, coordinate, definition);
+    if (!field.selectionSet) return { depth: 1, aliases, cost: items, foreign };
     const type = definition ? getNamedType(definition.type) : undefined;
-    const children = this.selectionSet(field.selectionSet, type && isCompositeType(type) ? type : undefined);
+    const children = this.selectionSet(field.selectionSet, type && isCompositeType(type) ? type : undefined, resolvedIn);
     // Introspection: its depth is bounded by MaxIntrospectionDepthRule (in graphql's
     // specifiedRules), not by maxDepth; it costs its root's weight plus 1 per field.
     const introspection = INTROSPECTION_COST[field.name.value];
-    if (introspection !== undefined) return { depth: 1, aliases: aliases + children.aliases, cost: 1 + introspection + children.cost };
-    return { depth: 1 + children.depth, aliases: aliases + children.aliases, cost: 1 + this.pageSize(field, definition) * children.cost };
+    if (introspection !== undefined) return { depth: 1, aliases: aliases + children.aliases, cost: 1 + introspection + children.cost, foreign: NO_GRAPHS };
+    const perItem = children.cost + children.foreign.size * this.#model.entityHopCost;
+    return { depth: 1 + children.depth, aliases: aliases + children.aliases, cost: 1 + items * perItem, foreign };
   }
 
-  /** The page a paged field (one taking `first`) returns; 1 for any other field. */
-  pageSize(field: FieldNode, definition: GraphQLField<unknown, unknown> | undefined): number {
+  /**
+   * The most items a field returns, as the list sizes say (a paged field: its `first`); a
+   * paged field they do not name (one taking `first`) as PAGE_SIZE, another list as
+   * UNLISTED_LIST_SIZE; 1 for any other field. A leaf list costs its items.
+   */
+  listSize(field: FieldNode, coordinate: string | undefined, definition: GraphQLField<unknown, unknown> | undefined): number {
+    // Introspection's lists are priced by INTROSPECTION_COST, once.
+    if (!coordinate || coordinate.startsWith('__')) return 1;
+    const known = this.#model.listSizes[coordinate];
+    if (known) {
+      if (known.by === 'cap') return known.max;
+      if (known.by === 'first') return this.firstOf(field, known);
+      return 1; // 'parent' (its parent's page counts them) and 'scalars' (one field)
+    }
     const argument = field.arguments?.find((a) => a.name.value === 'first');
     const declared = definition?.args.find((a) => a.name === 'first');
     // Without the schema (or for an unknown field, which validation refuses), `first` marks a paged field.
-    const paged = declared !== undefined || (!definition && argument !== undefined);
-    if (!paged) return 1;
-    const fieldDefault = typeof declared?.defaultValue === 'number' ? declared.defaultValue : PAGE_SIZE.default;
-    if (!argument) return fieldDefault;
+    if (declared !== undefined || (!definition && argument !== undefined)) {
+      return this.firstOf(field, { ...PAGE_SIZE, default: typeof declared?.defaultValue === 'number' ? declared.defaultValue : PAGE_SIZE.default });
+    }
+    return definition && isListType(getNullableType(definition.type)) ? UNLISTED_LIST_SIZE : 1;
+  }
+
+  /** The page a paged field returns: its `first`, literal or by variable, else its default. */
+  firstOf(field: FieldNode, page: { min: number; max: number; default: number }): number {
+    const argument = field.arguments?.find((a) => a.name.value === 'first');
+    if (!argument) return page.default;
     let value: unknown;
     if (argument.value.kind === Kind.VARIABLE) {
       const name = argument.value.name.value;
-      if (!this.options.variables) return PAGE_SIZE.min; // not known yet: the least it can be
+      if (!this.options.variables) return page.min; // not known yet: the least it can be
       value = name in this.options.variables ? this.options.variables[name] : this.#variableDefaults.get(name);
     } else {
       value = valueFromASTUntyped(argument.value);
     }
     // null or absent: the resolver's default; not a number: the variable coercion refuses it.
-    if (typeof value !== 'number') return fieldDefault;
-    if (!Number.isInteger(value) || value < PAGE_SIZE.min || value > PAGE_SIZE.max) {
-      this.pageErrors.push(limitError('BAD_USER_INPUT', `\`first\` of ${field.name.value} must be from ${PAGE_SIZE.min} to ${PAGE_SIZE.max}; got ${value}.`));
-      return PAGE_SIZE.max;
+    if (typeof value !== 'number') return page.default;
+    if (!Number.isInteger(value) || value < page.min || value > page.max) {
+      this.pageErrors.push(limitError('BAD_USER_INPUT', `\`first\` of ${field.name.value} must be from ${page.min} to ${page.max}; got ${value}.`));
+      return page.max;
     }
     return value;
   }
@@ -229,7 +292,7 @@ function checkOperations(
   limits: OperationLimits,
   schema: GraphQLSchema | undefined,
 ): GraphQLError[] {
-  const measurer = new Measurer(document, { ...(schema ? { schema } : {}), ...(variables ? { variables } : {}) });
+  const measurer = new Measurer(document, { ...(schema ? { schema } : {}), ...(variables ? { variables } : {}), ...(limits.costModel ? { model: limits.costModel } : {}) });
   const errors: GraphQLError[] = [];
   for (const operation of operations) {
     const name = operation.name ? ` ${operation.name.value}` : '';
@@ -250,7 +313,7 @@ function checkOperations(
       errors.push(
         limitError(
           'COST_LIMIT_EXCEEDED',
-          `Operation${name} has an estimated cost of ${describeCount(measure.cost)}; the limit is ${limits.maxCost}. Ask for smaller pages (first) or fewer fields.`,
+          `Operation${name} has an estimated cost of ${describeCount(measure.cost)}; the limit is ${limits.maxCost}. Ask for smaller pages (first), fewer fields, or fewer fields of other subgraphs under a list (each costs ${limits.costModel?.entityHopCost ?? ENTITY_HOP_COST} per item; passengerName and driverName need none).`,
         ),
       );
     }

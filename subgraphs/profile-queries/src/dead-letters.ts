@@ -1,9 +1,7 @@
 import { forbidden } from '@happyride/domain';
 import type { DeadLetter } from '@happyride/eventstore';
-import { MongoDeadLetterStore, requireActor, type QueryContext } from '@happyride/platform';
+import { DEAD_LETTER_PAGE, MongoDeadLetterStore, requireActor, type QueryContext } from '@happyride/platform';
 import type { DeadLetter as DeadLetterNode, QueryDeadLettersArgs } from './generated/resolvers-types.ts';
-
-const MAX_FIRST = 500;
 
 const toGraphQL = (letter: DeadLetter): DeadLetterNode => ({
   id: letter._id,
@@ -25,7 +23,7 @@ const toGraphQL = (letter: DeadLetter): DeadLetterNode => ({
 export async function deadLetters(_: unknown, { consumer, first }: QueryDeadLettersArgs, ctx: QueryContext) {
   const actor = requireActor(ctx.actor);
   if (actor.role !== 'admin') throw forbidden('Dead letters are visible to admins only.');
-  const size = Math.min(Math.max(first ?? 50, 1), MAX_FIRST);
+  const size = Math.min(Math.max(first ?? DEAD_LETTER_PAGE.default, DEAD_LETTER_PAGE.min), DEAD_LETTER_PAGE.max);
   const letters = await new MongoDeadLetterStore(ctx.db).list(consumer ?? undefined, size);
   return letters.map(toGraphQL);
 }

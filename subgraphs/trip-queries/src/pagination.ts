@@ -1,7 +1,8 @@
 import { invalidInput, isValidId } from '@happyride/domain';
+import { TRIP_PAGE } from '@happyride/platform/list-sizes';
 
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = TRIP_PAGE.default;
+export const MAX_PAGE_SIZE = TRIP_PAGE.max;
 
 /** Where a page starts: after the trip with this creation time and id (newest first). */
 export interface Cursor {
@@ -30,8 +31,8 @@ export function decodeCursor(raw: string): Cursor {
 
 export function pageSize(first: number | null | undefined): number {
   const size = first ?? DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
-    throw invalidInput(`\`first\` must be from 1 to ${MAX_PAGE_SIZE}; got ${size}.`);
+  if (!Number.isInteger(size) || size < TRIP_PAGE.min || size > MAX_PAGE_SIZE) {
+    throw invalidInput(`\`first\` must be from ${TRIP_PAGE.min} to ${MAX_PAGE_SIZE}; got ${size}.`);
   }
   return size;
 }

@@ -1,5 +1,5 @@
 import { forbidden, tripStatuses } from '@happyride/domain';
-import { DateTimeScalar, requireActor, type QueryContext } from '@happyride/platform';
+import { DateTimeScalar, DISPATCH_OFFERS_CAP, requireActor, type QueryContext } from '@happyride/platform';
 import type { TripHistoryDocument as TripDoc } from '@happyride/projections/trips/trip-history';
 import type { DispatchOfferDocument } from '@happyride/sagas/dispatch/dispatch-offers';
 import type { Db, Filter } from 'mongodb';
@@ -77,7 +77,7 @@ export const resolvers = {
       return offers(ctx.db)
         .find({ driverId, status: status ?? 'OPEN' }, { comment: ORDERED_KEYS_COMMENT })
         .sort({ updatedAt: -1, _id: -1 })
-        .limit(100)
+        .limit(DISPATCH_OFFERS_CAP.max)
         .toArray();
     },
     dispatchOffer: (_: unknown, { tripId }: QueryDispatchOfferArgs, ctx: TripQueriesContext) =>
