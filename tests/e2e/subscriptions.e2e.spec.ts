@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, graphqlClient, tokenFor } from '../support/graphql-client.ts';
 import { dispatchActors } from '../support/dispatch.ts';
+import { hostileConnectionInit } from '../support/hostile-connection-params.ts';
 import { startTestSystem } from '../support/system.ts';
 import { collect, rawSocket, subscriptionClient } from '../support/websocket.ts';
 
@@ -116,5 +118,18 @@ describe('graphql-ws close codes at the gateway', () => {
     await eventually(async () => socket.messages.filter((m) => m.type === 'next').length, (n) => n > 0);
     socket.send({ type: 'subscribe', id: 'same', payload: { query: FOLLOW, variables: { t: tripId } } });
     expect((await socket.closed).code).toBe(4409);
+  });
+});
+
+describe('connection_init with another auth scheme, or no string where the token belongs', () => {
+  it('given generated payloads (Basic and other schemes, malformed bearers, objects, arrays, numbers, huge strings), then each socket is closed 4403 (4400 when graphql-ws refuses the payload itself), never 4500', async () => {
+    const named = { payload: { authorization: 'Basic dXNlcjpwYXNzd29yZA==' }, refusedByGraphqlWs: false };
+    const cases = [named, ...fc.sample(hostileConnectionInit(), { numRuns: 11 })];
+    for (const { payload, refusedByGraphqlWs } of cases) {
+      const socket = await rawSocket(system.gatewayUrl);
+      socket.send({ type: 'connection_init', payload });
+      const { code } = await socket.closed;
+      expect({ payload, code }).toEqual({ payload, code: refusedByGraphqlWs ? 4400 : 4403 });
+    }
   });
 });

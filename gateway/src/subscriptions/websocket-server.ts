@@ -2,7 +2,7 @@ import type { ApolloServer } from '@apollo/server';
 import type { Actor } from '@happyride/domain';
 import { isValidId } from '@happyride/domain';
 import { dispatchOfferSubject, onNatsReconnect, tripUpdatedSubject, type Nats } from '@happyride/eventstore';
-import { bearerToken, KeySetUnavailableError, type Logger, type TokenVerifier } from '@happyride/platform';
+import { KeySetUnavailableError, type Logger, type TokenVerifier } from '@happyride/platform';
 import {
   extendSchema,
   getOperationAST,
@@ -28,6 +28,7 @@ import type { GatewayContext } from '../context.ts';
 import { checkOperationCost, type OperationLimits } from '../plugins/operation-limits.ts';
 import { OFFER_TRIP_VARIABLE, oneOfferQuery, subscriptionAsQuery } from './as-query.ts';
 import { CheckedDocuments } from './checked-documents.ts';
+import { connectionToken } from './connection-token.ts';
 import { serveGraphQLWs, type Extra } from './graphql-ws-transport.ts';
 import { LiveFeeds, type Followed, type OfferQueries } from './live-feeds.ts';
 import { NoticeRouter } from './notice-router.ts';
@@ -217,8 +218,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   }
 
   async function connect(ctx: WsContext): Promise<boolean> {
-    const header = ctx.connectionParams?.['authorization'];
-    const token = bearerToken(typeof header === 'string' ? header : undefined);
+    // Another scheme, a malformed bearer, or no string at all: 4403 like a bad token, never a throw (4500).
+    const token = connectionToken(ctx.connectionParams);
     if (!token) return false;
     const { socket } = ctx.extra;
     const state = sockets.get(socket);
@@ -245,7 +246,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     options.badTokens?.release(ip);
     if (!limitPerIdentity(socket, state, actor)) return false; // closed with 4430 already (the 4403 that follows is ignored)
     state.actor = actor;
-    state.authorization = header as string;
+    state.authorization = `Bearer ${token}`;
     state.expiresAtMs = tokenExpiresAtMs(token);
     if (state.expiresAtMs !== undefined) expiring.add(socket, state.expiresAtMs);
     return true;
