@@ -2,7 +2,7 @@ import type { ApolloServer } from '@apollo/server';
 import type { Actor } from '@happyride/domain';
 import { isValidId } from '@happyride/domain';
 import { dispatchOfferSubject, onNatsReconnect, tripUpdatedSubject, type Nats } from '@happyride/eventstore';
-import { KeySetUnavailableError, type Logger, type TokenVerifier } from '@happyride/platform';
+import type { Logger } from '@happyride/platform';
 import {
   extendSchema,
   getOperationAST,
@@ -26,6 +26,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayContext } from '../context.ts';
 import { checkOperationCost, type OperationLimits } from '../plugins/operation-limits.ts';
+import type { TokenAdmission } from '../plugins/token-admission.ts';
 import { OFFER_TRIP_VARIABLE, oneOfferQuery, subscriptionAsQuery } from './as-query.ts';
 import { CheckedDocuments } from './checked-documents.ts';
 import { connectionToken } from './connection-token.ts';
@@ -52,7 +53,6 @@ export interface SubscriptionServerOptions {
   apollo: ApolloServer<GatewayContext>;
   /** The gateway's current API schema (follows supergraph updates). */
   apiSchema: () => GraphQLSchema | undefined;
-  verify: TokenVerifier;
   nats: Nats;
   logger: Logger;
   validationRules: readonly ValidationRule[];
@@ -63,11 +63,10 @@ export interface SubscriptionServerOptions {
   /** The client's address from the upgrade request (the peer, or X-Forwarded-For behind TRUSTED_PROXIES). */
   clientIp?: (request: IncomingMessage) => string;
   /**
-   * The address's bucket of failed tokens, as on HTTP: `reserve` takes from it before a token is
-   * verified (false: none left, refuse it unverified), `release` gives it back when the failure
-   * was not the token's (it verified, or the key set is down).
+   * Admits a `connection_init` token as on HTTP (`token-admission.ts`): a remembered token
+   * on a lookup, any other through its address's failed-token budget.
    */
-  badTokens?: { reserve: (ip: string) => boolean; release: (ip: string) => void };
+  admitToken: TokenAdmission;
   connectionInitWaitTimeoutMs: number;
   limits?: Partial<WebSocketLimits>;
   /** Waits between attempts of a live read that fails (tests shorten them). */
@@ -224,26 +223,27 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     const { socket } = ctx.extra;
     const state = sockets.get(socket);
     if (!state) return false; // refused at the upgrade (too many from its address)
-    const { ip } = state;
-    if (options.badTokens && !options.badTokens.reserve(ip)) {
-      // An address that spent its failed-token burst is refused unverified, as on HTTP.
-      socket.close(WebSocketCloseCode.TryAgainLater, 'Too many invalid tokens from this address');
-      return false;
-    }
-    let actor: Actor;
-    try {
-      actor = await options.verify(token);
-    } catch (error) {
-      if (error instanceof KeySetUnavailableError) {
-        options.badTokens?.release(ip);
+    const admission = await options.admitToken(token, state.ip);
+    switch (admission.kind) {
+      case 'verified':
+        break;
+      case 'invalid':
+        return false; // → 4403 Forbidden
+      case 'flooding':
+        // The address spent its failed-token budget and this token failed too, as HTTP's 429.
+        socket.close(WebSocketCloseCode.TryAgainLater, 'Too many invalid tokens from this address');
+        return false;
+      case 'unavailable':
         // Not the caller's fault: a retryable close, never the 4403 of a bad token.
-        logger.warn({ err: error.message }, 'websocket refused: the token key set is unavailable');
+        logger.warn({ err: admission.error.message }, 'websocket refused: the token key set is unavailable');
         socket.close(WebSocketCloseCode.TryAgainLater, 'The token key set is unavailable: try again shortly');
         return false;
+      default: {
+        const unreachable: never = admission;
+        throw new Error(`unknown admission ${JSON.stringify(unreachable)}`);
       }
-      return false; // → 4403 Forbidden (the reserved failed-token budget stays spent)
     }
-    options.badTokens?.release(ip);
+    const { actor } = admission;
     if (!limitPerIdentity(socket, state, actor)) return false; // closed with 4430 already (the 4403 that follows is ignored)
     state.actor = actor;
     state.authorization = `Bearer ${token}`;
@@ -393,3 +393,4 @@ function subjectOf(root: FieldNode, variables: Record<string, unknown> | undefin
   }
   return tripUpdatedSubject(value);
 }
+
