@@ -30,6 +30,7 @@ import type { TokenAdmission } from '../plugins/token-admission.ts';
 import { OFFER_TRIP_VARIABLE, oneOfferQuery, subscriptionAsQuery } from './as-query.ts';
 import { CheckedDocuments } from './checked-documents.ts';
 import { connectionToken } from './connection-token.ts';
+import { feedVariables } from './feed-variables.ts';
 import { serveGraphQLWs, type Extra } from './graphql-ws-transport.ts';
 import { LiveFeeds, type Followed, type OfferQueries } from './live-feeds.ts';
 import { NoticeRouter } from './notice-router.ts';
@@ -102,6 +103,8 @@ interface ReadContext {
 interface PreparedSubscription {
   /** Tells documents apart in feed keys. */
   id: number;
+  /** Its operation (whose variable definitions say which variables it uses). */
+  operation: OperationDefinitionNode;
   root: FieldNode;
   /** The query of its payload through the graph, printed. */
   query: string;
@@ -260,7 +263,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     } catch (error) {
       return { errors: [withCode('GRAPHQL_PARSE_FAILED')(error instanceof GraphQLError ? error : new GraphQLError(String(error)))] };
     }
-    const errors = validate(schema(), document, [...specifiedRules, ...options.validationRules]);
+    let errors: readonly GraphQLError[];
+    try {
+      errors = validate(schema(), document, [...specifiedRules, ...options.validationRules]);
+    } catch (error) {
+      // graphql's single-root-field rule evaluates root directives without the variables, and throws on `@include(if: $c)`.
+      if (error instanceof GraphQLError) return { errors: [new GraphQLError(`${error.message} (a subscription's root takes no directives)`, { extensions: { code: 'BAD_USER_INPUT' } })] };
+      throw error;
+    }
     if (errors.length > 0) return { errors: errors.map(withCode('GRAPHQL_VALIDATION_FAILED')) };
     const operation = getOperationAST(document, operationName);
     if (!operation || operation.operation !== 'subscription') {
@@ -278,7 +288,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   function prepare(document: DocumentNode, operation: OperationDefinitionNode, operationName: string | undefined): PreparedSubscription {
     const { document: query, responseKey } = subscriptionAsQuery(document, operation);
     const root = operation.selectionSet.selections[0] as FieldNode;
-    const prepared: PreparedSubscription = { id: ++preparedCount, root, query: print(query) };
+    const prepared: PreparedSubscription = { id: ++preparedCount, operation, root, query: print(query) };
     if (root.name.value !== 'dispatchOffers') return prepared;
     offersPrepared = true;
     typesOnly(schema()); // built while subscribing, not on the first offer's way
@@ -320,11 +330,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     const operationName = payload.operationName ?? undefined;
     const checked = documents.get(schema(), `${operationName ?? ''}\n${payload.query}`, () => checkDocument(payload.query, operationName));
     if ('errors' in checked) return checked.errors;
-    const variables = payload.variables ?? undefined;
-    const overLimits = checkOperationCost(checked.document, variables ?? {}, options.operationLimits, { schema: schema(), operationName });
-    if (overLimits.length > 0) return overLimits;
     if (Array.isArray(checked.subscription)) return checked.subscription;
     const prepared = checked.subscription as PreparedSubscription;
+    // Only the variables the operation uses, coerced: junk beside them neither reaches a read nor splits the feed.
+    const used = feedVariables(schema(), prepared.operation, payload.variables);
+    if ('errors' in used) return used.errors;
+    const { variables } = used;
+    const overLimits = checkOperationCost(checked.document, variables, options.operationLimits, { schema: schema(), operationName });
+    if (overLimits.length > 0) return overLimits;
     if (prepared.offers && connection.actor.role !== 'driver') {
       return [new GraphQLError('dispatchOffers is for drivers: sign in with the driver role.', { extensions: { code: 'FORBIDDEN' } })];
     }
@@ -335,9 +348,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       operationName,
     };
     const identity = `${connection.actor.role}:${connection.actor.id}`;
-    const subject = prepared.offers ? dispatchOfferSubject(connection.actor.id) : subjectOf(prepared.root, variables);
-    // Subscriptions with the same key share one live feed: same subject, document, variables and identity.
-    const key = JSON.stringify([subject, prepared.id, operationName ?? null, variables ?? null, identity]);
+    const subject = prepared.offers ? dispatchOfferSubject(connection.actor.id) : subjectOf(prepared.root, used.coerced);
+    // Subscriptions with the same key share one live feed: same subject, document, used variables and identity.
+    const key = JSON.stringify([subject, prepared.id, operationName ?? null, used.key, identity]);
     const followed = prepared.offers ? await feeds.followOffers(key, subject, context, prepared.offers) : await feeds.followQuery(key, subject, context);
     // Not allowed, or nothing there: an `error` message, and the socket stays open.
     if (followed.first.errors?.length) return followed.first.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions ?? {} }));
