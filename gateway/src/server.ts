@@ -1,6 +1,19 @@
 import { ApolloGateway } from '@apollo/gateway';
 import type { Nats } from '@happyride/eventstore';
-import { cachedReadiness, createMetricsRegistry, firstReason, identify, readinessCheck, startGraphQLService, startMetricsServer, type Logger, type RunningService, type TokenVerifier } from '@happyride/platform';
+import {
+  bearerToken,
+  cachedReadiness,
+  createMetricsRegistry,
+  firstReason,
+  InvalidTokenError,
+  keySetUnavailable,
+  readinessCheck,
+  startGraphQLService,
+  startMetricsServer,
+  type Logger,
+  type RunningService,
+  type TokenVerifier,
+} from '@happyride/platform';
 import type { Actor } from '@happyride/domain';
 import type { AddressInfo } from 'node:net';
 import type { GatewayContext } from './context.ts';
@@ -9,6 +22,7 @@ import { supergraphCostModel } from './plugins/cost-model.ts';
 import { operationLimitsPlugin, operationLimitsRule, type OperationLimits } from './plugins/operation-limits.ts';
 import { clientIp, parseTrustedProxies, type TrustedProxies } from './plugins/client-ip.ts';
 import { rateLimitedError, rateLimiter, type RateLimitOptions } from './plugins/rate-limit.ts';
+import { tokenAdmission, type Admission } from './plugins/token-admission.ts';
 import { SubgraphDataSource } from './subgraph-data-source.ts';
 import { registerSubscriptionMetrics } from './subscription-metrics.ts';
 import type { WebSocketLimits } from './subscriptions/socket-limits.ts';
@@ -75,6 +89,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
   });
   const limiter = rateLimiter(options.rateLimit);
+  const admitToken = tokenAdmission({ verify: options.verify, limiter });
   const trustedProxies = options.trustedProxies ?? parseTrustedProxies('');
   let apiSchema: GraphQLSchema | undefined;
   gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => {
@@ -115,25 +130,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ]);
     }, 2_000),
     context: async ({ req, correlationId }) => {
-      // Before any token is verified, it takes one of its address's failed-token budget, given back
-      // when it verifies: an address whose bad tokens used up the burst is refused unverified (a
-      // flood of forged tokens costs a map lookup each), and concurrent forged tokens cannot all
-      // pass a check before the first of them has failed. Then per identity.
+      // A token verified before is admitted on a lookup; any other takes from its address's
+      // failed-token budget until it verifies, and fails 429 once that is spent (`token-admission.ts`).
+      // Then the identity's own bucket (the address's, when anonymous).
       const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies);
       const { authorization } = req.headers;
       let actor: Actor | null = null;
       if (authorization) {
-        const badTokens = `bad-token:${ip}`;
-        const reserved = limiter.take(badTokens, Date.now());
-        if (!reserved.allowed) throw rateLimitedError(reserved.retryAfterSeconds);
+        let token: string | undefined;
         try {
-          actor = await identify(req.headers, options.verify);
+          token = bearerToken(authorization);
         } catch (error) {
-          // Only a token the caller got wrong keeps its reservation; a key set that is down does not.
-          if (!(error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED')) limiter.refund(badTokens, Date.now());
+          if (error instanceof InvalidTokenError) throw unauthenticatedToken(error);
           throw error;
         }
-        limiter.refund(badTokens, Date.now());
+        if (token) actor = admitted(await admitToken(token, ip));
       }
       const limit = limiter.take(actor ? `${actor.role}:${actor.id}` : `ip:${ip}`, Date.now());
       if (!limit.allowed) throw rateLimitedError(limit.retryAfterSeconds);
@@ -144,7 +155,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     httpServer: service.httpServer,
     apollo: service.apollo,
     apiSchema: () => apiSchema,
-    verify: options.verify,
     nats,
     logger,
     validationRules,
@@ -154,10 +164,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return limit.allowed ? null : limit.retryAfterSeconds;
     },
     clientIp: (request) => clientIp(request.socket.remoteAddress, request.headers['x-forwarded-for'], trustedProxies),
-    badTokens: {
-      reserve: (ip) => limiter.take(`bad-token:${ip}`, Date.now()).allowed,
-      release: (ip) => limiter.refund(`bad-token:${ip}`, Date.now()),
-    },
+    admitToken,
     connectionInitWaitTimeoutMs: options.connectionInitWaitTimeoutMs ?? 3_000,
     ...(options.webSocketLimits ? { limits: options.webSocketLimits } : {}),
   });
@@ -180,4 +187,25 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await service.stop();
     },
   };
+}
+
+/** A bearer token that was not accepted: 401 `UNAUTHENTICATED`, as every subgraph answers it. */
+const unauthenticatedToken = (error: InvalidTokenError) => new GraphQLError(error.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+
+/** The actor of an admitted token, or the error its refusal is answered with. */
+function admitted(admission: Admission): Actor {
+  switch (admission.kind) {
+    case 'verified':
+      return admission.actor;
+    case 'invalid':
+      throw unauthenticatedToken(admission.error);
+    case 'flooding':
+      throw rateLimitedError(admission.retryAfterSeconds);
+    case 'unavailable':
+      throw keySetUnavailable(admission.error);
+    default: {
+      const unreachable: never = admission;
+      throw new Error(`unknown admission ${JSON.stringify(unreachable)}`);
+    }
+  }
 }

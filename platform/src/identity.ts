@@ -22,7 +22,14 @@ export class KeySetUnavailableError extends Error {
   readonly retryAfterSeconds = 5;
 }
 
-export type TokenVerifier = (token: string) => Promise<Actor>;
+export interface TokenVerifier {
+  (token: string): Promise<Actor>;
+  /**
+   * The actor of a token this verifier has verified and still remembers (not expired), without
+   * verifying anything; undefined otherwise. Optional: a verifier without it remembers nothing.
+   */
+  remembered?: (token: string) => Actor | undefined;
+}
 
 /** The HS256 key, imported once per process rather than per request. */
 export const hs256Key = (secret: string): KeyObject => createSecretKey(Buffer.from(secret, 'utf8'));

@@ -21,6 +21,13 @@ interface Entry {
   touchedAt: number;
 }
 
+/** A verifier that can tell, without verifying, that a token verified before and still counts. */
+export interface RememberingVerifier {
+  (token: string): Promise<Actor>;
+  /** The actor of a token that verified and has not expired (nor outlived `maxAgeMs`); never verifies. */
+  remembered(token: string): Actor | undefined;
+}
+
 /**
  * Remembers tokens that verified, so a caller's next request with the same token costs a map
  * lookup, not a signature check (in the gateway and again in every subgraph it calls). Only
@@ -31,9 +38,9 @@ interface Entry {
 export function cachedVerifier(
   verify: (token: string) => Promise<{ actor: Actor; expiresAtMs: number }>,
   { maxTokens = 10_000, maxAgeMs = 5 * 60_000, touchEveryMs = 1_000, now = Date.now }: VerifiedTokenCacheOptions = {},
-): (token: string) => Promise<Actor> {
+): RememberingVerifier {
   const entries = new Map<string, Entry>();
-  return async (token) => {
+  const verifyRemembering = async (token: string): Promise<Actor> => {
     const entry = entries.get(token);
     if (entry) {
       const at = now();
@@ -53,4 +60,10 @@ export function cachedVerifier(
     if (entries.size > maxTokens) entries.delete(entries.keys().next().value as string);
     return actor;
   };
+  return Object.assign(verifyRemembering, {
+    remembered(token: string): Actor | undefined {
+      const entry = entries.get(token);
+      return entry && now() < entry.until ? entry.actor : undefined;
+    },
+  });
 }

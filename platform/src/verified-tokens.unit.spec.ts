@@ -24,6 +24,20 @@ describe('cachedVerifier', () => {
     expect(calls).toEqual(['t:60000']);
   });
 
+  it('given tokens that verified, failed or expired, then `remembered` names only the live ones, without verifying', async () => {
+    const { calls, verify } = countingVerifier();
+    let now = 1_000;
+    const cached = cachedVerifier(verify, { now: () => now });
+    await cached('t:5000');
+    await expect(cached('bad:5000')).rejects.toThrow('invalid');
+    expect(cached.remembered('t:5000')).toEqual(ada);
+    expect(cached.remembered('bad:5000')).toBeUndefined();
+    expect(cached.remembered('never:5000')).toBeUndefined();
+    now = 5_000;
+    expect(cached.remembered('t:5000')).toBeUndefined();
+    expect(calls).toEqual(['t:5000', 'bad:5000']);
+  });
+
   it('given a remembered token, when its exp has passed, then it is verified again (and fails as the verifier says)', async () => {
     const { calls, verify } = countingVerifier();
     let now = 1_000;

@@ -4,6 +4,7 @@
  * subgraph URLs point at closed loopback ports.
  */
 import { DEV_JWT_SECRET, signToken } from '@happyride/platform';
+import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subgraphs as schemaSubgraphs } from '../../schema/subgraphs.ts';
 import { freePort } from '@happyride/local-servers';
 import { codes, graphqlClient } from '../support/graphql-client.ts';
+import { until } from '../support/eventually.ts';
 import { natsUrl } from '../support/own-event-log.ts';
 import { rawSocket } from '../support/websocket.ts';
 
@@ -128,7 +130,7 @@ describe("the gateway's metrics", () => {
 });
 
 describe('floods of bad tokens', () => {
-  it('given 40 forged tokens at once from one address, then it is throttled before verification: 429 RATE_LIMITED with a retry hint', async () => {
+  it('given 40 forged tokens at once from one address, then past its burst they are refused as a flood: 429 RATE_LIMITED with a retry hint', async () => {
     const forged = await signToken({ id: 'p-forged', role: 'admin' }, 'not-the-secret-0123456789-abcdefghijklmn', { audience: AUDIENCE, issuer: ISSUER });
     const startedAt = performance.now();
     const responses = await Promise.all(Array.from({ length: 40 }, () => gql('{ __typename }', { token: forged })));
@@ -136,8 +138,8 @@ describe('floods of bad tokens', () => {
     const limited = responses.filter((r) => r.status === 429);
     expect(limited.length).toBeGreaterThanOrEqual(15);
     expect(limited[0]?.errors?.[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
-    // at most the burst of 20 was verified (each takes its budget before verification, so concurrent
-    // ones cannot all slip past), plus what the rate of 60/min refilled while they ran
+    // at most the burst of 20 was answered 401 (each takes its budget before verification, so concurrent
+    // ones cannot all be counted as first failures), plus what the rate of 60/min refilled while they ran
     expect(responses.filter((r) => r.status === 401).length).toBeLessThanOrEqual(20 + Math.floor(elapsedSeconds));
   });
 
@@ -153,9 +155,9 @@ describe('floods of bad tokens', () => {
 });
 
 describe('bad tokens over WebSocket', () => {
-  it('given an address that spent its failed-token burst, when it opens sockets with forged tokens, then they are closed 1013 unverified, like HTTP 429', async () => {
+  it('given an address that spent its failed-token burst, when it opens sockets with forged tokens, then they are closed 1013, like HTTP 429', async () => {
     // The HTTP flood above spent this address's bucket (it refills a token a second); sockets
-    // share it: a forged token is refused (4403) while the bucket lasts, then unverified (1013).
+    // share it: a forged token is refused (4403) while the bucket lasts, then as a flood (1013).
     const codesSeen: number[] = [];
     for (let i = 0; i < 6; i++) {
       const socket = await rawSocket(`${gateway.url}/graphql`);
@@ -201,5 +203,96 @@ describe('start-up refusals', () => {
     } finally {
       await down.stop();
     }
+  });
+});
+
+describe('floods hit the flooder: a crowd behind one address', () => {
+  // A gateway behind a trusted proxy (this test), so each generated crowd gets an address of its own.
+  let proxied: Awaited<ReturnType<typeof startGatewayProcess>>;
+  beforeAll(async () => {
+    proxied = await startGatewayProcess({ JWT_SECRET: SECRET, JWT_AUDIENCE: AUDIENCE, JWT_ISSUER: ISSUER, RATE_LIMIT_PER_MINUTE: '60', RATE_LIMIT_BURST: '20', TRUSTED_PROXIES: '127.0.0.1' });
+  }, 120_000);
+  afterAll(() => proxied?.stop());
+
+  type Caller = { kind: 'forged' | 'known' | 'fresh'; user: number; transport: 'http' | 'ws' };
+  /** A crowd: forged tokens past the address's burst of 20, valid users verified before (here or elsewhere) and first-timers, in a generated order and waves. */
+  const crowd = fc
+    .record({
+      forged: fc.integer({ min: 25, max: 45 }),
+      known: fc.array(fc.record({ verifiedHere: fc.boolean(), requests: fc.integer({ min: 1, max: 2 }) }), { minLength: 1, maxLength: 3 }),
+      fresh: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 0, maxLength: 3 }),
+    })
+    .chain(({ forged, known, fresh }) => {
+      const callers: Array<Omit<Caller, 'transport'>> = [
+        ...Array.from({ length: forged }, (_, user) => ({ kind: 'forged' as const, user })),
+        ...known.flatMap(({ requests }, user) => Array.from({ length: requests }, () => ({ kind: 'known' as const, user }))),
+        ...fresh.flatMap((requests, user) => Array.from({ length: requests }, () => ({ kind: 'fresh' as const, user }))),
+      ];
+      return fc.record({
+        known: fc.constant(known),
+        callers: fc.shuffledSubarray(callers, { minLength: callers.length }).chain((order) =>
+          fc.tuple(...order.map((caller) => fc.constantFrom<Caller['transport']>('http', 'ws').map((transport): Caller => ({ ...caller, transport })))),
+        ),
+        waveSize: fc.integer({ min: 1, max: 10 }),
+      });
+    });
+
+  let crowdNumber = 0;
+  it('given forged tokens and valid users mixed behind one address (generated counts, orders, fresh and already verified users, HTTP and WebSocket), then every valid user is served and only the flooder is refused', async () => {
+    const forgedSecret = 'not-the-secret-0123456789-abcdefghijklmn';
+    await fc.assert(
+      fc.asyncProperty(crowd, async ({ known, callers, waveSize }) => {
+        const run = ++crowdNumber;
+        const address = `198.51.100.${run}`;
+        const tokens = new Map<string, string>();
+        const tokenOf = async ({ kind, user }: Caller) => {
+          const key = `${kind}-${user}`;
+          if (!tokens.has(key)) {
+            const sub = `p-${kind}-${run}-${user}`;
+            tokens.set(key, kind === 'forged' ? await signToken({ id: sub, role: 'passenger' }, forgedSecret, { audience: AUDIENCE, issuer: ISSUER }) : await token(sub));
+          }
+          return tokens.get(key)!;
+        };
+        const http = async (bearer: string, from: string) => {
+          const response = await fetch(`${proxied.url}/graphql`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, 'x-forwarded-for': from },
+            body: JSON.stringify({ query: '{ __typename }' }),
+          });
+          const body = (await response.json()) as { data?: unknown };
+          return response.status === 200 && JSON.stringify(body.data) === '{"__typename":"Query"}' ? 'served' : `http ${response.status}`;
+        };
+        const ws = async (bearer: string, from: string) => {
+          const socket = await rawSocket(`${proxied.url}/graphql`, { 'x-forwarded-for': from });
+          socket.send({ type: 'connection_init', payload: { authorization: `Bearer ${bearer}` } });
+          let closedWith: number | undefined;
+          void socket.closed.then(({ code }) => (closedWith = code));
+          const acked = () => socket.messages.some((m) => m.type === 'connection_ack');
+          await until(() => acked() || closedWith !== undefined, { what: 'an ack or a close' });
+          const ended = acked() ? 'served' : `ws ${closedWith}`;
+          socket.close();
+          await socket.closed;
+          return ended;
+        };
+        // Valid users whose tokens the gateway has verified already, at this address or another.
+        for (const [user, { verifiedHere }] of known.entries()) {
+          expect(await http(await tokenOf({ kind: 'known', user, transport: 'http' }), verifiedHere ? address : `192.0.2.${run}`)).toBe('served');
+        }
+        const startedAt = performance.now();
+        const answers: Array<{ caller: Caller; answer: string }> = [];
+        for (let i = 0; i < callers.length; i += waveSize) {
+          const wave = callers.slice(i, i + waveSize);
+          answers.push(...(await Promise.all(wave.map(async (caller) => ({ caller, answer: await (caller.transport === 'http' ? http : ws)(await tokenOf(caller), address) })))));
+        }
+        const elapsedSeconds = (performance.now() - startedAt) / 1000;
+        const valid = answers.filter(({ caller }) => caller.kind !== 'forged');
+        expect(valid.filter(({ answer }) => answer !== 'served')).toEqual([]);
+        const forged = answers.filter(({ caller }) => caller.kind === 'forged').map(({ answer }) => answer);
+        expect(forged.filter((answer) => !['http 401', 'http 429', 'ws 4403', 'ws 1013'].includes(answer))).toEqual([]);
+        // The flooder is hit: past the burst of 20 (plus a token a second refilled), its tokens are refused as a flood.
+        expect(forged.filter((answer) => answer === 'http 401' || answer === 'ws 4403').length).toBeLessThanOrEqual(20 + Math.ceil(elapsedSeconds));
+      }),
+      { numRuns: 8 },
+    );
   });
 });

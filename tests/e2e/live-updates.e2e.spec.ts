@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatchActors, offset, somewhereNew } from '../support/dispatch.ts';
 import { eventually } from '../support/graphql-client.ts';
@@ -54,6 +55,40 @@ describe('one notice, one read', () => {
       // One read per notice of the trip (its cancellation, then whatever dispatch and payment change after), not one per subscriber.
       expect(reads).toBeGreaterThan(0);
       expect(reads).toBeLessThanOrEqual(10);
+    } finally {
+      for (const follow of follows) follow.dispose();
+      await Promise.all(clients.map((client) => client.dispose()));
+    }
+  });
+});
+
+describe('a feed is keyed on the variables its subscription uses', () => {
+  it('given 12 tripUpdates subscriptions of one passenger, each with its own generated junk variables beside $t, when the trip is cancelled, then all get CANCELLED from one shared feed', async () => {
+    const here = somewhereNew();
+    await actors.onlineDriver(offset(here, 1)); // keeps the trip DISPATCHING, so it can be cancelled
+    const passenger = await actors.passenger('Ada');
+    const tripId = await actors.requestTrip(passenger.token, here);
+    await actors.waitForState(tripId, ['CONFIRMED', 'DISPATCHING']);
+    const junk = fc.sample(
+      fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }).filter((name) => name !== 't'), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 4 }),
+      { numRuns: 12, seed: Date.now() },
+    );
+    const clients = Array.from({ length: 3 }, () => subscriptionClient(system.gatewayUrl, passenger.token));
+    const follows = junk.map((variables, i) => collect<{ tripUpdates: { state: string } }>(clients[i % clients.length]!, FOLLOW, { ...variables, t: tripId }));
+    try {
+      await Promise.all(follows.map((follow) => follow.next(1, 30_000)));
+      expect(follows.map((follow) => follow.errors)).toEqual(follows.map(() => []));
+      const before = await subscriptionReads();
+
+      await actors.must('mutation ($t: ID!) { cancelTrip(input: { tripId: $t, reason: "changed my mind" }) { id } }', passenger.token, { t: tripId });
+      const cancelled = () => follows.filter((follow) => follow.results.at(-1)?.data?.tripUpdates.state === 'CANCELLED').length;
+      await eventually(async () => cancelled(), (n) => n === follows.length, 30_000);
+
+      expect(cancelled()).toBe(12);
+      // One read per notice for all 12 (junk split them into 12 feeds: 12 reads per notice).
+      const reads = (await subscriptionReads()) - before;
+      expect(reads).toBeGreaterThan(0);
+      expect(reads).toBeLessThan(12);
     } finally {
       for (const follow of follows) follow.dispose();
       await Promise.all(clients.map((client) => client.dispose()));

@@ -1,7 +1,11 @@
+import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, graphqlClient, tokenFor } from '../support/graphql-client.ts';
+import { directiveSubscription, PLACEMENTS } from '../support/directive-subscriptions.ts';
 import { dispatchActors } from '../support/dispatch.ts';
+import { until } from '../support/eventually.ts';
+import { hostileConnectionInit } from '../support/hostile-connection-params.ts';
 import { startTestSystem } from '../support/system.ts';
 import { collect, rawSocket, subscriptionClient } from '../support/websocket.ts';
 
@@ -116,5 +120,63 @@ describe('graphql-ws close codes at the gateway', () => {
     await eventually(async () => socket.messages.filter((m) => m.type === 'next').length, (n) => n > 0);
     socket.send({ type: 'subscribe', id: 'same', payload: { query: FOLLOW, variables: { t: tripId } } });
     expect((await socket.closed).code).toBe(4409);
+  });
+});
+
+describe('connection_init with another auth scheme, or no string where the token belongs', () => {
+  it('given generated payloads (Basic and other schemes, malformed bearers, objects, arrays, numbers, huge strings), then each socket is closed 4403 (4400 when graphql-ws refuses the payload itself), never 4500', async () => {
+    const named = { payload: { authorization: 'Basic dXNlcjpwYXNzd29yZA==' }, refusedByGraphqlWs: false };
+    const cases = [named, ...fc.sample(hostileConnectionInit(), { numRuns: 11 })];
+    for (const { payload, refusedByGraphqlWs } of cases) {
+      const socket = await rawSocket(system.gatewayUrl);
+      socket.send({ type: 'connection_init', payload });
+      const { code } = await socket.closed;
+      expect({ payload, code }).toEqual({ payload, code: refusedByGraphqlWs ? 4400 : 4403 });
+    }
+  });
+});
+
+describe('directives on a subscription root never skip its authorization', () => {
+  /** How a subscribe ended: its first payload, or the codes of its error. */
+  async function outcome(client: ReturnType<typeof subscriptionClient>, query: string, variables: Record<string, unknown>) {
+    const follow = collect(client, query, variables);
+    try {
+      await until(() => follow.results.length > 0 || follow.errors.length > 0, { what: 'a payload or an error' });
+      if (follow.results.length > 0) return { served: follow.results[0] };
+      const [errors] = follow.errors as Array<Array<{ extensions?: { code?: string } }>>;
+      return { refused: (errors ?? []).map((e) => e.extensions?.code) };
+    } finally {
+      follow.dispose();
+    }
+  }
+
+  it("given generated subscription documents with @include/@skip (literal and variable conditions, on the root field, on fragments wrapping it, aliased), then for someone else's trip each is refused, and for one's own it is refused alike or served like the plain one", async () => {
+    const other = await passengerWithTrip();
+    const mine = await passengerWithTrip();
+    const client = subscriptionClient(system.gatewayUrl, mine.token);
+    try {
+      const named = 'subscription ($t: ID!) { tripUpdates(tripId: $t) @include(if: false) { id } }';
+      const plainOwn = await outcome(client, 'subscription ($t: ID!) { tripUpdates(tripId: $t) { id } }', { t: mine.tripId });
+      expect(plainOwn).toEqual({ served: { data: { tripUpdates: { id: mine.tripId } } } });
+      // Three of each placement, so every one is tried on every run.
+      const everythingSkipped = { query: 'subscription ($t: ID!) { tripUpdates(tripId: $t) { ... @include(if: false) { id } } }', variables: {}, responseKey: 'tripUpdates', selectsId: false };
+      const documents = [{ query: named, variables: {}, responseKey: 'tripUpdates', selectsId: true }, everythingSkipped, ...PLACEMENTS.flatMap((placement) => fc.sample(directiveSubscription([placement]), { numRuns: 3 }))];
+      for (const { query, variables, responseKey, selectsId } of documents) {
+        const theirs = await outcome(client, query, { ...variables, t: other.tripId });
+        const own = await outcome(client, query, { ...variables, t: mine.tripId });
+        // Never served for their trip: FORBIDDEN as the plain document gets, or refused for its shape.
+        expect({ query, theirs }).toEqual({ query, theirs: { refused: [expect.stringMatching(/^(FORBIDDEN|BAD_USER_INPUT|GRAPHQL_VALIDATION_FAILED)$/)] } });
+        if ('served' in own) {
+          expect({ query, theirs }).toEqual({ query, theirs: { refused: ['FORBIDDEN'] } });
+          expect(Object.keys(own.served?.data ?? {})).toEqual([responseKey]);
+          if (selectsId) expect(JSON.stringify(own.served)).toContain(mine.tripId);
+        } else {
+          // Refused for its shape: alike for both trips, whoever owns them.
+          expect({ query, own }).toEqual({ query, own: theirs });
+        }
+      }
+    } finally {
+      await client.dispose();
+    }
   });
 });

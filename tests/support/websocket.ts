@@ -46,9 +46,9 @@ export function collect<T = Record<string, unknown>>(client: Client, query: stri
   };
 }
 
-/** A raw socket speaking graphql-transport-ws by hand, for protocol-level checks. */
-export async function rawSocket(httpUrl: string) {
-  const socket = new WebSocket(wsUrl(httpUrl), 'graphql-transport-ws');
+/** A raw socket speaking graphql-transport-ws by hand, for protocol-level checks (`headers` on the upgrade request). */
+export async function rawSocket(httpUrl: string, headers: Record<string, string> = {}) {
+  const socket = new WebSocket(wsUrl(httpUrl), 'graphql-transport-ws', { headers });
   const messages: Array<{ type: string; id?: string; payload?: unknown }> = [];
   socket.on('message', (data) => messages.push(JSON.parse(String(data))));
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>

@@ -45,16 +45,30 @@ export function oneOfferQuery(query: DocumentNode): DocumentNode {
 }
 
 /**
- * Rewrites a subscription operation into the query that fetches its payload through the
- * federated graph: `subscription S($t: ID!) { u: tripUpdates(tripId: $t) { ...F } }` becomes
- * `query S($t: ID!) { u: trip(id: $t) { ...F } }`, keeping the response key, selections,
- * fragments and variables, so the subscriber may select any field of the type it gets.
+ * The one field a subscription operation selects at its root, as the gateway serves it: a field,
+ * neither wrapped in a fragment nor carrying a directive (`@include(if: false)` on the root would
+ * run no resolver, so no authorization), whatever a condition says; otherwise `BAD_USER_INPUT`.
  */
-export function subscriptionAsQuery(document: DocumentNode, operation: OperationDefinitionNode): { document: DocumentNode; responseKey: string } {
+export function subscriptionRoot(operation: OperationDefinitionNode): FieldNode {
   const [root, ...others] = operation.selectionSet.selections;
   if (!root || others.length > 0 || root.kind !== Kind.FIELD) {
     throw new GraphQLError('A subscription operation must select exactly one root field.', { extensions: { code: 'BAD_USER_INPUT' } });
   }
+  if (root.directives?.length) {
+    throw new GraphQLError("A subscription's root field takes no directives (@include, @skip): its authorization always runs.", { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  return root;
+}
+
+/**
+ * Rewrites a subscription operation into the query that fetches its payload through the
+ * federated graph: `subscription S($t: ID!) { u: tripUpdates(tripId: $t) { ...F } }` becomes
+ * `query S($t: ID!) { u: trip(id: $t) { ...F } }`, keeping the response key, selections,
+ * fragments and variables, so the subscriber may select any field of the type it gets. The
+ * root is `subscriptionRoot`'s: whatever it selects, its query field (and so its authorization) runs.
+ */
+export function subscriptionAsQuery(document: DocumentNode, operation: OperationDefinitionNode): { document: DocumentNode; responseKey: string } {
+  const root = subscriptionRoot(operation);
   const mapping = subscriptionQueries[root.name.value];
   if (!mapping) throw new GraphQLError(`Unknown subscription field ${root.name.value}.`, { extensions: { code: 'BAD_USER_INPUT' } });
   const responseKey = root.alias?.value ?? root.name.value;

@@ -1,5 +1,7 @@
-import { getOperationAST, parse, print } from 'graphql';
+import fc from 'fast-check';
+import { getOperationAST, GraphQLError, Kind, parse, print } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { directiveSubscription } from '../../../tests/support/directive-subscriptions.ts';
 import { oneOfferQuery, subscriptionAsQuery } from './as-query.ts';
 
 const rewrite = (source: string, name?: string) => {
@@ -30,6 +32,29 @@ describe('a subscription as the query that fetches its payload', () => {
   it('given a document with several operations, then only the chosen one is kept', () => {
     const { query } = rewrite('query Other { tripStats { total } } subscription S { tripUpdates(tripId: "t") { id } }', 'S');
     expect(query).toBe(print(parse('query S { tripUpdates: trip(id: "t") { id } }')));
+  });
+
+  it('given generated documents with @include/@skip on the root, on fragments wrapping it, or under it (aliased or not), then each is refused with BAD_USER_INPUT or its query runs trip(id:) unconditionally', () => {
+    const named = 'subscription ($t: ID!) { tripUpdates(tripId: $t) @include(if: false) { id } }';
+    expect(() => rewrite(named)).toThrow(expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } }));
+    fc.assert(
+      fc.property(directiveSubscription(), ({ query, responseKey }) => {
+        let rewritten: ReturnType<typeof rewrite>;
+        try {
+          rewritten = rewrite(query);
+        } catch (error) {
+          expect(error).toBeInstanceOf(GraphQLError);
+          expect((error as GraphQLError).extensions['code']).toBe('BAD_USER_INPUT');
+          return;
+        }
+        const operation = getOperationAST(parse(rewritten.query))!;
+        expect(operation.selectionSet.selections).toHaveLength(1);
+        const [root] = operation.selectionSet.selections;
+        expect(root).toMatchObject({ kind: Kind.FIELD, name: { value: 'trip' }, alias: { value: responseKey }, directives: [] });
+        expect(rewritten.responseKey).toBe(responseKey);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('given two root fields, then it is refused', () => {

@@ -2,7 +2,7 @@ import type { ApolloServer } from '@apollo/server';
 import type { Actor } from '@happyride/domain';
 import { isValidId } from '@happyride/domain';
 import { dispatchOfferSubject, onNatsReconnect, tripUpdatedSubject, type Nats } from '@happyride/eventstore';
-import { bearerToken, KeySetUnavailableError, type Logger, type TokenVerifier } from '@happyride/platform';
+import type { Logger } from '@happyride/platform';
 import {
   extendSchema,
   getOperationAST,
@@ -26,8 +26,11 @@ import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayContext } from '../context.ts';
 import { checkOperationCost, type OperationLimits } from '../plugins/operation-limits.ts';
+import type { TokenAdmission } from '../plugins/token-admission.ts';
 import { OFFER_TRIP_VARIABLE, oneOfferQuery, subscriptionAsQuery } from './as-query.ts';
 import { CheckedDocuments } from './checked-documents.ts';
+import { connectionToken } from './connection-token.ts';
+import { feedVariables } from './feed-variables.ts';
 import { serveGraphQLWs, type Extra } from './graphql-ws-transport.ts';
 import { LiveFeeds, type Followed, type OfferQueries } from './live-feeds.ts';
 import { NoticeRouter } from './notice-router.ts';
@@ -51,7 +54,6 @@ export interface SubscriptionServerOptions {
   apollo: ApolloServer<GatewayContext>;
   /** The gateway's current API schema (follows supergraph updates). */
   apiSchema: () => GraphQLSchema | undefined;
-  verify: TokenVerifier;
   nats: Nats;
   logger: Logger;
   validationRules: readonly ValidationRule[];
@@ -62,11 +64,10 @@ export interface SubscriptionServerOptions {
   /** The client's address from the upgrade request (the peer, or X-Forwarded-For behind TRUSTED_PROXIES). */
   clientIp?: (request: IncomingMessage) => string;
   /**
-   * The address's bucket of failed tokens, as on HTTP: `reserve` takes from it before a token is
-   * verified (false: none left, refuse it unverified), `release` gives it back when the failure
-   * was not the token's (it verified, or the key set is down).
+   * Admits a `connection_init` token as on HTTP (`token-admission.ts`): a remembered token
+   * on a lookup, any other through its address's failed-token budget.
    */
-  badTokens?: { reserve: (ip: string) => boolean; release: (ip: string) => void };
+  admitToken: TokenAdmission;
   connectionInitWaitTimeoutMs: number;
   limits?: Partial<WebSocketLimits>;
   /** Waits between attempts of a live read that fails (tests shorten them). */
@@ -102,6 +103,8 @@ interface ReadContext {
 interface PreparedSubscription {
   /** Tells documents apart in feed keys. */
   id: number;
+  /** Its operation (whose variable definitions say which variables it uses). */
+  operation: OperationDefinitionNode;
   root: FieldNode;
   /** The query of its payload through the graph, printed. */
   query: string;
@@ -217,35 +220,36 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   }
 
   async function connect(ctx: WsContext): Promise<boolean> {
-    const header = ctx.connectionParams?.['authorization'];
-    const token = bearerToken(typeof header === 'string' ? header : undefined);
+    // Another scheme, a malformed bearer, or no string at all: 4403 like a bad token, never a throw (4500).
+    const token = connectionToken(ctx.connectionParams);
     if (!token) return false;
     const { socket } = ctx.extra;
     const state = sockets.get(socket);
     if (!state) return false; // refused at the upgrade (too many from its address)
-    const { ip } = state;
-    if (options.badTokens && !options.badTokens.reserve(ip)) {
-      // An address that spent its failed-token burst is refused unverified, as on HTTP.
-      socket.close(WebSocketCloseCode.TryAgainLater, 'Too many invalid tokens from this address');
-      return false;
-    }
-    let actor: Actor;
-    try {
-      actor = await options.verify(token);
-    } catch (error) {
-      if (error instanceof KeySetUnavailableError) {
-        options.badTokens?.release(ip);
+    const admission = await options.admitToken(token, state.ip);
+    switch (admission.kind) {
+      case 'verified':
+        break;
+      case 'invalid':
+        return false; // → 4403 Forbidden
+      case 'flooding':
+        // The address spent its failed-token budget and this token failed too, as HTTP's 429.
+        socket.close(WebSocketCloseCode.TryAgainLater, 'Too many invalid tokens from this address');
+        return false;
+      case 'unavailable':
         // Not the caller's fault: a retryable close, never the 4403 of a bad token.
-        logger.warn({ err: error.message }, 'websocket refused: the token key set is unavailable');
+        logger.warn({ err: admission.error.message }, 'websocket refused: the token key set is unavailable');
         socket.close(WebSocketCloseCode.TryAgainLater, 'The token key set is unavailable: try again shortly');
         return false;
+      default: {
+        const unreachable: never = admission;
+        throw new Error(`unknown admission ${JSON.stringify(unreachable)}`);
       }
-      return false; // → 4403 Forbidden (the reserved failed-token budget stays spent)
     }
-    options.badTokens?.release(ip);
+    const { actor } = admission;
     if (!limitPerIdentity(socket, state, actor)) return false; // closed with 4430 already (the 4403 that follows is ignored)
     state.actor = actor;
-    state.authorization = header as string;
+    state.authorization = `Bearer ${token}`;
     state.expiresAtMs = tokenExpiresAtMs(token);
     if (state.expiresAtMs !== undefined) expiring.add(socket, state.expiresAtMs);
     return true;
@@ -259,7 +263,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     } catch (error) {
       return { errors: [withCode('GRAPHQL_PARSE_FAILED')(error instanceof GraphQLError ? error : new GraphQLError(String(error)))] };
     }
-    const errors = validate(schema(), document, [...specifiedRules, ...options.validationRules]);
+    let errors: readonly GraphQLError[];
+    try {
+      errors = validate(schema(), document, [...specifiedRules, ...options.validationRules]);
+    } catch (error) {
+      // graphql's single-root-field rule evaluates root directives without the variables, and throws on `@include(if: $c)`.
+      if (error instanceof GraphQLError) return { errors: [new GraphQLError(`${error.message} (a subscription's root takes no directives)`, { extensions: { code: 'BAD_USER_INPUT' } })] };
+      throw error;
+    }
     if (errors.length > 0) return { errors: errors.map(withCode('GRAPHQL_VALIDATION_FAILED')) };
     const operation = getOperationAST(document, operationName);
     if (!operation || operation.operation !== 'subscription') {
@@ -277,7 +288,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   function prepare(document: DocumentNode, operation: OperationDefinitionNode, operationName: string | undefined): PreparedSubscription {
     const { document: query, responseKey } = subscriptionAsQuery(document, operation);
     const root = operation.selectionSet.selections[0] as FieldNode;
-    const prepared: PreparedSubscription = { id: ++preparedCount, root, query: print(query) };
+    const prepared: PreparedSubscription = { id: ++preparedCount, operation, root, query: print(query) };
     if (root.name.value !== 'dispatchOffers') return prepared;
     offersPrepared = true;
     typesOnly(schema()); // built while subscribing, not on the first offer's way
@@ -319,11 +330,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     const operationName = payload.operationName ?? undefined;
     const checked = documents.get(schema(), `${operationName ?? ''}\n${payload.query}`, () => checkDocument(payload.query, operationName));
     if ('errors' in checked) return checked.errors;
-    const variables = payload.variables ?? undefined;
-    const overLimits = checkOperationCost(checked.document, variables ?? {}, options.operationLimits, { schema: schema(), operationName });
-    if (overLimits.length > 0) return overLimits;
     if (Array.isArray(checked.subscription)) return checked.subscription;
     const prepared = checked.subscription as PreparedSubscription;
+    // Only the variables the operation uses, coerced: junk beside them neither reaches a read nor splits the feed.
+    const used = feedVariables(schema(), prepared.operation, payload.variables);
+    if ('errors' in used) return used.errors;
+    const { variables } = used;
+    const overLimits = checkOperationCost(checked.document, variables, options.operationLimits, { schema: schema(), operationName });
+    if (overLimits.length > 0) return overLimits;
     if (prepared.offers && connection.actor.role !== 'driver') {
       return [new GraphQLError('dispatchOffers is for drivers: sign in with the driver role.', { extensions: { code: 'FORBIDDEN' } })];
     }
@@ -334,9 +348,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
       operationName,
     };
     const identity = `${connection.actor.role}:${connection.actor.id}`;
-    const subject = prepared.offers ? dispatchOfferSubject(connection.actor.id) : subjectOf(prepared.root, variables);
-    // Subscriptions with the same key share one live feed: same subject, document, variables and identity.
-    const key = JSON.stringify([subject, prepared.id, operationName ?? null, variables ?? null, identity]);
+    const subject = prepared.offers ? dispatchOfferSubject(connection.actor.id) : subjectOf(prepared.root, used.coerced);
+    // Subscriptions with the same key share one live feed: same subject, document, used variables and identity.
+    const key = JSON.stringify([subject, prepared.id, operationName ?? null, used.key, identity]);
     const followed = prepared.offers ? await feeds.followOffers(key, subject, context, prepared.offers) : await feeds.followQuery(key, subject, context);
     // Not allowed, or nothing there: an `error` message, and the socket stays open.
     if (followed.first.errors?.length) return followed.first.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions ?? {} }));
@@ -392,3 +406,4 @@ function subjectOf(root: FieldNode, variables: Record<string, unknown> | undefin
   }
   return tripUpdatedSubject(value);
 }
+
