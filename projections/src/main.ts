@@ -6,7 +6,9 @@ import {
   envNumber,
   envPort,
   MongoDeadLetterStore,
-  readCommonConfig,
+  readMongoConfig,
+  readNatsUrl,
+  readProcessConfig,
   readGenerationPollMs,
   readMaxDeliveries,
   readProjectionPartitions,
@@ -30,7 +32,8 @@ const STALLED_AFTER_MS = 60_000;
 const logger = createLogger('projector');
 
 runMain(logger, async () => {
-  const config = readCommonConfig(process.env);
+  // NATS and MongoDB; no token is verified here.
+  const config = { ...readProcessConfig(process.env), natsUrl: readNatsUrl(process.env), ...readMongoConfig(process.env) };
   const partitions = readProjectionPartitions(process.env);
   const nats = await connectNats(config.natsUrl, 'projector');
   const mongo = await connectMongo(config.mongoUrl, config.mongoDatabase, 'projector');

@@ -1,5 +1,5 @@
 import { connectNats, consumerDefinitions, JetStreamEventStore } from '@happyride/eventstore';
-import { ConfigError, connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, firstReason, MongoDeadLetterStore, readCommonConfig, readinessCheck, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer, superviseLoops } from '@happyride/platform';
+import { ConfigError, connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, firstReason, MongoDeadLetterStore, readinessCheck, readMongoConfig, readNatsUrl, readProcessConfig, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer, superviseLoops } from '@happyride/platform';
 import { createPaymentProvider, readPaymentProviderConfig } from './payments/config.ts';
 import { PaymentReconciler } from './payments/reconciliation.ts';
 import { runSagas } from './runtime/run-sagas.ts';
@@ -15,7 +15,8 @@ const logger = createLogger('saga-worker');
 
 runMain(logger, async () => {
   const env = process.env;
-  const common = readCommonConfig(env);
+  // NATS and MongoDB; no token is verified here.
+  const common = { ...readProcessConfig(env), natsUrl: readNatsUrl(env), ...readMongoConfig(env) };
   const config = readTripCreationConfig(env);
   const providerConfig = readPaymentProviderConfig(env);
   const dispatchConfig = readDispatchConfig(env);
