@@ -19,3 +19,4 @@ export * from './readiness.ts';
 export * from './command-mutation.ts';
 export * from './notice-cache.ts';
 export * from './notice-cache-nats.ts';
+export * from './movement-limits.ts';
