@@ -5,6 +5,7 @@ import {
   createMetricsRegistry,
   envNumber,
   envPort,
+  isTransientError,
   MongoDeadLetterStore,
   readMongoConfig,
   readNatsUrl,
@@ -39,7 +40,8 @@ runMain(logger, async () => {
   const mongo = await connectMongo(config.mongoUrl, config.mongoDatabase, 'projector');
   const deadLetterStore = new MongoDeadLetterStore(mongo.db);
   await deadLetterStore.ensureIndexes();
-  const deadLetters = { store: deadLetterStore, maxDeliveries: readMaxDeliveries(process.env) };
+  // Only poison is parked: timeouts and concurrent changes are retried with backoff (`classifyFailure`).
+  const deadLetters = { store: deadLetterStore, maxDeliveries: readMaxDeliveries(process.env), isTransient: isTransientError };
   const stop = new AbortController();
   const signal = stop.signal;
   // Each projector (read model and partition) has its own durable consumer; the process is ready once all have started.
