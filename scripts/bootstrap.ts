@@ -5,9 +5,9 @@
  * (docker compose runs it as a one-shot service).
  */
 import { bootstrapEventLog, connectNats, consumerDefinitions, EVENTS_STREAM } from '@happyride/eventstore';
-import { envUrlList, readEventStreamReplicas, readIdempotencyBounds } from '@happyride/platform';
+import { readEventStreamReplicas, readIdempotencyBounds, readNatsUrl } from '@happyride/platform';
 
-const natsUrl = envUrlList(process.env, 'NATS_URL', ['nats', 'tls']);
+const natsUrl = readNatsUrl(process.env);
 const replicas = readEventStreamReplicas(process.env);
 const nats = await connectNats(natsUrl, 'bootstrap');
 await bootstrapEventLog(nats.jsm, undefined, { replicas, bounds: readIdempotencyBounds(process.env) });

@@ -4,7 +4,8 @@
  * passwords are not in it: each is a nats-server variable (`$NATS_GATEWAY_PASSWORD`) that
  * nats-server reads from its environment, which compose fills from the operator's.
  * `npm run nats:config` writes it, and one file per node of the cluster compose file
- * (`deploy/nats-cluster/nats-<n>.conf`); a unit test fails when a committed file is stale.
+ * (`deploy/nats-cluster/nats-<n>.conf`, whose routes authenticate with `NATS_ROUTE_PASSWORD`);
+ * a unit test fails when a committed file is stale.
  */
 import { NATS_ADMIN_USER, natsServerPermissions, natsServicePermissions, natsServiceUsers } from '@happyride/eventstore';
 
@@ -20,6 +21,14 @@ export type ClusterNatsNode = (typeof clusterNatsNodes)[number];
 export const clusterNatsConfigFile = (node: ClusterNatsNode) => new URL(`../deploy/nats-cluster/${node}.conf`, import.meta.url);
 /** The port the nodes route to each other on (the compose network only). */
 export const CLUSTER_ROUTE_PORT = 6222;
+/** The user a node's routes authenticate as; its password is `NATS_ROUTE_PASSWORD`. */
+export const CLUSTER_ROUTE_USER = 'route';
+export const CLUSTER_ROUTE_PASSWORD_VARIABLE = 'NATS_ROUTE_PASSWORD';
+/**
+ * The variable holding the route URL to `node`, credentials in it (nats-server reads a route's
+ * credentials from its URL, and its config has no string interpolation): `NATS_ROUTE_URL_NATS_2`.
+ */
+export const clusterRouteUrlVariable = (node: ClusterNatsNode): string => `NATS_ROUTE_URL_${node.toUpperCase().replaceAll('-', '_')}`;
 
 /**
  * The single-server configuration, or with `node` one node of the 3-node JetStream cluster: its
@@ -35,10 +44,11 @@ export function renderComposeNatsConfig({ node }: { node?: ClusterNatsNode } = {
   ];
   const cluster = node
     ? [
-        // Routes are plain on the compose network, which nothing outside reaches (no port is published).
-        `cluster { name: happyride, listen: 0.0.0.0:${CLUSTER_ROUTE_PORT}, routes: [${clusterNatsNodes
+        // Routes authenticate: a container on the compose network that lacks the route password
+        // cannot join as a node (a node holds every stream and bypasses every user's permissions).
+        `cluster { name: happyride, listen: 0.0.0.0:${CLUSTER_ROUTE_PORT}, authorization { user: ${JSON.stringify(CLUSTER_ROUTE_USER)}, password: $${CLUSTER_ROUTE_PASSWORD_VARIABLE}, timeout: 2 }, routes: [${clusterNatsNodes
           .filter((other) => other !== node)
-          .map((other) => JSON.stringify(`nats://${other}:${CLUSTER_ROUTE_PORT}`))
+          .map((other) => `$${clusterRouteUrlVariable(other)}`)
           .join(', ')}] }`,
       ]
     : [];

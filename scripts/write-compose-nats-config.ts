@@ -1,7 +1,12 @@
-/** `npm run nats:config`: writes deploy/nats-server.conf and deploy/nats-cluster/*.conf (docker compose's NATS users) from the permission lists. */
+/**
+ * `npm run nats:config`: writes deploy/nats-server.conf and deploy/nats-cluster/*.conf (docker
+ * compose's NATS users) from the permission lists, and deploy/mongo-users.js (its MongoDB users)
+ * from the services' secrets table.
+ */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { clusterNatsConfigFile, clusterNatsNodes, composeNatsConfigFile, renderComposeNatsConfig } from './compose-nats-config.ts';
+import { mongoUsersFile, renderMongoUsers } from './service-secrets.ts';
 
 writeFileSync(composeNatsConfigFile, renderComposeNatsConfig());
 console.log(`wrote ${fileURLToPath(composeNatsConfigFile)}`);
@@ -11,3 +16,5 @@ for (const node of clusterNatsNodes) {
   writeFileSync(file, renderComposeNatsConfig({ node }));
   console.log(`wrote ${fileURLToPath(file)}`);
 }
+writeFileSync(mongoUsersFile, renderMongoUsers());
+console.log(`wrote ${fileURLToPath(mongoUsersFile)}`);

@@ -4,7 +4,8 @@ import { parse } from 'yaml';
 import { services } from '../scripts/system.ts';
 import { subgraphs } from '../schema/subgraphs.ts';
 import { entryPoints } from '../scripts/build.ts';
-import { clusterNatsConfigFile, clusterNatsNodes, composeNatsConfigFile, natsPasswordVariable, renderComposeNatsConfig } from '../scripts/compose-nats-config.ts';
+import { clusterNatsConfigFile, clusterNatsNodes, clusterRouteUrlVariable, composeNatsConfigFile, natsPasswordVariable, renderComposeNatsConfig } from '../scripts/compose-nats-config.ts';
+import { mongoPasswordVariable } from '../scripts/service-secrets.ts';
 import { natsServiceUsers } from '@happyride/eventstore';
 
 type Service = {
@@ -59,9 +60,9 @@ describe('docker-compose.yml', () => {
     expect(service?.command).toEqual([`dist/${name}.js`]);
     expect(Object.keys(entryPoints)).toContain(name);
     expect(service?.restart).toBe('unless-stopped');
-    // Its own NATS user, with its own password variable.
-    expect(service?.environment?.NATS_URL).toBe(`nats://${name}:\${${natsPasswordVariable(name)}:?set ${natsPasswordVariable(name)}}@nats:4222`);
-    expect(service?.environment?.MONGODB_URL).toMatch(/^mongodb:\/\/.+:\$\{MONGO_PASSWORD[^}]*\}@mongodb:27017/);
+    // Its own NATS user, with its own password variable, and its own MongoDB user (where it uses them: 'least privilege' below).
+    if (service?.environment?.NATS_URL !== undefined) expect(service.environment.NATS_URL).toBe(`nats://${name}:\${${natsPasswordVariable(name)}:?set ${natsPasswordVariable(name)}}@nats:4222`);
+    if (service?.environment?.MONGODB_URL !== undefined) expect(service.environment.MONGODB_URL).toMatch(new RegExp(`^mongodb://${name}:\\$\\{${mongoPasswordVariable(name)}[^}]*\\}@mongodb:27017/\\?authSource=admin$`));
     expect(service?.environment?.HEALTHCHECK_PORT).toMatch(/^\d+$/);
   });
 
@@ -91,9 +92,9 @@ describe('docker-compose.cluster.yml', () => {
   it.each(clusterNatsNodes.map((node) => [node]))('given %s, when its config is rendered, then it equals the committed file (run `npm run nats:config` if not), routes to the other two and has the same users', (node) => {
     const committed = readFileSync(clusterNatsConfigFile(node), 'utf8');
     expect(renderComposeNatsConfig({ node }), `deploy/nats-cluster/${node}.conf is stale: run \`npm run nats:config\``).toBe(committed);
-    for (const other of clusterNatsNodes) expect(committed.includes(`nats://${other}:6222`)).toBe(other !== node);
+    for (const other of clusterNatsNodes) expect(committed.includes(`$${clusterRouteUrlVariable(other)}`)).toBe(other !== node);
     expect(committed).toMatch(/jetstream \{[^}]*sync_interval: always/);
-    expect(committed.slice(committed.indexOf('authorization'))).toBe(natsConfig.slice(natsConfig.indexOf('authorization')));
+    expect(committed.slice(committed.indexOf('\nauthorization'))).toBe(natsConfig.slice(natsConfig.indexOf('\nauthorization')));
   });
 
   it('runs a 3-member MongoDB replica set, initiated once before any service starts', () => {
@@ -102,7 +103,7 @@ describe('docker-compose.cluster.yml', () => {
       expect(cluster.services[member]?.ports).toBeUndefined();
       expect(cluster.services[member]?.entrypoint?.join(' ')).toMatch(/--replSet rs0 .*--keyFile/);
     }
-    expect(JSON.stringify(cluster.services['mongo-init']?.command)).toMatch(/rs\.initiate\(.*mongo-1:27017.*mongo-2:27017.*mongo-3:27017/);
+    expect(JSON.stringify(cluster.services['mongo-init']?.entrypoint)).toMatch(/rs\.initiate\(.*mongo-1:27017.*mongo-2:27017.*mongo-3:27017/);
     expect(cluster.services.gateway?.depends_on?.['mongo-init']).toEqual({ condition: 'service_completed_successfully' });
   });
 
@@ -111,8 +112,8 @@ describe('docker-compose.cluster.yml', () => {
     expect(service?.command).toEqual([`dist/${name}.js`]);
     expect(service?.deploy?.replicas).toBe(2);
     expect(service?.restart).toBe('unless-stopped');
-    expect(service?.environment?.NATS_URL).toBe(natsUrlOf(name));
-    expect(service?.environment?.MONGODB_URL).toMatch(/^mongodb:\/\/.+@mongo-1:27017,mongo-2:27017,mongo-3:27017\/\?replicaSet=rs0&/);
+    if (service?.environment?.NATS_URL !== undefined) expect(service.environment.NATS_URL).toBe(natsUrlOf(name));
+    if (service?.environment?.MONGODB_URL !== undefined) expect(service.environment.MONGODB_URL).toMatch(new RegExp(`^mongodb://${name}:[^@]+@mongo-1:27017,mongo-2:27017,mongo-3:27017/\\?replicaSet=rs0&authSource=admin$`));
     expect(service?.environment?.EVENT_STREAM_REPLICAS).toBe('3');
   });
 

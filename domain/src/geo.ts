@@ -41,3 +41,20 @@ export function haversineKm(a: Position, b: Position): number {
   const h = Math.sin(dLat / 2) ** 2 + Math.cos(radians(a.lat)) * Math.cos(radians(b.lat)) * Math.sin(dLng / 2) ** 2;
   return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
 }
+
+const degrees = (radiansValue: number) => (radiansValue * 180) / Math.PI;
+
+/**
+ * The point `distanceKm` from `from` along the initial bearing `bearingDegrees` (clockwise from
+ * north), on the same sphere as {@link haversineKm}; longitude normalised to [-180, 180].
+ * @example destinationPoint({ lng: 0, lat: 0 }, 0, 111.195) // → about { lng: 0, lat: 1 }
+ */
+export function destinationPoint(from: Position, bearingDegrees: number, distanceKm: number): Position {
+  const angular = distanceKm / EARTH_RADIUS_KM;
+  const bearing = radians(bearingDegrees);
+  const lat1 = radians(from.lat);
+  const lng1 = radians(from.lng);
+  const lat2 = Math.asin(Math.sin(lat1) * Math.cos(angular) + Math.cos(lat1) * Math.sin(angular) * Math.cos(bearing));
+  const lng2 = lng1 + Math.atan2(Math.sin(bearing) * Math.sin(angular) * Math.cos(lat1), Math.cos(angular) - Math.sin(lat1) * Math.sin(lat2));
+  return { lng: ((degrees(lng2) + 540) % 360) - 180, lat: degrees(lat2) };
+}

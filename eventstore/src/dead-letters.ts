@@ -52,6 +52,13 @@ export interface DeadLetterPolicy {
   maxDeliveries: number;
   /** How often the consumer looks for retry requests. */
   retryPollMs?: number;
+  /**
+   * Whether a failure says nothing about the commit (a timeout, a concurrent change): retried by
+   * the consumer with its backoff, never counted toward `maxDeliveries`, never parked. Default:
+   * the errors that mark themselves (`isTransientFailure`); the services pass platform's
+   * `isTransientError` (`classifyFailure`), which also knows MongoDB's and NATS's errors.
+   */
+  isTransient?: (error: unknown) => boolean;
   onParked?: (letters: readonly DeadLetter[]) => void;
   onRetried?: (key: string, outcome: 'applied' | 'failed', error?: unknown) => void;
 }
@@ -166,6 +173,8 @@ export class DeadLetterGuard {
         for (const d of apply) this.#failures.delete(d.streamSequence);
         return;
       } catch (error) {
+        // A timeout or a concurrent change says nothing about any commit: no search, the batch is retried as it is.
+        if (this.#isTransient(error)) throw error;
         if (apply.length === 1) return this.#failed(apply[0]!, error);
       }
       // Find the poison commit: one by one, in order, holding what follows a parked one.
@@ -223,8 +232,8 @@ export class DeadLetterGuard {
   }
 
   async #failed(delivery: Delivery, error: unknown): Promise<void> {
-    // Too early is not poison: never counted, never parked (the consumer retries it).
-    if (isTransientFailure(error)) throw error;
+    // Too early, too slow or raced is not poison: never counted, never parked (the consumer retries it with backoff).
+    if (this.#isTransient(error)) throw error;
     const failures = (this.#failures.get(delivery.streamSequence) ?? 0) + 1;
     if (decideOnFailure({ failures, deliveryCount: delivery.deliveryCount, maxDeliveries: this.policy.maxDeliveries }) === 'retry') {
       this.#failures.set(delivery.streamSequence, failures);
@@ -232,6 +241,10 @@ export class DeadLetterGuard {
     }
     await this.#park([deadLetter(this.consumer, delivery, 'failed', describe(error), failures + Math.max(delivery.deliveryCount - 1, 0), new Date())]);
     this.#failures.delete(delivery.streamSequence);
+  }
+
+  #isTransient(error: unknown): boolean {
+    return (this.policy.isTransient ?? isTransientFailure)(error);
   }
 
   async #park(letters: DeadLetter[]): Promise<void> {

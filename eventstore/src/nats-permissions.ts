@@ -68,6 +68,8 @@ const useBucket = (bucket: string) => [
   `$KV.${bucket}.>`,
 ];
 
+/** Reading a KV bucket's keys only (no `$KV.<bucket>.>`: no writes). */
+const readBucket = (bucket: string) => useBucket(bucket).filter((subject) => !subject.startsWith('$KV.'));
 /** Reading a KV bucket's history and watching it (an ordered consumer of the bucket's stream). */
 const watchBucket = (bucket: string) => [
   `${API}.CONSUMER.CREATE.KV_${bucket}`,
@@ -87,6 +89,7 @@ const writeSubgraph = (user: string, aggregate: AggregateType, ...buckets: strin
   subscribe: [inboxOf(user)],
 });
 
+const tripCommands = writeSubgraph('trip-commands', 'trip', TRIP_SLOTS_BUCKET);
 const querySubgraph: NatsPermissions = { publish: [], subscribe: [] };
 /** Core NATS only: trip-queries hears the trip notices, to drop the pages it holds (a flush is a PING, not a publish). */
 const tripQueries: NatsPermissions = { publish: [], subscribe: [tripNotices] };
@@ -95,8 +98,8 @@ const tripQueries: NatsPermissions = { publish: [], subscribe: [tripNotices] };
 export const natsServicePermissions = {
   'passenger-commands': writeSubgraph('passenger-commands', 'passenger'),
   'driver-commands': writeSubgraph('driver-commands', 'driver', DRIVER_LOCATIONS_BUCKET),
-  // Reads passengers (direct gets) but appends trips only.
-  'trip-commands': writeSubgraph('trip-commands', 'trip', TRIP_SLOTS_BUCKET),
+  // Reads passengers (direct gets) but appends trips only; reads (never writes) drivers' last locations, to check an acceptance's position.
+  'trip-commands': { ...tripCommands, publish: [...tripCommands.publish, ...readBucket(DRIVER_LOCATIONS_BUCKET)] },
   'profile-queries': querySubgraph,
   'trip-queries': tripQueries,
   projector: {

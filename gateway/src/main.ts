@@ -1,5 +1,5 @@
 import { connectNats } from '@happyride/eventstore';
-import { createLogger, envNumber, envPort, envString, readCommonConfig, runMain, tokenVerifier } from '@happyride/platform';
+import { createLogger, envNumber, envPort, envString, readNatsUrl, readProcessConfig, readVerifierAuth, runMain, tokenVerifier } from '@happyride/platform';
 import { readFileSync } from 'node:fs';
 import { readExposure } from './exposure.ts';
 import { parseTrustedProxies } from './plugins/client-ip.ts';
@@ -13,20 +13,22 @@ process.env.APOLLO_TELEMETRY_DISABLED = '1';
 const logger = createLogger('gateway');
 
 runMain(logger, async () => {
-  const config = readCommonConfig(process.env);
+  // No MongoDB: the gateway reads nothing but NATS notices, and verifies tokens.
+  const config = { ...readProcessConfig(process.env), natsUrl: readNatsUrl(process.env) };
+  const auth = readVerifierAuth(process.env, config);
   const port = envPort(process.env, 'GATEWAY_PORT', 4000);
   const supergraphPath = envString(process.env, 'SUPERGRAPH_PATH', new URL('../../schema/supergraph.graphql', import.meta.url).pathname);
   const exposure = readExposure(process.env, config.environment);
   // Core NATS only: the gateway's NATS user may subscribe to notices and publish nothing.
   const nats = await connectNats(config.natsUrl, 'gateway', { coreOnly: true });
-  if (config.auth.usesDevSecret) logger.warn('JWT_SECRET is not set: using the public development secret (see README).');
+  if (auth.usesDevSecret) logger.warn('JWT_SECRET is not set: using the public development secret (see README).');
   const service = await startGateway({
     port,
     host: config.host,
     supergraphSdl: readFileSync(supergraphPath, 'utf8'),
     subgraphUrls: subgraphUrls(process.env),
     subgraphTimeoutMs: envNumber(process.env, 'SUBGRAPH_TIMEOUT_MS', 10_000, { min: 100, max: 120_000, integer: true }),
-    verify: tokenVerifier(config.auth),
+    verify: tokenVerifier(auth),
     nats,
     logger,
     exposeInternalErrors: config.environment === 'development',

@@ -101,6 +101,13 @@ describe('the permission lists', () => {
     expect(natsServicePermissions['trip-commands'].publish.filter((s) => s.startsWith('events.'))).toEqual(['events.trip.*']);
   });
 
+  it('given trip-commands, then it may read drivers\' last locations (to check an acceptance) but never write one', () => {
+    const publish: readonly string[] = natsServicePermissions['trip-commands'].publish;
+    expect(publish).toContain('$JS.API.DIRECT.GET.KV_driver-locations.>');
+    expect(publish.filter((subject) => subject.startsWith('$KV.driver-locations'))).toEqual([]);
+    expect(natsServicePermissions['driver-commands'].publish).toContain('$KV.driver-locations.>');
+  });
+
   it('given every service, then it may subscribe to its own inbox only, never to `_INBOX.>` or another service\'s', () => {
     for (const service of natsServiceUsers) {
       const inboxes = natsServicePermissions[service].subscribe.filter((subject) => subject.startsWith('_INBOX'));

@@ -1,7 +1,7 @@
 import type { Actor } from '@happyride/domain';
 import { connectNats, EVENTS_STREAM, JetStreamEventStore, KvIdempotencyKeys, streamHasLeader, type EventStore, type IdempotencyKeys, type Nats } from '@happyride/eventstore';
 import type { DocumentNode } from 'graphql';
-import { envNumber, envPort, readCommonConfig, readIdempotencyKeysPerCaller } from './config.ts';
+import { envNumber, envPort, readIdempotencyKeysPerCaller, readNatsUrl, readProcessConfig, readVerifierAuth } from './config.ts';
 import { startGraphQLService } from './graphql-service.ts';
 import { tokenVerifier } from './identity.ts';
 import { createLogger } from './logger.ts';
@@ -47,7 +47,9 @@ export interface CommandSubgraphDefinition<D> {
 export function runCommandSubgraph<D extends object>(definition: CommandSubgraphDefinition<D>): void {
   const logger = createLogger(definition.name);
   runMain(logger, async () => {
-    const config = readCommonConfig(process.env);
+    // NATS and tokens; no MongoDB (a command subgraph decides from the event log).
+    const config = { ...readProcessConfig(process.env), natsUrl: readNatsUrl(process.env) };
+    const auth = readVerifierAuth(process.env, config);
     const port = envPort(process.env, definition.port.variable, definition.port.fallback);
     const timeoutMs = envNumber(process.env, 'EVENT_LOG_TIMEOUT_MS', 2_000, { min: 100, max: 60_000, integer: true });
     const nats = await connectNats(config.natsUrl, definition.name);
@@ -55,7 +57,7 @@ export function runCommandSubgraph<D extends object>(definition: CommandSubgraph
     const store = new JetStreamEventStore(nats.js, nats.jsm, { timeoutMs });
     const dependencies = await definition.dependencies(process.env, nats, store);
     const idempotency = await KvIdempotencyKeys.open(nats.js, { perCaller: readIdempotencyKeysPerCaller(process.env) });
-    const verify = tokenVerifier(config.auth);
+    const verify = tokenVerifier(auth);
     const now = () => new Date();
     const service = await startGraphQLService<CommandContext<D>>({
       name: definition.name,

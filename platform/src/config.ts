@@ -193,16 +193,36 @@ export function refuseDevSecretWhenExposed(auth: AuthConfig, { environment, host
   }
 }
 
+/** Where the event log is (`NATS_URL`): read only by the processes that use NATS. */
+export const readNatsUrl = (env: Env): string => envUrlList(env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss']);
+
+/** Where the read models and the worker state are (`MONGODB_URL`): read only by the processes that use MongoDB. */
+export const readMongoConfig = (env: Env): Pick<CommonConfig, 'mongoUrl' | 'mongoDatabase'> => ({
+  mongoUrl: envUrl(env, 'MONGODB_URL', ['mongodb', 'mongodb+srv']),
+  mongoDatabase: envString(env, 'MONGODB_DATABASE', 'happyride'),
+});
+
+/** What every process reads, none of it a secret. */
+export const readProcessConfig = (env: Env): Pick<CommonConfig, 'environment' | 'logLevel' | 'host'> => ({
+  environment: envEnum(env, 'NODE_ENV', ['development', 'production', 'test'], 'development'),
+  logLevel: envEnum(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  host: envString(env, 'HOST', '127.0.0.1'),
+});
+
+/** The token settings of a process that verifies tokens (`readAuthConfig`), the public dev secret refused where it is exposed. */
+export function readVerifierAuth(env: Env, process: { environment: string; host: string }): AuthConfig {
+  const auth = readAuthConfig(env);
+  refuseDevSecretWhenExposed(auth, process);
+  return auth;
+}
+
+/**
+ * All of the above at once. Each process's `main` reads only the parts it uses instead (a
+ * secret it does not use is not required, so a deployment need not hand it over).
+ */
 export function readCommonConfig(env: Env): CommonConfig {
-  const config: CommonConfig = {
-    natsUrl: envUrlList(env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss']),
-    mongoUrl: envUrl(env, 'MONGODB_URL', ['mongodb', 'mongodb+srv']),
-    mongoDatabase: envString(env, 'MONGODB_DATABASE', 'happyride'),
-    environment: envEnum(env, 'NODE_ENV', ['development', 'production', 'test'], 'development'),
-    logLevel: envEnum(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
-    host: envString(env, 'HOST', '127.0.0.1'),
-    auth: readAuthConfig(env),
-  };
-  refuseDevSecretWhenExposed(config.auth, config);
-  return config;
+  const natsUrl = readNatsUrl(env);
+  const mongo = readMongoConfig(env);
+  const process = readProcessConfig(env);
+  return { natsUrl, ...mongo, ...process, auth: readVerifierAuth(env, process) };
 }

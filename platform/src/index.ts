@@ -20,3 +20,5 @@ export * from './command-mutation.ts';
 export * from './notice-cache.ts';
 export * from './notice-cache-nats.ts';
 export * from './list-sizes.ts';
+export * from './movement-limits.ts';
+export * from './failure-kind.ts';

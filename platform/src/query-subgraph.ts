@@ -3,7 +3,7 @@ import type { Actor } from '@happyride/domain';
 import { connectNats } from '@happyride/eventstore';
 import type { DocumentNode } from 'graphql';
 import type { Db } from 'mongodb';
-import { envNumber, envPort, readCommonConfig } from './config.ts';
+import { envNumber, envPort, readMongoConfig, readNatsUrl, readProcessConfig, readVerifierAuth } from './config.ts';
 import { startGraphQLService } from './graphql-service.ts';
 import { tokenVerifier, type TokenVerifier } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -73,13 +73,15 @@ export function startQuerySubgraph(definition: QuerySubgraphDefinition, { db, ve
 export function runQuerySubgraph(definition: QuerySubgraphDefinition, portVariable: string, defaultPort: number): void {
   const logger = createLogger(definition.name);
   runMain(logger, async () => {
-    const config = readCommonConfig(process.env);
+    // MongoDB and tokens; NATS only to hear notices (`cachedNotices`).
+    const config = { ...readProcessConfig(process.env), ...readMongoConfig(process.env) };
+    const auth = readVerifierAuth(process.env, config);
     const port = envPort(process.env, portVariable, defaultPort);
     const timeoutMs = envNumber(process.env, 'MONGODB_TIMEOUT_MS', 2_000, { min: 100, max: 60_000, integer: true });
     // Every read gives up after timeoutMs: MongoDB down is SERVICE_UNAVAILABLE, not a hang.
     const mongo = await connectMongo(config.mongoUrl, config.mongoDatabase, definition.name, { timeoutMs });
     // Core NATS only, to hear the notices (the user may subscribe to them and nothing else).
-    const nats = definition.cachedNotices ? await connectNats(config.natsUrl, definition.name, { coreOnly: true }) : null;
+    const nats = definition.cachedNotices ? await connectNats(readNatsUrl(process.env), definition.name, { coreOnly: true }) : null;
     const answers =
       nats && definition.cachedNotices
         ? await followNoticesWithCache(nats, definition.cachedNotices, {
@@ -93,7 +95,7 @@ export function runQuerySubgraph(definition: QuerySubgraphDefinition, portVariab
       host: config.host,
       db: mongo.db,
       readModels: generationResolver(mongo.db, { ttlMs: readGenerationPollMs(process.env) }),
-      verify: tokenVerifier(config.auth),
+      verify: tokenVerifier(auth),
       ...(answers ? { readCache: answers.cache } : {}),
       logger,
       exposeInternalErrors: config.environment === 'development',

@@ -6,8 +6,11 @@ import {
   envNumber,
   envPort,
   firstReason,
+  isTransientError,
   MongoDeadLetterStore,
-  readCommonConfig,
+  readMongoConfig,
+  readNatsUrl,
+  readProcessConfig,
   readGenerationPollMs,
   readMaxDeliveries,
   readinessCheck,
@@ -32,13 +35,15 @@ const STALLED_AFTER_MS = 60_000;
 const logger = createLogger('projector');
 
 runMain(logger, async () => {
-  const config = readCommonConfig(process.env);
+  // NATS and MongoDB; no token is verified here.
+  const config = { ...readProcessConfig(process.env), natsUrl: readNatsUrl(process.env), ...readMongoConfig(process.env) };
   const partitions = readProjectionPartitions(process.env);
   const nats = await connectNats(config.natsUrl, 'projector');
   const mongo = await connectMongo(config.mongoUrl, config.mongoDatabase, 'projector');
   const deadLetterStore = new MongoDeadLetterStore(mongo.db);
   await deadLetterStore.ensureIndexes();
-  const deadLetters = { store: deadLetterStore, maxDeliveries: readMaxDeliveries(process.env) };
+  // Only poison is parked: timeouts and concurrent changes are retried with backoff (`classifyFailure`).
+  const deadLetters = { store: deadLetterStore, maxDeliveries: readMaxDeliveries(process.env), isTransient: isTransientError };
   const stop = new AbortController();
   const signal = stop.signal;
   // Each projector (read model and partition) has its own durable consumer; the process is ready once all have started.

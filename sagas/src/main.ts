@@ -1,5 +1,5 @@
 import { connectNats, consumerDefinitions, EVENTS_STREAM, JetStreamEventStore, streamHasLeader } from '@happyride/eventstore';
-import { ConfigError, connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, firstReason, MongoDeadLetterStore, readCommonConfig, readinessCheck, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer, superviseLoops } from '@happyride/platform';
+import { ConfigError, connectMongo, createLogger, createMetricsRegistry, envNumber, envPort, firstReason, isTransientError, MongoDeadLetterStore, readinessCheck, readMongoConfig, readNatsUrl, readProcessConfig, readMaxDeliveries, registerDeadLetterMetrics, runMain, startMetricsServer, superviseLoops } from '@happyride/platform';
 import { createPaymentProvider, readPaymentProviderConfig } from './payments/config.ts';
 import { PaymentReconciler } from './payments/reconciliation.ts';
 import { pruneSagaHistory } from './runtime/history-pruner.ts';
@@ -16,7 +16,8 @@ const logger = createLogger('saga-worker');
 
 runMain(logger, async () => {
   const env = process.env;
-  const common = readCommonConfig(env);
+  // NATS and MongoDB; no token is verified here.
+  const common = { ...readProcessConfig(env), natsUrl: readNatsUrl(env), ...readMongoConfig(env) };
   const config = readTripCreationConfig(env);
   const providerConfig = readPaymentProviderConfig(env);
   const dispatchConfig = readDispatchConfig(env);
@@ -55,7 +56,8 @@ runMain(logger, async () => {
   const deadLetterStore = new MongoDeadLetterStore(mongo.db);
   await deadLetterStore.ensureIndexes();
   const consumerName = consumerDefinitions.tripCreationSaga.name;
-  const deadLetters = { store: deadLetterStore, maxDeliveries: readMaxDeliveries(env) };
+  // Only poison is parked: timeouts and concurrent changes are retried with backoff (`classifyFailure`).
+  const deadLetters = { store: deadLetterStore, maxDeliveries: readMaxDeliveries(env), isTransient: isTransientError };
 
   // On TripCancelled, a paid payment of a confirmed trip is refunded: same events, same consumer.
   const refunds = createTripCancellationRunner({ events: new JetStreamEventStore(nats.js, nats.jsm), sagas, provider, pollIntervalMs, outboxLeaseMs, stepDelayMs, logger });

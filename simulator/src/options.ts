@@ -16,8 +16,13 @@ export interface SimulationOptions {
   locationEveryMs: number;
   /** Seconds to run; 0 runs until Ctrl-C. */
   durationSeconds: number;
-  /** Simulated time runs this many times faster than the wall clock (driving to, and on trips). */
+  /**
+   * Simulated time runs this many times faster than the wall clock (driving to, and on trips), so
+   * the system sees drivers move at `speedKmh × timeScale`: at most `maxSpeedKmh`.
+   */
   timeScale: number;
+  /** The system's `DRIVER_MAX_SPEED_KMH`: faster reports are refused as implausible. */
+  maxSpeedKmh: number;
   /** Prefix of every simulated id, so runs never collide. */
   runId: string;
   seed: number;
@@ -34,7 +39,8 @@ const spec = {
   'request-every-ms': { type: 'string', default: '15000' },
   'location-every-ms': { type: 'string', default: '2000' },
   duration: { type: 'string', default: '0' },
-  'time-scale': { type: 'string', default: '20' },
+  'time-scale': { type: 'string', default: '3' },
+  'max-speed-kmh': { type: 'string', default: '200' },
   'run-id': { type: 'string' },
   seed: { type: 'string', default: '1' },
   help: { type: 'boolean', default: false },
@@ -51,7 +57,9 @@ export const usage = `npm run simulate -- [options]
   --request-every-ms MS    mean pause of a passenger between trips (15000)
   --location-every-ms MS   how often a driver reports its location (2000)
   --duration S             seconds to run, 0 = until Ctrl-C (0)
-  --time-scale X           simulated time runs X times faster while driving (20)
+  --time-scale X           simulated time runs X times faster while driving (3); the system sees
+                           speed-kmh × time-scale, which must not exceed --max-speed-kmh
+  --max-speed-kmh KMH      the system's DRIVER_MAX_SPEED_KMH: it refuses faster drivers (200)
   --run-id ID              prefix of the simulated ids (random)
   --seed N                 random seed (1)`;
 
@@ -87,18 +95,27 @@ export function parseSimulationOptions(args: string[], randomRunId: () => string
   if (!/^https?:$/.test(gatewayUrl.protocol)) throw new OptionsError(`--gateway must be an http(s) URL, got "${values.gateway}"`);
   const runId = values['run-id'] ?? randomRunId();
   if (!/^[A-Za-z0-9_-]{1,24}$/.test(runId)) throw new OptionsError('--run-id must be 1-24 letters, digits, _ or -');
+  const speedKmh = number('speed-kmh', values['speed-kmh'], { min: 1, max: 300 });
+  const timeScale = number('time-scale', values['time-scale'], { min: 1, max: 10_000 });
+  const maxSpeedKmh = number('max-speed-kmh', values['max-speed-kmh'], { min: 1 });
+  if (speedKmh * timeScale > maxSpeedKmh) {
+    throw new OptionsError(
+      `--speed-kmh ${speedKmh} × --time-scale ${timeScale} = ${speedKmh * timeScale} km/h as the system sees it, above --max-speed-kmh ${maxSpeedKmh}: the system would refuse the drivers' locations (lower one, or raise DRIVER_MAX_SPEED_KMH and --max-speed-kmh together)`,
+    );
+  }
   return {
     gatewayUrl: gatewayUrl.toString(),
     drivers: number('drivers', values.drivers, { min: 0, max: 100_000, integer: true }),
     passengers: number('passengers', values.passengers, { min: 0, max: 100_000, integer: true }),
     center,
     areaKm: number('area-km', values['area-km'], { min: 0.1, max: 1000 }),
-    speedKmh: number('speed-kmh', values['speed-kmh'], { min: 1, max: 300 }),
+    speedKmh,
     acceptRate: number('accept-rate', values['accept-rate'], { min: 0, max: 1 }),
     requestEveryMs: number('request-every-ms', values['request-every-ms'], { min: 100, integer: true }),
     locationEveryMs: number('location-every-ms', values['location-every-ms'], { min: 100, integer: true }),
     durationSeconds: number('duration', values.duration, { min: 0 }),
-    timeScale: number('time-scale', values['time-scale'], { min: 1, max: 10_000 }),
+    timeScale,
+    maxSpeedKmh,
     runId,
     seed: number('seed', values.seed, { min: 0, integer: true }),
   };

@@ -1,4 +1,5 @@
-import { haversineKm } from '@happyride/domain';
+import { checkPlausibleMove, defaultMovementLimits, haversineKm, type PositionReport } from '@happyride/domain';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { exponentialWait, moveToward, randomPointNear, seededRandom } from './movement.ts';
 import { OptionsError, parseSimulationOptions } from './options.ts';
@@ -35,9 +36,50 @@ describe('simulator options', () => {
     [['--gateway', 'ftp://x'], /--gateway must be an http\(s\) URL/],
     [['--run-id', 'a b'], /--run-id must be/],
     [['--dirvers', '3'], /Unknown option '--dirvers'/],
+    [['--time-scale', '20'], /--speed-kmh 40 × --time-scale 20 = 800 km\/h as the system sees it, above --max-speed-kmh 200/],
+    [['--speed-kmh', '300', '--time-scale', '300', '--max-speed-kmh', '20000'], /= 90000 km\/h .* above --max-speed-kmh 20000/],
   ])('given %j, then the error names the option', (args, message) => {
     expect(() => parse(...args)).toThrow(OptionsError);
     expect(() => parse(...args)).toThrow(message);
+  });
+});
+
+describe('simulated drivers, as the system sees them', () => {
+  it('given the default options, then drivers appear to move at 120 km/h, under the system default of 200', () => {
+    const options = parse();
+    if (options === 'help') throw new Error('no help asked');
+    expect(options.speedKmh * options.timeScale).toBe(120);
+    expect(options.maxSpeedKmh).toBe(defaultMovementLimits.maxSpeedKmh);
+  });
+
+  it('given generated options the simulator accepts and generated report intervals, then every location it reports passes the plausibility check', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 300 }),
+        fc.double({ min: 1, max: 50, noNaN: true }),
+        fc.array(fc.integer({ min: 100, max: 10_000 }), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 0, max: 1_000 }),
+        (speedKmh, timeScale, intervalsMs, seed) => {
+          fc.pre(speedKmh * timeScale <= 200);
+          const options = parseSimulationOptions(['--speed-kmh', String(speedKmh), '--time-scale', String(timeScale), '--max-speed-kmh', '200'], () => 'run1');
+          if (options === 'help') throw new Error('no help asked');
+          const random = seededRandom(seed);
+          // As agents.ts drives: each report is where moveToward puts the driver after the wall time since the last, times the time scale.
+          let wallMs = 0;
+          let last: PositionReport = { position: beijing, at: new Date(0).toISOString() };
+          let target = randomPointNear(beijing, 5, random);
+          for (const intervalMs of intervalsMs) {
+            wallMs += intervalMs;
+            const step = moveToward(last.position, target, options.speedKmh, intervalMs * options.timeScale);
+            if (step.arrived) target = randomPointNear(beijing, 5, random);
+            const next = { position: step.position, at: new Date(wallMs).toISOString() };
+            expect(() => checkPlausibleMove(last, next, { ...defaultMovementLimits, maxSpeedKmh: options.maxSpeedKmh }, 'location')).not.toThrow();
+            last = next;
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

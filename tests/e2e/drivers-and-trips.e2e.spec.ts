@@ -48,6 +48,9 @@ type TripData = { id: string; version: number; state: string; fare: number; dist
 // Tiananmen to the Temple of Heaven: about 3.05 km, so 10 + 2.5 × 3.05 ≈ 17.6 with the default pricing.
 const tiananmen = { lng: 116.3975, lat: 39.9087 };
 const templeOfHeaven = { lng: 116.4066, lat: 39.8822 };
+// About 25 km from Tiananmen; Shanghai about 1,070 km.
+const capitalAirport = { lng: 116.5871, lat: 40.0799 };
+const shanghai = { lng: 121.4737, lat: 31.2304 };
 
 const newId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
@@ -116,6 +119,18 @@ describe('drivers end to end, through the gateway', () => {
   it('given a passenger, when they report a driver location, then FORBIDDEN', async () => {
     const { token } = await registeredPassenger();
     expect(codes(await gql(LOCATE, { token, variables: tiananmen }))).toEqual(['FORBIDDEN']);
+  });
+
+  it('given a driver who reported Tiananmen, when they report Shanghai a moment later (a teleport), then BAD_USER_INPUT, and Tiananmen stays their last position', async () => {
+    const { token } = await registeredDriver();
+    expect((await gql(LOCATE, { token, variables: tiananmen })).errors).toBeUndefined();
+
+    const teleport = await gql(LOCATE, { token, variables: shanghai });
+
+    expect(codes(teleport)).toEqual(['BAD_USER_INPUT']);
+    expect(teleport.errors?.[0]?.message).toMatch(/^location is not plausible: 10\d\d\.\d\d km from your last reported position .* at most 200 km\/h/);
+    // A step of a few metres from Tiananmen (GPS jitter) is taken: Tiananmen, not Shanghai, was kept.
+    expect((await gql(LOCATE, { token, variables: { lng: tiananmen.lng + 0.0003, lat: tiananmen.lat } })).errors).toBeUndefined();
   });
 });
 
@@ -213,6 +228,25 @@ describe('trips end to end, through the gateway', () => {
     });
     // Finishing twice breaks a rule.
     expect(codes(await gql(FINISH_TRIP, { token: driver.token, variables: { tripId: trip.id } }))).toEqual(['CONFLICT']);
+  });
+
+  it('given a driver at the airport offered a trip from Tiananmen, when they accept claiming to be at the pickup (a teleport to win the offer), then BAD_USER_INPUT and no acceptance; from where they are, accepted', async () => {
+    const passenger = await registeredPassenger();
+    const driver = await registeredDriver();
+    expect((await gql(LOCATE, { token: driver.token, variables: capitalAirport })).errors).toBeUndefined();
+    const trip = await requestedTrip(passenger);
+    const context = { correlationId: `e2e-${trip.id}` };
+    await trips(trip.id, { type: 'ConfirmTrip', data: { tripId: trip.id }, metadata: bySaga('confirm', trip.id) }, context);
+    await trips(trip.id, { type: 'StartDispatch', data: { tripId: trip.id, candidateDriverIds: [driver.id] }, metadata: bySaga('dispatch', trip.id) }, context);
+
+    const teleport = await gql<{ acceptTrip: TripData }>(ACCEPT_TRIP, { token: driver.token, variables: { tripId: trip.id, position: tiananmen } });
+
+    expect(codes(teleport)).toEqual(['BAD_USER_INPUT']);
+    expect(teleport.errors?.[0]?.message).toMatch(/^position is not plausible: 2\d\.\d\d km from your last reported position/);
+    expect((await new JetStreamEventStore(nats.js, nats.jsm).read('trip', trip.id)).events.map((event) => event.type)).not.toContain('DriverAcceptedTrip');
+    const honest = await gql<{ acceptTrip: TripData }>(ACCEPT_TRIP, { token: driver.token, variables: { tripId: trip.id, position: capitalAirport } });
+    expect(honest.errors).toBeUndefined();
+    expect(honest.data?.acceptTrip).toMatchObject({ id: trip.id, state: 'DISPATCHING' });
   });
 
   it('given a requested trip, when saga commands are sent out of order, then they are refused', async () => {

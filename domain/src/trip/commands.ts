@@ -1,4 +1,5 @@
 import type { CommandMetadata } from '../decider.ts';
+import type { PositionReport } from '../driver/plausibility.ts';
 import type { Position } from '../geo.ts';
 import type { DispatchFailureReason } from './events.ts';
 
@@ -12,7 +13,8 @@ export type TripCommand =
   | { type: 'ConfirmTrip'; data: { tripId: string }; metadata: CommandMetadata }
   | { type: 'RejectTrip'; data: { tripId: string; reason: string }; metadata: CommandMetadata }
   | { type: 'StartDispatch'; data: { tripId: string; candidateDriverIds: string[] }; metadata: CommandMetadata }
-  | { type: 'AcceptTrip'; data: { tripId: string; driverId: string; position: Position }; metadata: CommandMetadata }
+  /** `lastReport`: the driver's last reported location (null if none): the accept position must be reachable from it. */
+  | { type: 'AcceptTrip'; data: { tripId: string; driverId: string; position: Position; lastReport: PositionReport | null }; metadata: CommandMetadata }
   | { type: 'AssignDriver'; data: { tripId: string; driverId: string }; metadata: CommandMetadata }
   | { type: 'FailDispatch'; data: { tripId: string; reason: DispatchFailureReason }; metadata: CommandMetadata }
   | { type: 'StartTrip'; data: { tripId: string }; metadata: CommandMetadata }

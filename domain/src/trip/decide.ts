@@ -1,4 +1,5 @@
 import type { Actor } from '../decider.ts';
+import { checkPlausibleMove, defaultMovementLimits, type MovementLimits } from '../driver/plausibility.ts';
 import { forbidden, illegalState, invalidInput, notFound, UnreachableCaseError } from '../errors.ts';
 import { computeFare, type Pricing } from '../fare.ts';
 import { haversineKm, validPosition } from '../geo.ts';
@@ -115,8 +116,8 @@ function decideResponse(trip: Trip, actor: Actor, agree: boolean): TripEvent[] {
     : [{ type: 'TripCancellationResolutionRequired', data: { tripId } }];
 }
 
-/** `decide` for trips, closed over the pricing that turns a distance into a fare. */
-export function decideTripWith(pricing: Pricing) {
+/** `decide` for trips, closed over the pricing that turns a distance into a fare and the limits a driver's movement is checked against. */
+export function decideTripWith(pricing: Pricing, movement: MovementLimits = defaultMovementLimits) {
   return function decideTrip(command: TripCommand, state: TripState): TripEvent[] {
     const { actor, now } = command.metadata;
     const tripId = validId(command.data.tripId, 'tripId');
@@ -168,6 +169,8 @@ export function decideTripWith(pricing: Pricing) {
         if (trip.acceptances.some((acceptance) => acceptance.driverId === driverId)) {
           throw cannot(trip, 'accepted', `driver ${driverId} has already accepted it`);
         }
+        // Where the driver says they are must be reachable from where they last said they were.
+        checkPlausibleMove(command.data.lastReport, { position, at: now }, movement, 'position');
         return [{ type: 'DriverAcceptedTrip', data: { tripId, driverId, position, acceptedAt: now } }];
       }
       case 'AssignDriver': {

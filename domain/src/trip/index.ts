@@ -1,4 +1,5 @@
 import type { Decider } from '../decider.ts';
+import { defaultMovementLimits, type MovementLimits } from '../driver/plausibility.ts';
 import { defaultPricing, validPricing, type Pricing } from '../fare.ts';
 import type { TripCommand } from './commands.ts';
 import { decideTripWith } from './decide.ts';
@@ -16,11 +17,12 @@ export {
 export { tripStatuses, type Acceptance, type Trip, type TripState, type TripStatus } from './evolve.ts';
 
 /**
- * The trip decider for a pricing: the fare is computed when the trip is requested.
+ * The trip decider for a pricing (the fare is computed when the trip is requested) and the
+ * movement limits an accepting driver's position is checked against.
  * @example const decider = createTripDecider({ baseFare: 8, perKm: 2 });
  */
-export function createTripDecider(pricing: Pricing = defaultPricing): Decider<TripCommand, TripEvent, TripState> {
-  return { decide: decideTripWith(validPricing(pricing)), evolve: evolveTrip, initialState: initialTripState };
+export function createTripDecider(pricing: Pricing = defaultPricing, movement: MovementLimits = defaultMovementLimits): Decider<TripCommand, TripEvent, TripState> {
+  return { decide: decideTripWith(validPricing(pricing), movement), evolve: evolveTrip, initialState: initialTripState };
 }
 
 export const tripDecider = createTripDecider();

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Actor, CommandMetadata } from '../decider.ts';
 import { fold } from '../decider.ts';
-import type { Position } from '../geo.ts';
+import type { PositionReport } from '../driver/plausibility.ts';
+import { destinationPoint, type Position } from '../geo.ts';
 import { deciderSpecification } from '../testing/decider-specification.ts';
 import {
   createTripDecider,
@@ -24,6 +25,7 @@ const admin: Actor = { id: 'ops', role: 'admin' };
 const system: Actor = { id: 'dispatch', role: 'system' };
 const now = '2026-11-23T10:05:00.000Z';
 const meta = (actor: Actor): CommandMetadata => ({ commandId: 'c1', actor, now });
+const secondsBefore = (instant: string, seconds: number) => new Date(Date.parse(instant) - seconds * 1000).toISOString();
 
 const tiananmen: Position = { lng: 116.3975, lat: 39.9087 };
 const capitalAirport: Position = { lng: 116.5871, lat: 40.0799 };
@@ -87,9 +89,9 @@ const startDispatch = (candidateDriverIds = ['d1', 'd2'], actor = system): TripC
   data: { tripId, candidateDriverIds },
   metadata: meta(actor),
 });
-const accept = (actor: Actor = bo, driverId = actor.id, position: Position = boPosition): TripCommand => ({
+const accept = (actor: Actor = bo, driverId = actor.id, position: Position = boPosition, lastReport: PositionReport | null = null): TripCommand => ({
   type: 'AcceptTrip',
-  data: { tripId, driverId, position },
+  data: { tripId, driverId, position, lastReport },
   metadata: meta(actor),
 });
 const assign = (driverId = 'd1', actor = system): TripCommand => ({ type: 'AssignDriver', data: { tripId, driverId }, metadata: meta(actor) });
@@ -220,6 +222,24 @@ describe('Trip decider', () => {
       ['lat -91', { lng: 116.4, lat: -91 }, /position\.lat .*-90 and 90/],
     ])('given a dispatching trip, when the acceptance position has %s, then it is invalid input', (_label, position, message) =>
       spec.given(history.DISPATCHING).when(accept(bo, 'd1', position)).thenFails('INVALID_INPUT', message));
+
+    it('given a driver who reported a position 10 s ago, when they accept 300 m from it, then it is recorded', () =>
+      spec
+        .given(history.DISPATCHING)
+        .when(accept(bo, 'd1', destinationPoint(boPosition, 90, 0.3), { position: boPosition, at: secondsBefore(now, 10) }))
+        .then([{ type: 'DriverAcceptedTrip', data: { tripId, driverId: 'd1', position: destinationPoint(boPosition, 90, 0.3), acceptedAt: now } }]));
+
+    it('given a driver who reported a position 10 s ago, when they accept 25 km away (a teleport), then it is invalid input naming the speed', () =>
+      spec
+        .given(history.DISPATCHING)
+        .when(accept(bo, 'd1', destinationPoint(boPosition, 45, 25), { position: boPosition, at: secondsBefore(now, 10) }))
+        .thenFails('INVALID_INPUT', /position is not plausible: 25\.00 km .* 10\.0 s ago .*at most 200 km\/h/));
+
+    it('given a driver who was not offered the trip, when they accept from far away, then it is forbidden (who may accept is checked first)', () =>
+      spec
+        .given(history.DISPATCHING)
+        .when(accept(dan, 'd9', destinationPoint(boPosition, 45, 25), { position: boPosition, at: now }))
+        .thenFails('FORBIDDEN'));
 
     it.each(except('DISPATCHING', 'CREATED', 'CONFIRMED', 'REJECTED'))(
       'given a trip in %s, when an offered driver accepts, then it is an illegal state',

@@ -1,6 +1,7 @@
 import { partitionOf, WHOLE, type Delivery, type Partition } from '@happyride/eventstore';
 import { generationCollection } from '@happyride/platform';
 import type { Db, Document, IndexDescription } from 'mongodb';
+import { ReadModelChangedConcurrentlyError } from '../aggregate-view.ts';
 import { findInChunks } from '../find-in-chunks.ts';
 import { writeAll, writeFiltersFor } from '../guarded-writes.ts';
 import { createIndexesOneByOne, type BatchProjector } from '../projector.ts';
@@ -128,7 +129,7 @@ export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], 
       const result = await target.bulkWrite(ops, { ordered: false });
       if (result.matchedCount !== 1) {
         // Someone moved the statistics on since they were read: plan again from what is stored.
-        throw new Error(`trip-history: ${TRIP_STATS} changed concurrently; retrying the batch.`);
+        throw new ReadModelChangedConcurrentlyError(`trip-history: ${TRIP_STATS} changed concurrently; retrying the batch.`);
       }
     } else {
       await writeAll(target, ops, filters);

@@ -39,9 +39,10 @@ export interface SagaRunnerOptions<S, I extends SagaInputBase, C extends SagaCom
   logger?: Logger | undefined;
 }
 
-/** The instance kept changing under us: the batch (or poll) fails and is retried. */
+/** The instance kept changing under us: the batch (or poll) fails and is retried (transient: never parked as a dead letter). */
 export class SagaConflictError extends Error {
   override readonly name = 'SagaConflictError';
+  readonly transient = true;
 }
 
 const MAX_ATTEMPTS = 10;

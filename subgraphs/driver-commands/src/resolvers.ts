@@ -1,10 +1,12 @@
 import {
+  checkPlausibleMove,
   driverDecider,
   forbidden,
   validDriverLocation,
   validId,
   type DriverCommand,
   type DriverState,
+  type MovementLimits,
   type Vehicle,
 } from '@happyride/domain';
 import { commandHandler, type CommandHandler, type CommandOutcome, type DriverLocationStore, type EventStore } from '@happyride/eventstore';
@@ -24,6 +26,8 @@ export type DriverCommandsContext = CommandContext<{
   drivers: CommandHandler<DriverCommand, DriverState>;
   locations: DriverLocationStore;
   registered: RegisteredDrivers;
+  /** How fast a driver may appear to move between two location reports. */
+  movement: MovementLimits;
 }>;
 
 /** The driver aggregate's command handler, bound once to the store. */
@@ -42,12 +46,16 @@ const execute = commandMutation({
   payload,
 });
 
-/** Locations skip the event log: check the caller, validate, and keep the latest in the KV store. */
+/**
+ * Locations skip the event log: check the caller, validate, check the move is plausible from the
+ * last report (no teleporting next to passengers to win offers), and keep the latest in the KV store.
+ */
 async function updateLocation(input: UpdateDriverLocationInput, ctx: DriverCommandsContext) {
   const actor = requireActor(ctx.actor);
   if (actor.role !== 'driver') throw forbidden('Only a driver reports their location: sign in with the driver role.');
   const location = validDriverLocation(actor.id, input, ctx.now().toISOString());
   await ctx.registered.require(location.driverId);
+  checkPlausibleMove(await ctx.locations.get(location.driverId), location, ctx.movement, 'location');
   await ctx.locations.put(location);
   return { id: location.driverId, ...location.position, at: location.at };
 }

@@ -14,7 +14,7 @@ import {
   type TripSlot,
   type TripStatus,
 } from '@happyride/domain';
-import { commandHandler, type CommandHandler, type CommandOutcome, type EventStore, type TripSlots } from '@happyride/eventstore';
+import { commandHandler, type CommandHandler, type CommandOutcome, type DriverLocationStore, type EventStore, type TripSlots } from '@happyride/eventstore';
 import { appendContextOf, commandMutation, graphQLError, idempotent, requireActor, type CommandContext } from '@happyride/platform';
 import type {
   MutationAcceptTripArgs,
@@ -34,6 +34,8 @@ export type TripCommandsContext = CommandContext<{
   trips: CommandHandler<TripCommand, TripState>;
   /** Each passenger's trip slot: at most one active trip (`domain/src/trip/active-trip.ts`). */
   slots: TripSlots;
+  /** Drivers' last reported locations (read only): an acceptance's position is checked against the driver's. */
+  locations: Pick<DriverLocationStore, 'get'>;
 }>;
 
 /** What every trip mutation answers: the trip as the write side decided it. */
@@ -122,11 +124,20 @@ async function requestTrip(input: RequestTripInput, ctx: TripCommandsContext) {
 const positionOf = (input: Position): Position => ({ lng: input.lng, lat: input.lat });
 const callerId = (ctx: TripCommandsContext) => requireActor(ctx.actor).id;
 
+/** The caller's last reported location, for the decider to check the acceptance's position against. */
+async function lastReportOf(ctx: TripCommandsContext, driverId: string) {
+  const last = await ctx.locations.get(driverId);
+  return last ? { position: last.position, at: last.at } : null;
+}
+
 export const resolvers = {
   Mutation: {
     requestTrip: (_: unknown, { input }: MutationRequestTripArgs, ctx: TripCommandsContext) => requestTrip(input, ctx),
-    acceptTrip: (_: unknown, { input }: MutationAcceptTripArgs, ctx: TripCommandsContext) =>
-      execute('acceptTrip', input, 'AcceptTrip', { tripId: input.tripId, driverId: callerId(ctx), position: positionOf(input.position) }, ctx),
+    acceptTrip: async (_: unknown, { input }: MutationAcceptTripArgs, ctx: TripCommandsContext) => {
+      const driverId = callerId(ctx);
+      const lastReport = await lastReportOf(ctx, driverId);
+      return execute('acceptTrip', input, 'AcceptTrip', { tripId: input.tripId, driverId, position: positionOf(input.position), lastReport }, ctx);
+    },
     cancelTrip: (_: unknown, { input }: MutationCancelTripArgs, ctx: TripCommandsContext) =>
       execute('cancelTrip', input, 'CancelTrip', { tripId: input.tripId, reason: input.reason }, ctx),
     respondToCancellation: (_: unknown, { input }: MutationRespondToCancellationArgs, ctx: TripCommandsContext) =>

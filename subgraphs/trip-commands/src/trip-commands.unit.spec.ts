@@ -1,5 +1,5 @@
 import { createTripDecider, TRIP_SLOT_APPEND_WITHIN_MS, type Actor } from '@happyride/domain';
-import { InMemoryEventStore, InMemoryIdempotencyKeys, InMemoryTripSlots } from '@happyride/eventstore';
+import { InMemoryDriverLocationStore, InMemoryEventStore, InMemoryIdempotencyKeys, InMemoryTripSlots } from '@happyride/eventstore';
 import { describe, expect, it } from 'vitest';
 import { resolvers, tripCommands, type TripCommandsContext } from './resolvers.ts';
 
@@ -24,6 +24,7 @@ async function setup(actor: Actor, { registered = true } = {}) {
     decider,
     trips: tripCommands(store, decider),
     slots: new InMemoryTripSlots(),
+    locations: new InMemoryDriverLocationStore(),
     idempotency: new InMemoryIdempotencyKeys(),
     now,
   };
