@@ -8,7 +8,7 @@
  */
 import { connectNats, JetStreamEventStore, type Nats } from '@happyride/eventstore';
 import { connectMongo, type Mongo } from '@happyride/platform';
-import { dispatchSagaId, MongoSagaStore, SIMULATED_CHARGES, SIMULATED_REFUNDS, tripCancellationSagaId, tripCreationSagaId, type SagaCommand } from '@happyride/sagas';
+import { dispatchSagaId, MongoSagaStore, SIMULATED_CHARGES, SIMULATED_REFUNDS, refundUnfinishedTripSagaId, tripCreationSagaId, type SagaCommand } from '@happyride/sagas';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -170,7 +170,7 @@ describe('three saga workers, one killed with SIGKILL mid-run', () => {
       const expected = plan === 'drive' ? 'FINISHED' : 'CANCELLED';
       expect((await actors.waitForState(tripId, [expected], 60_000)).state).toBe(expected);
       // Each saga of the trip ended, its outbox empty. (Up to the ack wait, 30 s: an event fetched by the killed worker is redelivered only then.)
-      const sagaIds = [tripCreationSagaId(tripId), dispatchSagaId(tripId), ...(plan === 'cancel' ? [tripCancellationSagaId(tripId)] : [])];
+      const sagaIds = [tripCreationSagaId(tripId), dispatchSagaId(tripId), ...(plan === 'cancel' ? [refundUnfinishedTripSagaId(tripId)] : [])];
       for (const sagaId of sagaIds) {
         const saga = await eventually(() => sagas.load(sagaId), (doc) => doc?.ended === true && doc.pending.length === 0 && doc.pendingDeadlines.length === 0, 60_000);
         expect(saga, sagaId).toMatchObject({ ended: true, pending: [], pendingDeadlines: [] });
