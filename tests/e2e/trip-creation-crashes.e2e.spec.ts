@@ -29,6 +29,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually, graphqlClient } from '../support/graphql-client.ts';
 import { cancelTrip, confirmed, CONFIRMED_OR_DISPATCHING, DISPATCH_HELD_OPEN, keepDispatchWaiting, newId, registeredPassenger, requestTrip, settled, tripWhen } from '../support/trips.ts';
+import { expectMoneyConserved } from '../support/money-conservation.ts';
 import { startTestSystem } from '../support/system.ts';
 import { natsUrl } from '../support/own-event-log.ts';
 
@@ -271,5 +272,13 @@ describe('the payment reconciliation in the real saga worker', { timeout: 120_00
     expect(refunded).toEqual(['PaymentCreated', 'PaymentCancelled', 'PaymentLateChargeRefunded']);
     expect(await tripWhen(gql, passenger.token, id, settled)).toMatchObject({ state: 'REJECTED', paymentStatus: 'CANCELLED' });
     await expectLedgerSettled(id);
+  });
+});
+
+describe('money, at the end of the file', { timeout: 120_000 }, () => {
+  it('given every trip above, when the file ends, then for each ended trip the provider kept the fare of a FINISHED one and nothing of any other (ledger against log)', async () => {
+    const { ended, charged } = await expectMoneyConserved(system);
+    expect(ended).toBeGreaterThan(0);
+    expect(charged).toBeGreaterThan(0);
   });
 });
