@@ -225,7 +225,7 @@ describe('deadlines and isolation with the real saga worker', { timeout: 120_000
     expect(payment.map((event) => event.type)).toEqual(['PaymentCreated', 'PaymentPaid', 'PaymentRefunded']);
     expect(payment[2]?.data).toMatchObject({ amount: fare });
     await expectLedgerSettled(id);
-    // The trip was never confirmed: the creation saga refunded; the cancellation saga left it to it.
+    // The trip was never confirmed: the creation saga refunded; the refund-unfinished-trip saga left it to it.
     const refundSaga = await eventually(() => sagas.load(refundUnfinishedTripSagaId(id)), (doc) => doc?.ended === true);
     expect(refundSaga?.state).toMatchObject({ outcome: 'NOTHING_TO_REFUND', note: expect.stringMatching(/before it was confirmed/) });
   });
