@@ -33,8 +33,8 @@ import type { CommandExecutor } from '../runtime/runner.ts';
 import type { SagaCommand } from '../runtime/commands.ts';
 import { cents, InMemoryPaymentProvider, type ChargeBehaviour } from '../testing/in-memory-provider.ts';
 import { anySaga, SagaWorld } from '../testing/saga-world.ts';
-import { createTripCreationSaga, defaultTripCreationConfig } from '../trip-creation/trip-creation-saga.ts';
-import { createRefundUnfinishedTripSaga } from './refund-unfinished-trip-saga.ts';
+import { createTripCreationSaga, defaultTripCreationConfig, tripCreationSagaId, type TripCreationState } from '../trip-creation/trip-creation-saga.ts';
+import { createRefundUnfinishedTripSaga, refundUnfinishedTripSagaId, type RefundUnfinishedTripState } from './refund-unfinished-trip-saga.ts';
 
 const tripId = 't1';
 const passengerId = 'p1';
@@ -230,6 +230,12 @@ describe('money is conserved on every path a trip can take', () => {
         expect(provider.netCents(tripId), `${tripState.status}, fare ${tripState.fare}: ${why}`).toBe(expected);
         // Every refund the provider made is in the log, once, with its reference.
         expect(refundReferences(payment).sort(), why).toEqual([...provider.refunds.values()].map((refund) => refund.refundReference).sort());
+        // One owner per refund: never both sagas.
+        const creation = world.instances.get(tripCreationSagaId(tripId))?.state as TripCreationState | undefined;
+        const unfinished = world.instances.get(refundUnfinishedTripSagaId(tripId))?.state as RefundUnfinishedTripState | undefined;
+        const creationRefunded = creation?.status !== 'NOT_STARTED' && creation?.sent.includes('refund-payment') === true;
+        const unfinishedRefunded = unfinished?.status !== 'NOT_STARTED' && unfinished?.outcome === 'REFUNDED';
+        expect(creationRefunded && unfinishedRefunded, `both sagas refunded: ${why}`).toBe(false);
         // Every saga ended with an empty outbox: nothing left to do.
         for (const instance of world.instances.values()) expect({ id: instance.sagaId, ended: instance.ended, outbox: instance.outbox }, why).toEqual({ id: instance.sagaId, ended: true, outbox: [] });
 
