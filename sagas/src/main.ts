@@ -6,11 +6,11 @@ import { pruneSagaHistory } from './runtime/history-pruner.ts';
 import { runSagas } from './runtime/run-sagas.ts';
 import { MongoSagaStore } from './runtime/mongo-saga-store.ts';
 import { registerSagaMetrics } from './runtime/saga-metrics.ts';
-import { TRIP_CANCELLATION_SAGA } from './trip-cancellation/refund-on-cancellation-saga.ts';
+import { REFUND_UNFINISHED_TRIP_SAGA } from './trip-end/refund-unfinished-trip-saga.ts';
 import { DISPATCH_SAGA } from './dispatch/dispatch-saga.ts';
 import { readDispatchConfig, startDispatchWorker } from './dispatch/worker.ts';
 import { TRIP_CREATION_SAGA } from './trip-creation/trip-creation-saga.ts';
-import { createTripCancellationRunner, createTripCreationRunner, readTripCreationConfig } from './trip-creation/worker.ts';
+import { createRefundUnfinishedTripRunner, createTripCreationRunner, readTripCreationConfig } from './trip-creation/worker.ts';
 
 const logger = createLogger('saga-worker');
 
@@ -59,8 +59,8 @@ runMain(logger, async () => {
   // Only poison is parked: timeouts and concurrent changes are retried with backoff (`classifyFailure`).
   const deadLetters = { store: deadLetterStore, maxDeliveries: readMaxDeliveries(env), isTransient: isTransientError };
 
-  // On TripCancelled, a paid payment of a confirmed trip is refunded: same events, same consumer.
-  const refunds = createTripCancellationRunner({ events: new JetStreamEventStore(nats.js, nats.jsm), sagas, provider, pollIntervalMs, outboxLeaseMs, stepDelayMs, logger });
+  // On TripCancelled or TripDispatchFailed, a paid payment of a confirmed trip is refunded: same events, same consumer.
+  const refunds = createRefundUnfinishedTripRunner({ events: new JetStreamEventStore(nats.js, nats.jsm), sagas, provider, pollIntervalMs, outboxLeaseMs, stepDelayMs, logger });
 
   const stop = new AbortController();
   // A loop that stops makes the process unready and exit 1 (to be restarted), never silent.
@@ -89,7 +89,7 @@ runMain(logger, async () => {
   loops.watch('the saga history pruner', pruning);
   const registry = createMetricsRegistry('saga-worker');
   registerDeadLetterMetrics(registry, deadLetterStore, [consumerName, consumerDefinitions.dispatchSaga.name]);
-  registerSagaMetrics(registry, sagas, [TRIP_CREATION_SAGA, TRIP_CANCELLATION_SAGA, DISPATCH_SAGA]);
+  registerSagaMetrics(registry, sagas, [TRIP_CREATION_SAGA, REFUND_UNFINISHED_TRIP_SAGA, DISPATCH_SAGA]);
   const metrics = await startMetricsServer(registry, metricsPort, {
     host: common.host,
     readiness: async () =>

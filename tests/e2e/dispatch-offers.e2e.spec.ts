@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatchActors, offset, somewhereNew } from '../support/dispatch.ts';
 import { eventually } from '../support/graphql-client.ts';
+import { expectMoneyConserved } from '../support/money-conservation.ts';
 import { startTestSystem } from '../support/system.ts';
 import { collect, subscriptionClient } from '../support/websocket.ts';
 
@@ -168,4 +169,12 @@ describe('dispatch offers over graphql-ws through the gateway', () => {
       await feed.close();
     }
   }, 180_000);
+});
+
+describe('money, at the end of the file', { timeout: 120_000 }, () => {
+  it('given every trip above (2 km: fares at or below PAYMENT_REQUIRED_ABOVE, never charged), when the file ends, then the provider holds no money for any ended trip', async () => {
+    const { ended, charged } = await expectMoneyConserved(system);
+    expect(ended).toBeGreaterThan(0);
+    expect(charged).toBe(0);
+  });
 });

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '@happyride/local-servers';
 import { dispatchActors, offset, somewhereNew } from '../support/dispatch.ts';
+import { expectMoneyConserved } from '../support/money-conservation.ts';
 import { startTestSystem } from '../support/system.ts';
 import { natsUrl } from '../support/own-event-log.ts';
 
@@ -100,4 +101,12 @@ describe('dispatch races with real processes, two dispatch workers side by side'
     expect(byDriver(other.id)).toBe(1);
     expect(trips.filter((t) => t.state === 'DISPATCH_FAILED')).toHaveLength(8);
   }, 180_000);
+});
+
+describe('money, at the end of the file', { timeout: 120_000 }, () => {
+  it('given every trip above (2 km: fares at or below PAYMENT_REQUIRED_ABOVE, never charged), when the file ends, then the provider holds no money for any ended trip', async () => {
+    const { ended, charged } = await expectMoneyConserved(system);
+    expect(ended).toBeGreaterThan(0);
+    expect(charged).toBe(0);
+  });
 });

@@ -20,7 +20,7 @@ import {
   SIMULATED_CHARGES,
   SIMULATED_REFUNDS,
   SimulatedPaymentProvider,
-  tripCancellationSagaId,
+  refundUnfinishedTripSagaId,
   tripCreationSagaId,
   type SagaCommand,
   type SagaInstanceDocument,
@@ -29,6 +29,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually, graphqlClient } from '../support/graphql-client.ts';
 import { cancelTrip, confirmed, CONFIRMED_OR_DISPATCHING, DISPATCH_HELD_OPEN, keepDispatchWaiting, newId, registeredPassenger, requestTrip, settled, tripWhen } from '../support/trips.ts';
+import { expectMoneyConserved } from '../support/money-conservation.ts';
 import { startTestSystem } from '../support/system.ts';
 import { natsUrl } from '../support/own-event-log.ts';
 
@@ -174,15 +175,15 @@ describe('refund on cancellation, saga worker killed with SIGKILL', { timeout: 1
     await tripWhen(gql, passenger.token, id, (t) => confirmed(t) && t.paymentStatus === 'PAID');
     expect((await cancelTrip(gql, passenger, id, 'Plans changed.')).errors).toBeUndefined();
 
-    await stepPersisted(id, 'refund-paid-payment', tripCancellationSagaId(id));
-    await killAndRestartWorker(tripCancellationSagaId(id), 'refund-paid-payment');
+    await stepPersisted(id, 'refund-paid-payment', refundUnfinishedTripSagaId(id));
+    await killAndRestartWorker(refundUnfinishedTripSagaId(id), 'refund-paid-payment');
 
     const trip = await tripWhen(gql, passenger.token, id, (t) => t.paymentStatus === 'REFUNDED');
     expect(trip).toMatchObject({ state: 'CANCELLED', paymentStatus: 'REFUNDED' });
     expect(count(await typesIn('payment', id), 'PaymentRefunded')).toBe(1);
     await expectLedgerSettled(id);
     // The refund's event may have been fetched by the killed worker: redelivered after the ack wait (30 s).
-    const saga = await eventually(() => sagas.load(tripCancellationSagaId(id)), (doc) => doc?.ended === true, 45_000);
+    const saga = await eventually(() => sagas.load(refundUnfinishedTripSagaId(id)), (doc) => doc?.ended === true, 45_000);
     expect(saga).toMatchObject({ ended: true, pending: [], state: { outcome: 'REFUNDED' } });
   });
 });
@@ -224,8 +225,8 @@ describe('deadlines and isolation with the real saga worker', { timeout: 120_000
     expect(payment.map((event) => event.type)).toEqual(['PaymentCreated', 'PaymentPaid', 'PaymentRefunded']);
     expect(payment[2]?.data).toMatchObject({ amount: fare });
     await expectLedgerSettled(id);
-    // The trip was never confirmed: the creation saga refunded; the cancellation saga left it to it.
-    const refundSaga = await eventually(() => sagas.load(tripCancellationSagaId(id)), (doc) => doc?.ended === true);
+    // The trip was never confirmed: the creation saga refunded; the refund-unfinished-trip saga left it to it.
+    const refundSaga = await eventually(() => sagas.load(refundUnfinishedTripSagaId(id)), (doc) => doc?.ended === true);
     expect(refundSaga?.state).toMatchObject({ outcome: 'NOTHING_TO_REFUND', note: expect.stringMatching(/before it was confirmed/) });
   });
 });
@@ -271,5 +272,13 @@ describe('the payment reconciliation in the real saga worker', { timeout: 120_00
     expect(refunded).toEqual(['PaymentCreated', 'PaymentCancelled', 'PaymentLateChargeRefunded']);
     expect(await tripWhen(gql, passenger.token, id, settled)).toMatchObject({ state: 'REJECTED', paymentStatus: 'CANCELLED' });
     await expectLedgerSettled(id);
+  });
+});
+
+describe('money, at the end of the file', { timeout: 120_000 }, () => {
+  it('given every trip above, when the file ends, then for each ended trip the provider kept the fare of a FINISHED one and nothing of any other (ledger against log)', async () => {
+    const { ended, charged } = await expectMoneyConserved(system);
+    expect(ended).toBeGreaterThan(0);
+    expect(charged).toBeGreaterThan(0);
   });
 });

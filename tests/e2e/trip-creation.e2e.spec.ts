@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphqlClient, tokenFor } from '../support/graphql-client.ts';
+import { expectMoneyConserved } from '../support/money-conservation.ts';
 import { startTestSystem } from '../support/system.ts';
 import { cancelTrip, confirmed, CONFIRMED_OR_DISPATCHING, DISPATCH_HELD_OPEN, keepDispatchWaiting, newId, registeredPassenger, requestTrip, settled, tripWhen } from '../support/trips.ts';
 
@@ -115,5 +116,13 @@ describe('cancellation choreography: the payment', () => {
 
     const trip = await tripWhen(gql, passenger.token, id, (t) => t.state === 'CANCELLED');
     expect(trip).toMatchObject({ state: 'CANCELLED', paymentStatus: 'CREATED' });
+  });
+});
+
+describe('money, at the end of the file', { timeout: 120_000 }, () => {
+  it('given every trip above, when the file ends, then for each ended trip the provider kept the fare of a FINISHED one and nothing of any other (ledger against log)', async () => {
+    const { ended, charged } = await expectMoneyConserved(system);
+    expect(ended).toBeGreaterThan(0);
+    expect(charged).toBeGreaterThan(0);
   });
 });

@@ -31,11 +31,12 @@ export async function startTestSystem(
     /** Processes per service (see `startSystem`): `{ gateway: 2 }`. */
     replicas?: Record<string, number>;
   } = {},
-): Promise<RunningSystem & { logFile: string; launcherEvents: readonly string[] }> {
+): Promise<RunningSystem & { logFile: string; launcherEvents: readonly string[]; database: string; provider: 'simulated' | 'stripe' }> {
   const dir = join(tmpdir(), 'happyride-e2e');
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${randomUUID().slice(0, 8)}.log`);
   const launcherEvents: string[] = [];
+  const database = env['MONGODB_DATABASE'] ?? `e2e_${randomUUID().slice(0, 8)}`;
   const system = await startSystem({
     natsUrl: nats,
     mongoUrl,
@@ -51,7 +52,7 @@ export async function startTestSystem(
       appendFileSync(logFile, `launcher ${message}\n`);
     },
     env: {
-      MONGODB_DATABASE: `e2e_${randomUUID().slice(0, 8)}`,
+      MONGODB_DATABASE: database,
       LOG_LEVEL: 'debug',
       NODE_ENV: 'test',
       // Tests send bursts from few identities; the rate limit has a test of its own.
@@ -61,5 +62,6 @@ export async function startTestSystem(
     },
     onLine: (service, line) => appendFileSync(logFile, `${service} ${line}\n`),
   });
-  return { ...system, logFile, launcherEvents };
+  // The database and the payment provider: what a test needs to read the provider's ledger (`money-conservation.ts`).
+  return { ...system, logFile, launcherEvents, database, provider: env['PAYMENT_PROVIDER'] === 'stripe' ? 'stripe' : 'simulated' };
 }

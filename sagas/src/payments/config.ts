@@ -16,8 +16,8 @@ export type PaymentProviderConfig = (
 
 /**
  * `PAYMENT_PROVIDER` (`simulated` | `stripe`), `PAYMENT_CURRENCY` (`eur`),
- * `PAYMENT_RECONCILE_INTERVAL_MS` (60000); with Stripe, `STRIPE_API_KEY` (required, `sk_…` or
- * `rk_…`, never echoed), `STRIPE_API_BASE` (another API base, e.g. stripe-mock) and
+ * `PAYMENT_RECONCILE_INTERVAL_MS` (60000); with Stripe, `STRIPE_API_KEY` (required, a test key
+ * `sk_test_…` or `rk_test_…`: live keys are refused, see below; never echoed), `STRIPE_API_BASE` (another API base, e.g. stripe-mock) and
  * `STRIPE_PAYMENT_METHOD` (`pm_card_visa`).
  */
 export function readPaymentProviderConfig(env: Record<string, string | undefined>): PaymentProviderConfig {
@@ -29,7 +29,12 @@ export function readPaymentProviderConfig(env: Record<string, string | undefined
 
   const apiKey = envOptional(env, 'STRIPE_API_KEY');
   if (apiKey === undefined) throw new ConfigError('STRIPE_API_KEY is required when PAYMENT_PROVIDER=stripe.');
-  if (!/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/.test(apiKey)) throw new ConfigError('STRIPE_API_KEY must be a secret or restricted key (sk_test_…, sk_live_…, rk_…); the value given is not (not shown).');
+  if (!/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/.test(apiKey)) throw new ConfigError('STRIPE_API_KEY must be a secret or restricted key (sk_test_…, rk_test_…); the value given is not (not shown).');
+  if (/^(sk|rk)_live_/.test(apiKey)) {
+    throw new ConfigError(
+      'STRIPE_API_KEY is a live key (sk_live_…/rk_live_…): refused. Every passenger would be charged to the one STRIPE_PAYMENT_METHOD, and Happyride has no per-passenger payment methods yet; use a test key (sk_test_…, rk_test_…).',
+    );
+  }
   const apiBase = envOptional(env, 'STRIPE_API_BASE') === undefined ? undefined : new URL(envUrl(env, 'STRIPE_API_BASE', ['http', 'https']));
   const paymentMethod = envOptional(env, 'STRIPE_PAYMENT_METHOD') ?? 'pm_card_visa';
   return { kind, stripe: { apiKey, paymentMethod, ...(apiBase ? { apiBase } : {}) }, currency, reconcileIntervalMs };

@@ -36,4 +36,13 @@ describe('payment provider configuration', () => {
     expect(read).toThrow(/STRIPE_API_KEY/);
     expect(read).not.toThrow(/secretish/);
   });
+
+  it.each(['sk_live_secretish', 'rk_live_secretish'])('given a live Stripe key (%s), when read, then start-up stops: every passenger would pay with the one configured card', (key) => {
+    const read = () => readPaymentProviderConfig({ PAYMENT_PROVIDER: 'stripe', STRIPE_API_KEY: key });
+    expect(read).toThrow(/live key.*refused.*no per-passenger payment methods/);
+    expect(read).not.toThrow(/secretish/);
+  });
+
+  it('given a restricted test key, when read, then it is accepted', () =>
+    expect(readPaymentProviderConfig({ PAYMENT_PROVIDER: 'stripe', STRIPE_API_KEY: 'rk_test_1' })).toMatchObject({ kind: 'stripe', stripe: { apiKey: 'rk_test_1' } }));
 });

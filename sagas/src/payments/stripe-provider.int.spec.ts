@@ -6,7 +6,9 @@
  * is a request Stripe accepts, carries its idempotency key on the wire, and its answer is
  * parsed. A small recording relay in front of stripe-mock shows the wire (it forwards bytes, it
  * answers nothing itself). That the key makes Stripe answer a retry with its first answer is
- * Stripe's documented contract, argued in the README ("Money is exact").
+ * Stripe's documented contract, argued in the README ("Money is exact"). A second stripe-mock
+ * answers from a PaymentIntent fixture that `succeeded` (made under a known key): the success
+ * path (PAID, then a refund of that PaymentIntent) and a retry that finds the earlier charge.
  */
 import { startStripeMock, type StripeMock } from '@happyride/local-servers/stripe-mock';
 import { createServer, request as httpRequest, type Server } from 'node:http';
@@ -26,17 +28,22 @@ let mock: StripeMock;
 let relay: Server;
 let relayUrl: URL;
 const recorded: Recorded[] = [];
+/** A stripe-mock whose PaymentIntent fixture `succeeded` (a charge that took the money), made under `chargedKey`. */
+let paidMock: StripeMock;
+let paidRelay: Server;
+let paidRelayUrl: URL;
+const paidRecorded: Recorded[] = [];
+const chargedKey = 'trip-creation-t9:pay-payment';
 
-beforeAll(async () => {
-  mock = await startStripeMock();
-  const target = new URL(mock.url);
-  relay = createServer((incoming, outgoing) => {
+/** A recording relay in front of `target`: it forwards bytes, answers nothing itself. */
+async function startRelay(target: URL, into: Recorded[]): Promise<{ server: Server; url: URL }> {
+  const server = createServer((incoming, outgoing) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
       const body = Buffer.concat(chunks);
       const forward = httpRequest({ host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
-        recorded.push({
+        into.push({
           method: incoming.method ?? '',
           path: incoming.url ?? '',
           idempotencyKey: incoming.headers['idempotency-key'] as string | undefined,
@@ -50,12 +57,27 @@ beforeAll(async () => {
       forward.end(body);
     });
   });
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-  relayUrl = new URL(`http://127.0.0.1:${(relay.address() as AddressInfo).port}`);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`) };
+}
+
+beforeAll(async () => {
+  mock = await startStripeMock();
+  ({ server: relay, url: relayUrl } = await startRelay(new URL(mock.url), recorded));
+  paidMock = await startStripeMock({
+    fixtures: (bundled) => {
+      const intent = bundled.resources['payment_intent'] ?? {};
+      const succeeded = { ...intent, status: 'succeeded', amount: 11675, amount_received: 11675, last_payment_error: null, metadata: { idempotencyKey: chargedKey, paymentId: 't9', passengerId: 'p9' } };
+      return { resources: { ...bundled.resources, payment_intent: succeeded } };
+    },
+  });
+  ({ server: paidRelay, url: paidRelayUrl } = await startRelay(new URL(paidMock.url), paidRecorded));
 }, 600_000); // the first run builds stripe-mock
 afterAll(async () => {
   await new Promise((resolve) => relay?.close(resolve));
+  await new Promise((resolve) => paidRelay?.close(resolve));
   await mock?.stop();
+  await paidMock?.stop();
 });
 
 const provider = () => new StripePaymentProvider({ apiKey: 'sk_test_happyride', apiBase: relayUrl });
@@ -117,5 +139,31 @@ describe('Stripe adapter against stripe-mock', () => {
   it('given a request Stripe does not accept (an amount that is not an integer of cents), when sent, then stripe-mock refuses it and the adapter throws (the command stays in the outbox)', async () => {
     await expect(provider().refund({ idempotencyKey: 'refund-bad', chargeReference: 'pi_123', amount: Number.NaN })).rejects.toThrow();
     expect(last()).toMatchObject({ path: '/v1/refunds', idempotencyKey: 'refund-bad', status: 400 });
+  });
+});
+
+describe('Stripe adapter against stripe-mock whose PaymentIntent succeeded', () => {
+  const paidProvider = () => new StripePaymentProvider({ apiKey: 'sk_test_happyride', apiBase: paidRelayUrl });
+  const posts = () => paidRecorded.filter((entry) => entry.method === 'POST');
+
+  it('given a new charge, when Stripe answers `succeeded`, then it is PAID with the PaymentIntent, and a refund of that PaymentIntent is made and answered', async () => {
+    const charge = await paidProvider().charge({ idempotencyKey: 'trip-creation-t10:pay-payment', paymentId: 't10', passengerId: 'p10', amount: 116.75, currency: 'eur' });
+    expect(charge).toEqual({ outcome: 'PAID', providerReference: expect.stringMatching(/^pi_/) });
+    expect(posts().at(-1)).toMatchObject({ path: '/v1/payment_intents', idempotencyKey: 'trip-creation-t10:pay-payment', status: 200 });
+
+    const reference = charge.outcome === 'PAID' ? charge.providerReference : '';
+    const { refundReference } = await paidProvider().refund({ idempotencyKey: `refund-${reference}`, chargeReference: reference, amount: 116.75 });
+    expect(refundReference).toMatch(/^re_/);
+    expect(posts().at(-1)).toMatchObject({ path: '/v1/refunds', idempotencyKey: `refund-${reference}`, status: 200 });
+    expect(Object.fromEntries(posts().at(-1)?.body ?? [])).toMatchObject({ payment_intent: reference, amount: '11675' });
+  });
+
+  it('given a charge made before a crash, when it is retried, then the earlier PaymentIntent is looked up by its key and answered, and nothing is charged again', async () => {
+    const before = posts().length;
+    const answer = await paidProvider().charge({ idempotencyKey: chargedKey, paymentId: 't9', passengerId: 'p9', amount: 116.75, currency: 'eur' });
+
+    expect(answer).toEqual({ outcome: 'PAID', providerReference: expect.stringMatching(/^pi_/) });
+    expect(posts().length).toBe(before); // no new PaymentIntent
+    expect(decodeURIComponent(paidRecorded.at(-1)?.path ?? '')).toContain(`/v1/payment_intents/search?query=metadata['idempotencyKey']:'${chargedKey}'`);
   });
 });

@@ -5,7 +5,10 @@ export interface StripeProviderOptions {
   apiKey: string;
   /** Another API base (stripe-mock in tests): `http://127.0.0.1:12111`. Default: Stripe's. */
   apiBase?: URL;
-  /** The card every charge uses (test mode: `pm_card_visa`; a declining one: `pm_card_chargeDeclined`). */
+  /**
+   * The card every charge uses (test mode: `pm_card_visa`; a declining one: `pm_card_chargeDeclined`).
+   * One for every passenger: the domain has no per-passenger payment methods, so live keys are refused (`config.ts`).
+   */
   paymentMethod?: string;
   /** Per request; the SDK's own retries reuse the same idempotency key. */
   timeoutMs?: number;
@@ -29,7 +32,7 @@ function answerOf(intent: Stripe.PaymentIntent): ChargeResult | null {
 /**
  * The Stripe adapter: a charge is a PaymentIntent created with `confirm: true` (no capture step),
  * a refund a Refund of that PaymentIntent, each sent with the `Idempotency-Key` header from the
- * port's key, so a retried call returns Stripe's first answer instead of charging or refunding
+ * port's key (and a charge looked up by its key first), so a retried call returns Stripe's first answer instead of charging or refunding
  * again (Stripe keeps keys for at least 24 hours). The key, the payment and the passenger are in
  * the PaymentIntent's metadata: `findCharge` searches by the key and `listCharges` lists by
  * creation time for the reconciliation. Stripe's search is eventually consistent (about a minute
@@ -58,7 +61,14 @@ export class StripePaymentProvider implements PaymentProvider {
     return this.#stripe;
   }
 
+  /**
+   * Looks the key up first (a retry after a crash, maybe beyond the Idempotency-Key's 24 hours):
+   * a PaymentIntent made under it is answered, never charged again. Search lags by up to about a
+   * minute; within that time the Idempotency-Key itself makes Stripe answer the first answer.
+   */
   async charge({ idempotencyKey, paymentId, passengerId, amount, currency }: ChargeRequest): Promise<ChargeResult> {
+    const earlier = await this.findCharge(idempotencyKey);
+    if (earlier !== null) return earlier;
     try {
       const intent = await this.#stripe.paymentIntents.create(
         {

@@ -23,9 +23,9 @@ export type SagaCommand =
   /** Refund a PAID payment at the provider (key derived from the charge), then record it with the refund's id. */
   | { type: 'RefundPayment'; sagaId: string; commandId: string; paymentId: string; reason: string }
   /**
-   * Refund the trip's payment if it is PAID and the trip had been confirmed before it was
-   * cancelled (before confirmation the trip creation saga compensates itself); otherwise
-   * answered with a `CommandRejected`: nothing to refund.
+   * Refund the trip's payment if it is PAID and the trip was confirmed before it ended unfinished
+   * (cancelled, or dispatch failed; before confirmation the trip creation saga compensates
+   * itself): `refundOnTripEnd`. Otherwise answered with a `CommandRejected`: nothing to refund.
    */
   | { type: 'RefundPaidPayment'; sagaId: string; commandId: string; tripId: string; paymentId: string; reason: string };
 

@@ -17,6 +17,7 @@ import { commandHandler, type EventStore } from '@happyride/eventstore';
 import type { Logger } from '@happyride/platform';
 import { refundKeyOf, type PaymentProvider } from '../payments/provider.ts';
 import { settleLateCharge } from '../payments/late-charges.ts';
+import { refundOnTripEnd } from '../trip-end/refund-rule.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { passengerChecked, type PassengerChecked, type SagaCommand } from './commands.ts';
 import type { PendingCommand } from './mongo-saga-store.ts';
@@ -188,20 +189,16 @@ export function createOutputHandler({
   }
 
   /**
-   * The cancellation saga's refund: only a PAID payment of a trip that was confirmed before its
-   * cancellation (earlier, the trip creation saga compensates). Read from the logs as they are now.
+   * The refund of a trip that ended unfinished after its confirmation (`refundOnTripEnd` says
+   * whose refund it is), read from the logs as they are now.
    */
   async function refundPaid(command: Extract<SagaCommand, { type: 'RefundPaidPayment' }>, context: Context): Promise<SagaOutcomeInput | null> {
     const { tripId, paymentId, reason, commandId } = command;
-    const trip = await store.read('trip', tripId);
-    if (!trip.events.some((event) => event.type === 'TripConfirmed')) {
-      return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', `Trip ${tripId} was cancelled before it was confirmed: the trip creation saga settles its payment.`);
-    }
     const history = await store.read('payment', paymentId);
     if (history.commits.has(commandId)) return null; // refunded before a crash: the event is in the log
-    const payment = fold(paymentDecider, history.events);
-    if (payment.status !== 'PAID') return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', `Payment ${paymentId} is ${payment.status}: nothing to refund.`);
-    await refundAndRecord(payment, reason, commandId, context);
+    const rule = refundOnTripEnd(tripId, (await store.read('trip', tripId)).events, history.events);
+    if (rule.kind === 'nothing') return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', rule.why);
+    await refundAndRecord(rule.payment, reason, commandId, context);
     return null;
   }
 }

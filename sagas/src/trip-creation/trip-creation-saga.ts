@@ -178,7 +178,7 @@ function learnRefusal(run: TripCreationRun, { command, reason }: CommandRejected
     case 'CheckPassenger':
       return fail(run, `The passenger could not be checked: ${reason}`);
     case 'RefundPaidPayment':
-      return run; // the cancellation saga's command, never this one's
+      return run; // the refund-unfinished-trip saga's command, never this one's
     default:
       throw new UnreachableCaseError(command);
   }

@@ -4,14 +4,14 @@ import { describe, expect, it } from 'vitest';
 import type { SagaCommand } from '../runtime/commands.ts';
 import { commandRejected } from '../runtime/saga.ts';
 import { sagaSpecification } from '../runtime/saga-specification.ts';
-import { createTripCancellationSaga, type TripCancellationInput } from './refund-on-cancellation-saga.ts';
+import { createRefundUnfinishedTripSaga, type RefundUnfinishedTripInput } from './refund-unfinished-trip-saga.ts';
 
-const saga = createTripCancellationSaga();
+const saga = createRefundUnfinishedTripSaga();
 const spec = sagaSpecification(saga);
-const sagaId = 'trip-cancellation-t1';
+const sagaId = 'refund-unfinished-trip-t1';
 
 let counter = 0;
-function envelope<A extends 'trip' | 'payment'>(aggregateType: A, event: EventsByAggregate[A]): TripCancellationInput {
+function envelope<A extends 'trip' | 'payment'>(aggregateType: A, event: EventsByAggregate[A]): RefundUnfinishedTripInput {
   counter++;
   return {
     ...event,
@@ -24,11 +24,13 @@ function envelope<A extends 'trip' | 'payment'>(aggregateType: A, event: EventsB
     correlationId: 'corr-1',
     causationId: `cmd-${counter}`,
     schemaVersion: 1,
-  } as EventEnvelope<A> as TripCancellationInput;
+  } as EventEnvelope<A> as RefundUnfinishedTripInput;
 }
 
 const tripCancelled = envelope('trip', { type: 'TripCancelled', data: { tripId: 't1', reason: 'Changed my mind.', cancelledBy: 'passenger' } });
 const tripConfirmed = envelope('trip', { type: 'TripConfirmed', data: { tripId: 't1' } });
+const noDriver = envelope('trip', { type: 'TripDispatchFailed', data: { tripId: 't1', reason: 'NO_DRIVERS_AVAILABLE' } });
+const noneAccepted = envelope('trip', { type: 'TripDispatchFailed', data: { tripId: 't1', reason: 'NO_DRIVER_ACCEPTED' } });
 const paymentRefunded = envelope('payment', { type: 'PaymentRefunded', data: { paymentId: 't1', tripId: 't1', amount: 130.5, reason: 'x' } });
 const refund: SagaCommand = {
   type: 'RefundPaidPayment',
@@ -40,7 +42,7 @@ const refund: SagaCommand = {
 };
 const nothingToRefund = commandRejected(refund, 'ILLEGAL_STATE', 'Payment t1 is CREATED: nothing to refund.');
 
-describe('refund on cancellation saga', () => {
+describe('refund unfinished trip saga', () => {
   it('given nothing, when a trip is cancelled, then it starts for the trip, associated with its payment', () => {
     expect(saga.startedBy(tripCancelled)).toEqual({ sagaId, associations: ['payment:t1'] });
     expect(saga.startedBy(tripConfirmed)).toBeNull();
@@ -48,6 +50,14 @@ describe('refund on cancellation saga', () => {
 
   it('given nothing, when a trip is cancelled, then it asks to refund a paid payment, with an id derived from the trip', () =>
     spec.given([]).when(tripCancelled).thenSends([refund]));
+
+  it.each([
+    ['NO_DRIVERS_AVAILABLE', noDriver],
+    ['NO_DRIVER_ACCEPTED', noneAccepted],
+  ])('given nothing, when dispatch failed with %s, then it starts for the trip and asks to refund a paid payment, under the same id', (reason, failed) => {
+    expect(saga.startedBy(failed)).toEqual({ sagaId, associations: ['payment:t1'] });
+    spec.given([]).when(failed).thenSends([{ ...refund, reason: `No driver could be found for the trip (${reason}).` }]);
+  });
 
   it('given the refund asked, when the payment is refunded, then the saga ends REFUNDED', () => {
     const { state, ended } = spec.given([tripCancelled]).when(paymentRefunded).thenSendsNothing();
