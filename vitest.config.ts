@@ -11,7 +11,12 @@ const exclude = ['**/node_modules/**', '.cache/**', '.data/**'];
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['**/*.unit.spec.ts'], exclude } },
+      {
+        // One graphql for all: Node loads its CommonJS build for every package (@apollo/subgraph's
+        // schemas included); vite would give our own imports the ESM one, a second realm.
+        resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
+        test: { name: 'unit', include: ['**/*.unit.spec.ts'], exclude },
+      },
       {
         test: {
           name: 'int',
