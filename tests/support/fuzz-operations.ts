@@ -63,6 +63,12 @@ function literal(value: unknown, type: GraphQLInputType): string {
  */
 export type ScalarValues = Partial<Record<string, fc.Arbitrary<unknown>>>;
 
+/** How operations are generated: scalar values by type name, and whether fields get aliases (which may clash). */
+interface Generation {
+  scalars: ScalarValues;
+  aliases: boolean;
+}
+
 /** A value of an input type, mostly well-typed, sometimes null where null is allowed. */
 function valueOf(type: GraphQLInputType, depth = 0, scalars: ScalarValues = {}): fc.Arbitrary<unknown> {
   if (isNonNullType(type)) return valueOf(type.ofType, depth, scalars);
@@ -95,7 +101,7 @@ function valueOf(type: GraphQLInputType, depth = 0, scalars: ScalarValues = {}):
   return fc.oneof({ weight: 9, arbitrary: inner }, { weight: 1, arbitrary: fc.constant(null) });
 }
 
-function argumentsOf(args: readonly GraphQLArgument[], scalars: ScalarValues): fc.Arbitrary<Piece> {
+function argumentsOf(args: readonly GraphQLArgument[], { scalars }: Generation): fc.Arbitrary<Piece> {
   if (args.length === 0) return fc.constant({ text: '', variables: [] });
   const each = args.map((arg) => {
     const given = fc.record({ value: valueOf(arg.type, 0, scalars), asVariable: fc.boolean() }).map(({ value, asVariable }): Piece =>
@@ -111,23 +117,23 @@ function argumentsOf(args: readonly GraphQLArgument[], scalars: ScalarValues): f
   });
 }
 
-function fieldOf(field: GraphQLField<unknown, unknown>, depth: number, scalars: ScalarValues): fc.Arbitrary<Piece> {
+function fieldOf(field: GraphQLField<unknown, unknown>, depth: number, generation: Generation): fc.Arbitrary<Piece> {
   const named: GraphQLNamedType = getNamedType(field.type);
   const sub: fc.Arbitrary<Piece> = isObjectType(named)
     ? depth <= 0
       ? fc.constant({ text: '{ __typename }', variables: [] })
-      : selectionOf(named, depth - 1, scalars).map((p) => ({ ...p, text: `{ ${p.text} }` }))
+      : selectionOf(named, depth - 1, generation).map((p) => ({ ...p, text: `{ ${p.text} }` }))
     : fc.constant({ text: '', variables: [] });
   return fc
-    .tuple(fc.option(fc.constantFrom('a', 'b', 'again'), { freq: 8, nil: undefined }), argumentsOf(field.args, scalars), sub)
+    .tuple(generation.aliases ? fc.option(fc.constantFrom('a', 'b', 'again'), { freq: 8, nil: undefined }) : fc.constant(undefined), argumentsOf(field.args, generation), sub)
     .map(([alias, args, selection]) => ({ text: `${alias ? `${alias}: ` : ''}${field.name}${args.text} ${selection.text}`.trim(), variables: [...args.variables, ...selection.variables] }));
 }
 
-function selectionOf(type: GraphQLObjectType, depth: number, scalars: ScalarValues): fc.Arbitrary<Piece> {
+function selectionOf(type: GraphQLObjectType, depth: number, generation: Generation): fc.Arbitrary<Piece> {
   const fields = Object.values(type.getFields());
   return fc
     .subarray(fields, { minLength: 1, maxLength: Math.min(4, fields.length) })
-    .chain((chosen) => fc.tuple(...chosen.map((f) => fieldOf(f, depth, scalars))))
+    .chain((chosen) => fc.tuple(...chosen.map((f) => fieldOf(f, depth, generation))))
     .map((pieces) => join(pieces));
 }
 
@@ -140,13 +146,13 @@ export interface Operation {
 export function operationOf(
   schema: GraphQLSchema,
   kind: 'query' | 'mutation' | 'subscription',
-  { maxDepth = 3, scalars = {}, rootFields }: { maxDepth?: number; scalars?: ScalarValues; rootFields?: (name: string) => boolean } = {},
+  { maxDepth = 3, scalars = {}, aliases = true, rootFields }: { maxDepth?: number; scalars?: ScalarValues; aliases?: boolean; rootFields?: (name: string) => boolean } = {},
 ): fc.Arbitrary<Operation> {
   const root = schema.getRootType(kind as OperationTypeNode) ?? schema.getType(kind[0]!.toUpperCase() + kind.slice(1));
   if (!isObjectType(root)) throw new Error(`the schema has no ${kind} type`);
   const fields = Object.values(root.getFields()).filter((f) => !rootFields || rootFields(f.name));
   const rootSelection = (kind === 'subscription' ? fc.constantFrom(...fields).map((f) => [f]) : fc.subarray(fields, { minLength: 1, maxLength: Math.min(2, fields.length) }))
-    .chain((chosen) => fc.tuple(...chosen.map((f) => fieldOf(f, maxDepth, scalars))))
+    .chain((chosen) => fc.tuple(...chosen.map((f) => fieldOf(f, maxDepth, { scalars, aliases }))))
     .map((pieces) => join(pieces));
   return rootSelection.map((piece) => {
     let n = 0;
