@@ -76,9 +76,17 @@ function fragmentsOf(document: DocumentNode, operation: OperationDefinitionNode)
   return [...found.values()];
 }
 
+/** Per schema and parsed operation (Apollo reuses one document per query text): where its IDs are. */
+const sitesCache = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, IdSite[]>>();
+
 /** The arguments of an operation (and of the fragments it spreads) that hold an ID. */
 function idSites(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): IdSite[] {
+  let bySchema = sitesCache.get(schema);
+  if (!bySchema) sitesCache.set(schema, (bySchema = new WeakMap()));
+  const known = bySchema.get(operation);
+  if (known) return known;
   const sites: IdSite[] = [];
+  bySchema.set(operation, sites);
   for (const definition of [operation, ...fragmentsOf(document, operation)]) {
     const typeInfo = new TypeInfo(schema);
     visit(
