@@ -202,16 +202,20 @@ interface Case {
 }
 
 function casesOf(): fc.Arbitrary<Case> {
-  const scalars = { ID: idValues(), String: stringValues() };
+  // Half the operations carry hostile values; the other half only well-formed ones (everyone's
+  // ids among them), which get past the input checks to the rules about who may see what.
+  const hostileScalars = { ID: idValues(), String: stringValues() };
+  const wellFormed = { ID: fc.constantFrom(...everyId()) };
+  const generated = (schema: GraphQLSchema, kind: 'query' | 'mutation', rootFields: (f: string) => boolean) =>
+    fc.oneof(
+      operationOf(schema, kind, { scalars: hostileScalars, aliases: false, rootFields }).map((o) => ({ ...o, kind })),
+      operationOf(schema, kind, { scalars: wellFormed, aliases: false, rootFields }).map((o) => ({ ...o, kind: `${kind} (well-formed)` })),
+    );
   const perDoor = doors.map(({ name, schema }) => {
     const kinds: Array<{ weight: number; arbitrary: fc.Arbitrary<Operation & { kind: string }> }> = [];
     const fieldsOf = (root: GraphQLObjectType | null | undefined) => Object.keys(root?.getFields() ?? {}).filter((f) => !f.startsWith('_') && notARename(f));
-    if (fieldsOf(schema.getQueryType()).length > 0) {
-      kinds.push({ weight: 4, arbitrary: operationOf(schema, 'query', { scalars, aliases: false, rootFields: (f) => !f.startsWith('_') }).map((o) => ({ ...o, kind: 'query' })) });
-    }
-    if (fieldsOf(schema.getMutationType()).length > 0) {
-      kinds.push({ weight: 2, arbitrary: operationOf(schema, 'mutation', { scalars, aliases: false, rootFields: (f) => !f.startsWith('_') && notARename(f) }).map((o) => ({ ...o, kind: 'mutation' })) });
-    }
+    if (fieldsOf(schema.getQueryType()).length > 0) kinds.push({ weight: 4, arbitrary: generated(schema, 'query', (f) => !f.startsWith('_')) });
+    if (fieldsOf(schema.getMutationType()).length > 0) kinds.push({ weight: 2, arbitrary: generated(schema, 'mutation', (f) => !f.startsWith('_') && notARename(f)) });
     const entities = name === 'gateway' ? undefined : entitiesOf(schema);
     if (entities) kinds.push({ weight: 5, arbitrary: entities });
     return { weight: name === 'gateway' ? 3 : 1, arbitrary: fc.oneof(...kinds).map((o) => ({ door: name, operation: { query: o.query, variables: o.variables }, kind: o.kind })) };
