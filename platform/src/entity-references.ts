@@ -15,10 +15,11 @@ import {
 
 /**
  * The most representations one `_entities` call may carry. The gateway sends one per entity of a
- * fetch, without deduplication; under the default cost limit (5,000) the most one operation can
- * reach is about 1,600 (8 aliased pages of 100 trips, each with its passenger and driver), so
- * 2,000 never refuses the gateway, and caps what a caller posting straight to a subgraph can make
- * it read (2-3 reads per profile) at 2,000 entities per request.
+ * fetch, without deduplication, and its cost limit bounds how many entities one operation reaches
+ * (about 1,600 when every field costs 1 under a limit of 5,000: 8 aliased pages of 100 trips,
+ * each with its passenger and driver; a handful when each entity hop is priced from its measured
+ * cost), so 2,000 never refuses the gateway, and it caps what a caller posting straight to a
+ * subgraph can make it read (2-3 reads per profile) at 2,000 entities per request.
  */
 export const MAX_ENTITY_REPRESENTATIONS = 2_000;
 
