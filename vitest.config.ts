@@ -1,6 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 const exclude = ['**/node_modules/**', '.cache/**', '.data/**'];
+/**
+ * One graphql for all: Node loads its CommonJS build for every package (@apollo/subgraph's
+ * schemas included), as in the services; vite would give our own imports the ESM build, a second
+ * realm whose `isObjectType` refuses the other's types.
+ */
+const oneGraphql = { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] };
 
 /**
  * Three tiers, by file suffix: `.unit.spec.ts` is pure and takes milliseconds;
@@ -11,8 +17,9 @@ const exclude = ['**/node_modules/**', '.cache/**', '.data/**'];
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['**/*.unit.spec.ts'], exclude } },
+      { resolve: oneGraphql, test: { name: 'unit', include: ['**/*.unit.spec.ts'], exclude } },
       {
+        resolve: oneGraphql,
         test: {
           name: 'int',
           include: ['**/*.int.spec.ts'],
@@ -23,6 +30,7 @@ export default defineConfig({
         },
       },
       {
+        resolve: oneGraphql,
         test: {
           name: 'e2e',
           include: ['**/*.e2e.spec.ts'],

@@ -1,7 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { DomainError, type DomainErrorKind } from '@happyride/domain';
 import { CommandConflictError, EventLogUnavailableError, isNatsUnavailable } from '@happyride/eventstore';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, Kind, type GraphQLFormattedError } from 'graphql';
 import { MongoNetworkError, MongoOperationTimeoutError, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import { InvalidTokenError } from './identity.ts';
 
@@ -50,7 +50,7 @@ export function formatErrorFor({ exposeInternals, onInternalError }: { exposeInt
       return { message: known.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}), extensions };
     }
     const code = formatted.extensions?.code;
-    const specific = specificValidationCode(error);
+    const specific = specificValidationCode(error) ?? (isWrongLiteral(error) ? 'BAD_USER_INPUT' : undefined);
     if (code === 'GRAPHQL_VALIDATION_FAILED' && specific) {
       return withoutStacktrace({ ...formatted, extensions: { ...formatted.extensions, code: specific } });
     }
@@ -69,6 +69,19 @@ function specificValidationCode(error: unknown): string | undefined {
   const original = error instanceof GraphQLError ? error.originalError : undefined;
   const code = original instanceof GraphQLError ? original.extensions.code : undefined;
   return typeof code === 'string' ? code : undefined;
+}
+
+/** Kinds of the node a validation error points at when a literal does not fit its type (`ValuesOfCorrectTypeRule`). */
+const LITERAL_KINDS: ReadonlySet<string> = new Set([Kind.STRING, Kind.INT, Kind.FLOAT, Kind.BOOLEAN, Kind.NULL, Kind.ENUM, Kind.LIST, Kind.OBJECT, Kind.OBJECT_FIELD]);
+
+/**
+ * A value written in the document that its argument's type does not take (an object where an ID
+ * belongs, a string where an input object does): the caller's input, `BAD_USER_INPUT`, as the
+ * same value sent in a variable is. Told by the node the error points at, not by its message.
+ */
+function isWrongLiteral(error: unknown): boolean {
+  const kind = error instanceof GraphQLError ? error.nodes?.[0]?.kind : undefined;
+  return kind !== undefined && LITERAL_KINDS.has(kind);
 }
 
 function classify(error: unknown): { code: ErrorCode; message: string } | undefined {

@@ -12,6 +12,7 @@ import { createServer, STATUS_CODES, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bodyErrorAnswer, graphqlEndpoint, graphqlOverHttp, isGraphqlPath, type BodyError, type HttpContextArgument } from './graphql-over-http.ts';
 import { formatErrorFor } from './graphql-errors.ts';
+import { inputGuardPlugin } from './input-guard.ts';
 import type { Logger } from './logger.ts';
 import { createMetricsRegistry, operationMetricsPlugin, type Registry } from './metrics.ts';
 import { passTraceparent, tracingPlugin } from './tracing.ts';
@@ -92,6 +93,8 @@ export async function startGraphQLService<C extends BaseContext>(options: GraphQ
       ApolloServerPluginInlineTraceDisabled(),
       operationMetricsPlugin<C>(metrics),
       tracingPlugin<C>(options.name),
+      // Every ID argument is an id in the id format, at the gateway and in every subgraph.
+      inputGuardPlugin<C>(),
       ...(options.landingPage === false ? [ApolloServerPluginLandingPageDisabled()] : []),
       ...(options.apollo.plugins ?? []),
     ],

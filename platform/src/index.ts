@@ -7,6 +7,8 @@ export * from './graphql-service.ts';
 export * from './process.ts';
 export * from './request-identity.ts';
 export * from './subgraph-schema.ts';
+export * from './entity-references.ts';
+export * from './input-guard.ts';
 export * from './scalars.ts';
 export * from './query-subgraph.ts';
 export * from './metrics.ts';

@@ -2,6 +2,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { parse, type DocumentNode, type GraphQLResolveInfo, type GraphQLScalarType, type GraphQLSchema } from 'graphql';
 import { readFileSync } from 'node:fs';
+import { guardEntities } from './entity-references.ts';
 
 /** Reads a subgraph's SDL file (subgraphs are SDL first: `schema.graphql` beside `src/`). */
 export function loadTypeDefs(url: URL): DocumentNode {
@@ -26,8 +27,10 @@ export type SubgraphResolvers<C> = Record<
  * Builds a federation subgraph schema from its SDL and resolvers. Apollo's resolver map types
  * every resolver as a field resolver (context third, any parent): `__resolveReference` (context
  * second) does not fit it, so the map is widened to Apollo's type here, after `SubgraphResolvers`
- * has checked the context, and the generated types each parent and argument.
+ * has checked the context, and the generated types each parent and argument. Its `_entities`
+ * hands `__resolveReference` only typed, bounded references (`guardEntities`): a resolver's
+ * `{ id }` is an id in the id format, never what a caller put in an `_Any`.
  */
 export function subgraphSchema<C>(typeDefs: DocumentNode, resolvers: SubgraphResolvers<C>): GraphQLSchema {
-  return buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap<C> }]);
+  return guardEntities(buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap<C> }]));
 }

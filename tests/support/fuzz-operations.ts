@@ -57,18 +57,32 @@ function literal(value: unknown, type: GraphQLInputType): string {
   return JSON.stringify(value);
 }
 
+/**
+ * What goes in a scalar slot instead of the defaults below, by scalar name (`ID`, `String`…):
+ * the authorization fuzzer puts other people's ids and operator objects there.
+ */
+export type ScalarValues = Partial<Record<string, fc.Arbitrary<unknown>>>;
+
+/** How operations are generated: scalar values by type name, and whether fields get aliases (which may clash). */
+interface Generation {
+  scalars: ScalarValues;
+  aliases: boolean;
+}
+
 /** A value of an input type, mostly well-typed, sometimes null where null is allowed. */
-function valueOf(type: GraphQLInputType, depth = 0): fc.Arbitrary<unknown> {
-  if (isNonNullType(type)) return valueOf(type.ofType, depth);
+function valueOf(type: GraphQLInputType, depth = 0, scalars: ScalarValues = {}): fc.Arbitrary<unknown> {
+  if (isNonNullType(type)) return valueOf(type.ofType, depth, scalars);
   const inner = ((): fc.Arbitrary<unknown> => {
-    if (isListType(type)) return fc.array(valueOf(type.ofType, depth + 1), { maxLength: depth > 2 ? 0 : 3 });
+    if (isListType(type)) return fc.array(valueOf(type.ofType, depth + 1, scalars), { maxLength: depth > 2 ? 0 : 3 });
     if (isEnumType(type)) return fc.constantFrom(...type.getValues().map((v) => v.name));
     if (isInputObjectType(type)) {
       const fields = Object.values(type.getFields());
-      return fc.record(Object.fromEntries(fields.map((f) => [f.name, valueOf(f.type, depth + 1)])), {
+      return fc.record(Object.fromEntries(fields.map((f) => [f.name, valueOf(f.type, depth + 1, scalars)])), {
         requiredKeys: fields.filter((f) => isNonNullType(f.type)).map((f) => f.name),
       });
     }
+    const given = scalars[type.name];
+    if (given) return given;
     switch (type.name) {
       case 'Int':
         return ints;
@@ -87,10 +101,10 @@ function valueOf(type: GraphQLInputType, depth = 0): fc.Arbitrary<unknown> {
   return fc.oneof({ weight: 9, arbitrary: inner }, { weight: 1, arbitrary: fc.constant(null) });
 }
 
-function argumentsOf(args: readonly GraphQLArgument[]): fc.Arbitrary<Piece> {
+function argumentsOf(args: readonly GraphQLArgument[], { scalars }: Generation): fc.Arbitrary<Piece> {
   if (args.length === 0) return fc.constant({ text: '', variables: [] });
   const each = args.map((arg) => {
-    const given = fc.record({ value: valueOf(arg.type), asVariable: fc.boolean() }).map(({ value, asVariable }): Piece =>
+    const given = fc.record({ value: valueOf(arg.type, 0, scalars), asVariable: fc.boolean() }).map(({ value, asVariable }): Piece =>
       asVariable
         ? { text: `${arg.name}: ${VARIABLE}`, variables: [{ type: String(arg.type), value }] }
         : { text: `${arg.name}: ${literal(value, arg.type)}`, variables: [] },
@@ -103,23 +117,23 @@ function argumentsOf(args: readonly GraphQLArgument[]): fc.Arbitrary<Piece> {
   });
 }
 
-function fieldOf(field: GraphQLField<unknown, unknown>, depth: number): fc.Arbitrary<Piece> {
+function fieldOf(field: GraphQLField<unknown, unknown>, depth: number, generation: Generation): fc.Arbitrary<Piece> {
   const named: GraphQLNamedType = getNamedType(field.type);
   const sub: fc.Arbitrary<Piece> = isObjectType(named)
     ? depth <= 0
       ? fc.constant({ text: '{ __typename }', variables: [] })
-      : selectionOf(named, depth - 1).map((p) => ({ ...p, text: `{ ${p.text} }` }))
+      : selectionOf(named, depth - 1, generation).map((p) => ({ ...p, text: `{ ${p.text} }` }))
     : fc.constant({ text: '', variables: [] });
   return fc
-    .tuple(fc.option(fc.constantFrom('a', 'b', 'again'), { freq: 8, nil: undefined }), argumentsOf(field.args), sub)
+    .tuple(generation.aliases ? fc.option(fc.constantFrom('a', 'b', 'again'), { freq: 8, nil: undefined }) : fc.constant(undefined), argumentsOf(field.args, generation), sub)
     .map(([alias, args, selection]) => ({ text: `${alias ? `${alias}: ` : ''}${field.name}${args.text} ${selection.text}`.trim(), variables: [...args.variables, ...selection.variables] }));
 }
 
-function selectionOf(type: GraphQLObjectType, depth: number): fc.Arbitrary<Piece> {
+function selectionOf(type: GraphQLObjectType, depth: number, generation: Generation): fc.Arbitrary<Piece> {
   const fields = Object.values(type.getFields());
   return fc
     .subarray(fields, { minLength: 1, maxLength: Math.min(4, fields.length) })
-    .chain((chosen) => fc.tuple(...chosen.map((f) => fieldOf(f, depth))))
+    .chain((chosen) => fc.tuple(...chosen.map((f) => fieldOf(f, depth, generation))))
     .map((pieces) => join(pieces));
 }
 
@@ -129,12 +143,16 @@ export interface Operation {
 }
 
 /** An operation on one root type of the schema, with `$v0…` variables and their values. */
-export function operationOf(schema: GraphQLSchema, kind: 'query' | 'mutation' | 'subscription', { maxDepth = 3 } = {}): fc.Arbitrary<Operation> {
+export function operationOf(
+  schema: GraphQLSchema,
+  kind: 'query' | 'mutation' | 'subscription',
+  { maxDepth = 3, scalars = {}, aliases = true, rootFields }: { maxDepth?: number; scalars?: ScalarValues; aliases?: boolean; rootFields?: (name: string) => boolean } = {},
+): fc.Arbitrary<Operation> {
   const root = schema.getRootType(kind as OperationTypeNode) ?? schema.getType(kind[0]!.toUpperCase() + kind.slice(1));
   if (!isObjectType(root)) throw new Error(`the schema has no ${kind} type`);
-  const fields = Object.values(root.getFields());
+  const fields = Object.values(root.getFields()).filter((f) => !rootFields || rootFields(f.name));
   const rootSelection = (kind === 'subscription' ? fc.constantFrom(...fields).map((f) => [f]) : fc.subarray(fields, { minLength: 1, maxLength: Math.min(2, fields.length) }))
-    .chain((chosen) => fc.tuple(...chosen.map((f) => fieldOf(f, maxDepth))))
+    .chain((chosen) => fc.tuple(...chosen.map((f) => fieldOf(f, maxDepth, { scalars, aliases }))))
     .map((pieces) => join(pieces));
   return rootSelection.map((piece) => {
     let n = 0;
