@@ -144,9 +144,9 @@ describe('projections:rebuild', () => {
     startProjector(freshDatabase, (await freshConsumer()).name);
     const fresh = await until(() => tripsIn(freshDatabase, 'trips', all), isDone);
     expect(rebuilt).toEqual(fresh);
-    expect(await db.collection('trip_history_passenger_names__g1').findOne({ _id: passengerId as never })).toEqual(
-      await freshDatabase.collection('trip_history_passenger_names').findOne({ _id: passengerId as never }),
-    );
+    // The names are written after the trips of a batch: wait for the fresh projector's too.
+    const freshNames = await until(() => freshDatabase.collection('trip_history_passenger_names').findOne({ _id: passengerId as never }), (doc) => doc !== null);
+    expect(await db.collection('trip_history_passenger_names__g1').findOne({ _id: passengerId as never })).toEqual(freshNames);
 
     // The progress went from the replay to the takeover, counting up to its total.
     expect(samples.some((s) => s.phase === 'replaying' && s.done > 0)).toBe(true);
