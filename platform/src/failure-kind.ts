@@ -55,6 +55,18 @@ const TRANSIENT_MONGO_CLASSES = [
   MongoWriteConcernError,
 ] as const;
 
+/**
+ * Node's own socket errors, by their system error code: a connection refused, reset or ended
+ * under a write ("This socket has been ended by the other party" is EPIPE), a name or route not
+ * found for now. The MongoDB driver wraps most of them, not all (a write racing the close).
+ */
+export const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
+
+const isSystemErrorCode = (error: unknown): boolean => {
+  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
+  return typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code);
+};
+
 /** Our own: the aggregate moved on (the command is decided again), or the event log did not answer. */
 const TRANSIENT_OWN_CLASSES = [ConcurrencyError, CommandConflictError, EventLogUnavailableError] as const;
 
@@ -62,6 +74,7 @@ function isTransientItself(error: unknown): boolean {
   if (marksItselfTransient(error)) return true; // VersionGapError, SagaConflictError, a read model changed concurrently …
   if (TRANSIENT_OWN_CLASSES.some((type) => error instanceof type)) return true;
   if (TRANSIENT_MONGO_CLASSES.some((type) => error instanceof type)) return true;
+  if (isSystemErrorCode(error)) return true;
   if (error instanceof MongoServerError) {
     if (error.hasErrorLabel(MongoErrorLabel.RetryableWriteError) || error.hasErrorLabel(MongoErrorLabel.TransientTransactionError)) return true;
     if (typeof error.code === 'number' && TRANSIENT_MONGO_CODES.has(error.code)) return true;

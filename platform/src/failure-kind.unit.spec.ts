@@ -3,7 +3,7 @@ import { InMemoryDeadLetterStore } from '@happyride/eventstore/dead-letters.test
 import fc from 'fast-check';
 import { MongoBulkWriteError, MongoNetworkError, MongoNetworkTimeoutError, MongoServerError, MongoServerSelectionError, MongoWriteConcernError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { classifyFailure, isTransientError, TRANSIENT_MONGO_CODES } from './failure-kind.ts';
+import { classifyFailure, isTransientError, TRANSIENT_MONGO_CODES, TRANSIENT_SYSTEM_CODES } from './failure-kind.ts';
 
 /** A server error as the driver builds it from a reply. */
 const serverError = (code: number, message: string, labels: string[] = []) => new MongoServerError({ ok: 0, code, errmsg: message, errorLabels: labels });
@@ -25,6 +25,8 @@ const transientError = fc.oneof(
   fc.constant(new ConcurrencyError('trip', 't1', 3, 4)),
   fc.constant(new CommandConflictError(new ConcurrencyError('trip', 't1', 3, 4), 5)),
   fc.constant(new EventLogUnavailableError('append', true)),
+  // Node's socket errors the driver let through unwrapped (a write racing the close: EPIPE).
+  fc.tuple(fc.constantFrom(...TRANSIENT_SYSTEM_CODES), message).map(([code, m]) => Object.assign(new Error(m), { code })),
 );
 const deterministicError = fc.oneof(
   message.map((m) => new Error(m)),
@@ -33,6 +35,8 @@ const deterministicError = fc.oneof(
   // A server that answered and refused: duplicate key, bad value, document validation …
   fc.tuple(fc.constantFrom(11000, 2, 121, 14, 17), message).map(([code, m]) => serverError(code, m)),
   message.map((m) => Object.assign(new Error(m), { transient: 'yes' })),
+  // Other system errors say something about the call, not the moment: a file or a right missing.
+  fc.tuple(fc.constantFrom('ENOENT', 'EACCES', 'EISDIR', 'ERR_INVALID_ARG_TYPE'), message).map(([code, m]) => Object.assign(new Error(m), { code })),
 );
 /** Wrapped 0 to 3 times (`new Error(…, { cause })`), as code that adds context does. */
 const wrapped = (error: fc.Arbitrary<Error>) =>
