@@ -101,12 +101,12 @@ export function fence<T extends Document>(ops: readonly AnyBulkWriteOperation<T>
 }
 
 /** The `_id` each operation aims at. */
-export const targetIds = (ops: readonly AnyBulkWriteOperation<Document>[]): string[] =>
+export const targetIds = <T extends Document>(ops: readonly AnyBulkWriteOperation<T>[]): string[] =>
   ops.map((op) => {
     if ('insertOne' in op) return idOf(op.insertOne.document as Filter<Document>);
-    if ('replaceOne' in op) return idOf(op.replaceOne.filter);
-    if ('updateOne' in op) return idOf(op.updateOne.filter);
-    if ('deleteOne' in op) return idOf(op.deleteOne.filter);
+    if ('replaceOne' in op) return idOf(op.replaceOne.filter as Filter<Document>);
+    if ('updateOne' in op) return idOf(op.updateOne.filter as Filter<Document>);
+    if ('deleteOne' in op) return idOf(op.deleteOne.filter as Filter<Document>);
     throw new Error(`a projector write must target one document: ${Object.keys(op).join(', ')} is not allowed`);
   });
 
@@ -177,7 +177,7 @@ export async function writeAll<T extends Document>(collection: Collection<T>, op
 
 /** Reads the documents refused writes aimed at (the rare path) and throws what happened. */
 async function explainRefusal<T extends Document>(collection: Collection<T>, ops: readonly AnyBulkWriteOperation<T>[], token: number, refused: number): Promise<never> {
-  const ids = [...new Set(targetIds(ops as AnyBulkWriteOperation<Document>[]))];
+  const ids = [...new Set(targetIds(ops))];
   const stored = await findInChunks(collection as unknown as Collection<{ _id: string; [FENCE_FIELD]?: number }>, { _id: { $in: ids } }, { projection: { [FENCE_FIELD]: 1 } });
   const newest = Math.max(0, ...stored.map((doc): number => (typeof doc[FENCE_FIELD] === 'number' ? doc[FENCE_FIELD] : 0)));
   if (newest > token) throw new FencedOffError(token, newest, collection.collectionName);

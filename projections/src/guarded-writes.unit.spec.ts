@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { countChanged, fence, FENCE_FIELD, targetIds, writtenAtOrBefore } from './guarded-writes.ts';
 
 type Doc = { _id: string; version: number; name?: string };
+type Keyed = Document & { _id: string };
 
 const guarded: AnyBulkWriteOperation<Doc>[] = [
   { replaceOne: { filter: { _id: 't1', version: 3 }, replacement: { version: 4 } } },
@@ -13,7 +14,7 @@ const guarded: AnyBulkWriteOperation<Doc>[] = [
 ];
 
 /** Any single-document projector write aimed at `_id`, as the plans make them. */
-const anyWrite: fc.Arbitrary<AnyBulkWriteOperation<Document>> = fc.oneof(
+const anyWrite: fc.Arbitrary<AnyBulkWriteOperation<Keyed>> = fc.oneof<fc.Arbitrary<AnyBulkWriteOperation<Keyed>>[]>(
   fc.record({ _id: fc.string(), version: fc.nat() }).map((document) => ({ insertOne: { document } })),
   fc.record({ _id: fc.string(), version: fc.nat(), next: fc.nat() }).map(({ _id, version, next }) => ({ replaceOne: { filter: { _id, version }, replacement: { version: next } } })),
   fc
@@ -66,7 +67,7 @@ describe('a projector write as the server gets it (fenced)', () => {
     expect(() => fence<Doc>([{ updateOne: { filter: { version: 3 }, update: { $set: { name: 'x' } } } }], 1)).toThrow(/by a string _id/);
     expect(() => fence<Doc>([{ updateMany: { filter: { _id: 't1' }, update: { $set: { name: 'x' } } } }], 1)).toThrow(/updateMany is not allowed/);
     expect(() => fence<Doc>([{ updateOne: { filter: { _id: 't1' }, update: [{ $set: { name: 'x' } }] } }], 1)).toThrow(/pipeline/);
-    expect(() => fence<Document>([{ deleteOne: { filter: { _id: 't1', fence: 3 } } }], 1)).toThrow(/leave fence to the fencing/);
+    expect(() => fence<Keyed>([{ deleteOne: { filter: { _id: 't1', fence: 3 } } }], 1)).toThrow(/leave fence to the fencing/);
     expect(() => fence<Doc>(guarded, -1)).toThrow(/integer ≥ 0/);
   });
 
