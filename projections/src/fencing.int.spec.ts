@@ -12,10 +12,11 @@
 import { envelop, type Delivery } from '@happyride/eventstore';
 import { connectMongo, type Mongo } from '@happyride/platform';
 import fc from 'fast-check';
-import type { Collection, Db } from 'mongodb';
+import type { Db } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { applyToAggregateViews } from './aggregate-view.ts';
+import { frozenBeforeWrite } from './frozen-db.testing.ts';
 import { passengersProjection, type PassengerView } from './passengers/passenger-view.ts';
 
 let mongo: Mongo;
@@ -45,35 +46,6 @@ function logOf(order: readonly number[]): Delivery[] {
         : ({ type: 'PassengerDetailsUpdated', data: { passengerId: id, name: nameAt(id, version + 1) } } as const);
     const commit = envelop('passenger', id, [event], version, { commandId: `c${i}`, correlationId: 'fencing', now: '2026-11-30T10:00:00.000Z' });
     return { commit, streamSequence: i + 1, deliveryCount: 1 };
-  });
-}
-
-/** The same database, whose first `bulkWrite` from now on waits for `meanwhile` (the instance frozen between its read and its write). */
-function frozenBeforeWrite(db: Db, meanwhile: () => Promise<void>): Db {
-  let pending: (() => Promise<void>) | null = meanwhile;
-  const collection = (name: string) => {
-    const real = db.collection(name);
-    return new Proxy(real, {
-      get(target, property) {
-        if (property === 'bulkWrite') {
-          return async (...args: Parameters<Collection['bulkWrite']>) => {
-            const run = pending;
-            pending = null;
-            await run?.();
-            return target.bulkWrite(...args);
-          };
-        }
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-  };
-  return new Proxy(db, {
-    get(target, property) {
-      if (property === 'collection') return collection;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
   });
 }
 
