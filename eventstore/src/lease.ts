@@ -54,11 +54,14 @@ export interface LeaseSlots {
  * that revision (one standby wins). No clocks are compared across processes.
  *
  * `work` gets a signal that aborts when the lease is lost (renewal refused, or impossible for
- * half the TTL); the lease is then sought again. When `signal` aborts, the lease is released
+ * half the TTL), and the lease's fencing token: the key's revision when it was taken, above the
+ * token of every earlier holder of any lease of the bucket (revisions only grow), so a store can
+ * refuse a write that carries an older token than one it already holds. When `work` resolves
+ * without being stopped (it found itself fenced off), the lease is given up and sought again. When `signal` aborts, the lease is released
  * (deleted if still ours) so a standby takes over at once. Resolves once stopped; rejects if
  * `work` rejects (after releasing).
  */
-export async function whileLeaseHeld(js: JetStreamClient, key: string, { holder, ttlMs, signal, onState = () => {}, slots }: LeaseOptions, work: (lost: AbortSignal) => Promise<void>): Promise<void> {
+export async function whileLeaseHeld(js: JetStreamClient, key: string, { holder, ttlMs, signal, onState = () => {}, slots }: LeaseOptions, work: (lost: AbortSignal, token: number) => Promise<void>): Promise<void> {
   const kv = await openBootstrappedBucket(js, LEASES_BUCKET);
   const step = Math.max(50, Math.floor(ttlMs / 3));
   onState('standby', `waiting for the lease ${key}`);
@@ -85,7 +88,7 @@ export async function whileLeaseHeld(js: JetStreamClient, key: string, { holder,
       if (Date.now() - renewedAt > ttlMs / 2) lost.abort(new Error(`the lease ${key} could not be renewed`));
     }, step);
     try {
-      await work(lost.signal);
+      await work(lost.signal, revision);
     } finally {
       clearInterval(renew);
       signal.removeEventListener('abort', stopWork);

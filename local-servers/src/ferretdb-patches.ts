@@ -250,6 +250,44 @@ const UPDATE_PATCHES: readonly SourcePatch[] = [
   },
 ];
 
+const ID_AMONG_FIELDS_WHY =
+  'FerretDB v1.24 (SQLite) pushes down `_id` only when it is the whole filter: a write aimed at one document by `_id` ' +
+  'that also states what it expects of it (a projector\'s `{ _id, version: 3, fence: { $not: { $gt: 7 } } }`: its ' +
+  'version guard and its lease\'s fencing token) reads and decodes the whole collection, so such writes made a replay ' +
+  'quadratic. A filter that names `_id` (a string or an ObjectId) among other fields is pushed down as `WHERE <_id> = ?`: ' +
+  'one index search, at most one row, which FerretDB filters again with the whole filter (a superset, as the others).';
+
+/** `_id` pushed down from a filter of several fields (ID_AMONG_FIELDS_WHY); after ORDERED_PATCHES, whose text it finds. */
+const ID_AMONG_FIELDS_PATCHES: readonly SourcePatch[] = [
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    find: `
+	q += whereClause
+	q += prepareOrderByClause(params.Sort)`,
+    replace: `
+	if whereClause == "" {
+		whereClause, args = idAmongFieldsWhereClause(params.Filter)
+	}
+
+	q += whereClause
+	q += prepareOrderByClause(params.Sort)`,
+    why: ID_AMONG_FIELDS_WHY,
+  },
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    find: `
+	q := \`EXPLAIN QUERY PLAN \` + selectClause + whereClause + orderByClause`,
+    replace: `
+	if whereClause == "" {
+		whereClause, args = idAmongFieldsWhereClause(params.Filter)
+		filterPushdown = whereClause != ""
+	}
+
+	q := \`EXPLAIN QUERY PLAN \` + selectClause + whereClause + orderByClause`,
+    why: 'The same in `explain`, so that it shows what `find` does.',
+  },
+];
+
 export const FERRETDB_PATCHES: readonly SourcePatch[] = [
   {
     file: 'internal/backends/sqlite/metadata/metadata.go',
@@ -306,6 +344,7 @@ export const FERRETDB_PATCHES: readonly SourcePatch[] = [
   ...ORDERED_PATCHES,
   ...TRACK_PATCHES,
   ...UPDATE_PATCHES,
+  ...ID_AMONG_FIELDS_PATCHES,
 ];
 
 const FIELD_WHY =
@@ -318,7 +357,7 @@ const FIELD_WHY =
 export const FERRETDB_ADDITIONS: readonly SourceAddition[] = [
   {
     file: 'internal/backends/sqlite/happyride_pushdown.go',
-    why: `${ID_IN_WHY} ${FIELD_WHY}`,
+    why: `${ID_IN_WHY} ${FIELD_WHY} ${ID_AMONG_FIELDS_WHY}`,
     content: `// Added by Happyride Graph's local-servers build (local-servers/src/ferretdb-patches.ts).
 
 package sqlite
@@ -441,6 +480,27 @@ func fieldWhereClause(filter *types.Document) (string, []any) {
 	)
 
 	return clause, args
+}
+
+// idAmongFieldsWhereClause pushes down the _id of a filter that names it (a string or an
+// ObjectID) among other fields, as a projector's guarded and fenced writes do:
+// " WHERE <_id> = ?", at most one document, which FerretDB's handlers filter again.
+func idAmongFieldsWhereClause(filter *types.Document) (string, []any) {
+	if filter.Len() < 2 {
+		return "", nil
+	}
+
+	v, err := filter.Get("_id")
+	if err != nil {
+		return "", nil
+	}
+
+	switch v.(type) {
+	case string, types.ObjectID:
+		return fmt.Sprintf(\` WHERE %s = ?\`, metadata.IDColumn), []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+	default:
+		return "", nil
+	}
 }
 `,
   },

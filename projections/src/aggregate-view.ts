@@ -3,7 +3,7 @@ import type { Delivery, EventEnvelope } from '@happyride/eventstore';
 import { generationCollection, type ReadModelName } from '@happyride/platform';
 import type { AnyBulkWriteOperation, Db, Document, IndexDescription } from 'mongodb';
 import { findInChunks } from './find-in-chunks.ts';
-import { writeAll, writeFiltersFor } from './guarded-writes.ts';
+import { serverKindOf, writeAll } from './guarded-writes.ts';
 
 /** A read-model document that mirrors one aggregate: keyed by its id, stamped with its version. */
 export interface AggregateViewDocument extends Document {
@@ -50,10 +50,11 @@ export class ReadModelChangedConcurrentlyError extends Error {
  * the documents touched, the pure `evolve` in memory, one `bulkWrite`. Each event is applied
  * exactly when it is the next version of its document: a redelivered event (version already
  * reflected) is skipped, so at-least-once delivery gives exactly-once effects. A write is
- * conditional on the version it was computed from, so on MongoDB a concurrent writer cannot be
- * undone (on FerretDB the guard is the plan's alone: see `guarded-writes.ts`).
+ * conditional on the version it was computed from and fenced with `token`, so neither a
+ * concurrent writer nor a newer lease holder can be undone (see `guarded-writes.ts`).
  *
  * @param generation which generation of the projection's collection to write (0: the base name).
+ * @param token the fencing token of the lease the projector holds (0: no lease).
  * @returns how many events changed a document.
  */
 export async function applyToAggregateViews<A extends AggregateType, D extends AggregateViewDocument>(
@@ -61,6 +62,7 @@ export async function applyToAggregateViews<A extends AggregateType, D extends A
   projection: AggregateViewProjection<A, D>,
   batch: readonly Delivery[],
   generation = 0,
+  token = 0,
 ): Promise<number> {
   const events = batch
     .flatMap((delivery): EventEnvelope[] => delivery.commit.events)
@@ -99,9 +101,10 @@ export async function applyToAggregateViews<A extends AggregateType, D extends A
     } else if (before) {
       writes.push({ replaceOne: { filter: { _id: id, version: before.version }, replacement: after } });
     } else {
-      writes.push({ updateOne: { filter: { _id: id }, update: { $setOnInsert: after }, upsert: true } });
+      // Refused (duplicate _id) if someone inserted it since it was read: noticed, not ignored.
+      writes.push({ insertOne: { document: after } });
     }
   }
-  if (writes.length > 0) await writeAll(collection, writes, await writeFiltersFor(db));
+  if (writes.length > 0) await writeAll(collection, writes, { server: await serverKindOf(db), token });
   return applied;
 }

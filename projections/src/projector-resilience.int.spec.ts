@@ -4,11 +4,13 @@
  * once, a deleted consumer is noticed and recreated, and a second projector stands by behind
  * a lease and takes over when the active one dies. Real nats-server and FerretDB.
  */
-import { bootstrapEventLog, connectNats, EVENTS_STREAM, ensureConsumer, JetStreamEventStore, type Nats } from '@happyride/eventstore';
+import { bootstrapEventLog, connectNats, EVENTS_STREAM, ensureConsumer, JetStreamEventStore, type Delivery, type Nats } from '@happyride/eventstore';
 import { connectMongo, createLogger, DEAD_LETTERS_COLLECTION, MongoDeadLetterStore, type Mongo } from '@happyride/platform';
 import type { Db } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { applyToAggregateViews } from './aggregate-view.ts';
+import { frozenBeforeWrite } from './frozen-db.testing.ts';
 import { passengersProjection, type PassengerView } from './passengers/passenger-view.ts';
 import { PartitionShare } from './partition-share.ts';
 import { aggregateViewProjector, runAggregateViewProjector, runProjector, type BatchProjector, type ProjectorHealth, type ProjectorOptions } from './projector.ts';
@@ -256,5 +258,68 @@ describe('a partition given up while its projector is still starting', () => {
     await eventually(async () => healths.map((health) => health.state), (states) => states[1] === 'standby', 'partition 1 given up');
     expect(healths[0]?.state).toBe('active');
     expect(share.holding()).toEqual([0]);
+  });
+});
+
+describe('a projector fenced off by the store', () => {
+  it('given the lease holder frozen between the read and the write of a batch while a newer token writes the same documents, when it resumes, then its write is refused, it gives the batch and the lease up, takes the lease again and the view never goes back', async () => {
+    // Given: a projector behind a lease whose first batch with a rename stops between its read and its write.
+    const db = freshDb();
+    const consumerName = await freshConsumer();
+    const id = prefix();
+    await register(id);
+    const states: string[] = [];
+    const health: ProjectorHealth = { state: 'starting', failingSince: null, position: 0 };
+    let state = health.state;
+    Object.defineProperty(health, 'state', { get: () => state, set: (next: ProjectorHealth['state']) => void (state = next, states.push(next)) });
+    let frozen: (token: number) => void = () => {};
+    const isFrozen = new Promise<number>((resolve) => (frozen = resolve));
+    let thaw: () => void = () => {};
+    const thawed = new Promise<void>((resolve) => (thaw = resolve));
+    const base = aggregateViewProjector(passengersProjection);
+    let froze = false;
+    const freezing: BatchProjector = {
+      ...base,
+      apply: (on, batch, generation, partition, token) => {
+        if (froze || !batch.some(({ commit }) => commit.aggregateId === id && commit.version === 2)) return base.apply(on, batch, generation, partition, token);
+        froze = true;
+        return base.apply(frozenBeforeWrite(on, () => (frozen(token), thawed)), batch, generation, partition, token);
+      },
+    };
+    const stop = new AbortController();
+    running.push({ stop, done: runProjector(nats, db, freezing, logger, { consumerName, health, lease: { holder: 'frozen-one', ttlMs: 1_500 }, signal: stop.signal }) });
+    await eventually(() => versions(db, [id]), (v) => v[id] === 1, 'the registration applied');
+    const sampled: number[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        sampled.push((await versions(db, [id]))[id] ?? 0);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+
+    // When: renames come; the holder reads version 1 and freezes; a newer token applies them all meanwhile; then it resumes.
+    for (let v = 1; v <= 3; v++) await rename(id, v);
+    const token = await isFrozen;
+    const history = await store.read('passenger', id);
+    const successor: Delivery[] = history.events.map((event, i) => ({
+      commit: { commandId: event.commandId, aggregateType: 'passenger', aggregateId: id, version: event.version, events: [event] },
+      streamSequence: i + 1,
+      deliveryCount: 1,
+    }));
+    await applyToAggregateViews(db, passengersProjection, successor, 0, token + 1);
+    thaw();
+
+    // Then: refused, it stood by and took the lease again (a newer token), and the view keeps the newest name.
+    await eventually(async () => states.join(' '), (seen) => /active standby active$/.test(seen), 'fenced off, then active again', 20_000);
+    await rename(id, 4);
+    const view = await eventually(() => db.collection<PassengerView & { fence?: number }>('passengers').findOne({ _id: id }), (doc) => doc?.version === 5, 'the next rename applied under the new lease');
+    expect(view).toMatchObject({ name: `${id} v5`, version: 5 });
+    expect(view!.fence).toBeGreaterThan(token + 1);
+    sampling = false;
+    await sampler;
+    expect(sampled.length).toBeGreaterThan(0);
+    expect(sampled.every((version, i) => i === 0 || version >= sampled[i - 1]!), `sampled versions ${sampled.join(',')}`).toBe(true);
+    expect(await db.collection(DEAD_LETTERS_COLLECTION).countDocuments()).toBe(0);
   });
 });

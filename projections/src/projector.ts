@@ -27,6 +27,7 @@ import {
 } from '@happyride/platform';
 import type { Db, IndexDescription } from 'mongodb';
 import { applyToAggregateViews, type AggregateViewDocument, type AggregateViewProjection } from './aggregate-view.ts';
+import { FencedOffError } from './guarded-writes.ts';
 import type { PartitionShare } from './partition-share.ts';
 
 export interface ProjectorOptions {
@@ -99,9 +100,11 @@ export interface BatchProjector {
   /**
    * Applies one batch to a generation (idempotently: a batch may be delivered again); returns
    * how many events changed something. With partitions, the batch holds the partition's
-   * commits (and those of `everywhere`); the partition writes only its own documents.
+   * commits (and those of `everywhere`); the partition writes only its own documents. Every
+   * write carries `token`, the fencing token of the lease held (0 without one), and is refused
+   * by the store where a newer token wrote (`FencedOffError`: see `guarded-writes.ts`).
    */
-  apply: (db: Db, batch: readonly Delivery[], generation: number, partition?: Partition) => Promise<number>;
+  apply: (db: Db, batch: readonly Delivery[], generation: number, partition: Partition | undefined, token: number) => Promise<number>;
   /** Aggregate types every partition reads whole (the trip history's names); the others are split by aggregate id. */
   everywhere?: readonly AggregateType[];
 }
@@ -123,7 +126,7 @@ export async function runProjector(
   const { consumerName, signal, lease, onStarted, health, share, partition = WHOLE } = options;
   if (!lease) {
     if (health) health.state = 'active';
-    await projectWhile(nats, db, projector, logger, options, signal);
+    await projectWhile(nats, db, projector, logger, options, signal, 0);
   } else {
     let started = false;
     const log = logger.child({ projection: projector.name, consumer: consumerName, holder: lease.holder });
@@ -144,12 +147,12 @@ export async function runProjector(
           }
         },
       },
-      async (lost) => {
+      async (lost, token) => {
         // Given up when this process holds more than its share (another projector came up).
         const release = new AbortController();
         const unhold = share?.hold(partition.index, () => release.abort()) ?? (() => {});
         try {
-          await projectWhile(nats, db, projector, logger, { ...options, onStarted: () => {} }, AbortSignal.any([lost, release.signal]));
+          await projectWhile(nats, db, projector, logger, { ...options, onStarted: () => {} }, AbortSignal.any([lost, release.signal]), token);
         } finally {
           unhold();
         }
@@ -159,13 +162,19 @@ export async function runProjector(
   logger.child({ projection: projector.name }).info('projector stopped');
 }
 
-/** The projector's work while `signal` lets it: follows the generation pointer, consumes, retires. */
-async function projectWhile(nats: Nats, db: Db, projector: BatchProjector, logger: Logger, options: ProjectorOptions, signal: AbortSignal): Promise<void> {
+/**
+ * The projector's work while `signal` lets it: follows the generation pointer, consumes, retires.
+ * Writes with the fencing token `token`; fenced off (a newer lease holder wrote where it was
+ * writing), it stops at once, leaves the batch unacknowledged and resolves, for the lease to be
+ * given up and sought again.
+ */
+async function projectWhile(nats: Nats, db: Db, projector: BatchProjector, logger: Logger, options: ProjectorOptions, signal: AbortSignal, token: number): Promise<void> {
   const { consumerName, maxBatch, catchUpBatch = PROJECTOR_CATCH_UP_BATCH, onApplied, onStarted, onGeneration, generationPollMs = DEFAULT_GENERATION_POLL_MS, retireAfterMs, deadLetters, definition, health, partition = WHOLE } = options;
   const accept = partition.count > 1 ? { accept: acceptsSubject(partition, projector.everywhere) } : {};
   let started = false;
   const retireDelay = retireAfterMs ?? Math.max(5_000, 10 * generationPollMs);
-  while (!signal.aborted) {
+  let fencedOff = false;
+  while (!signal.aborted && !fencedOff) {
     const generation = await readGenerationPatiently(db, projector, logger, generationPollMs, signal);
     if (generation === null) break;
     const consumer = generationConsumer(consumerName, generation);
@@ -210,7 +219,18 @@ async function projectWhile(nats: Nats, db: Db, projector: BatchProjector, logge
         consumer,
         async (batch) => {
           const startedAt = new Date();
-          const applied = await projector.apply(db, batch, generation, partition);
+          let applied: number;
+          try {
+            applied = await projector.apply(db, batch, generation, partition, token);
+          } catch (error) {
+            if (error instanceof FencedOffError) {
+              // Stopped before the batch is acknowledged: the consumer leaves it to the new holder.
+              fencedOff = true;
+              thisGeneration.abort();
+              log.error({ err: error, token, firstSequence: batch[0]?.streamSequence, commits: batch.length }, 'fenced off: giving up the batch unacknowledged and the lease');
+            }
+            throw error;
+          }
           await onApplied?.(batch, generation);
           for (const { commit, traceparent } of batch) {
             log.debug(
@@ -310,6 +330,6 @@ export function aggregateViewProjector<A extends AggregateType, D extends Aggreg
     prepare: async (db, generation) => {
       await createIndexesOneByOne(db, generationCollection(projection.collection, generation), projection.indexes ?? []);
     },
-    apply: (db, batch, generation) => applyToAggregateViews(db, projection, batch, generation),
+    apply: (db, batch, generation, _partition, token) => applyToAggregateViews(db, projection, batch, generation, token),
   };
 }

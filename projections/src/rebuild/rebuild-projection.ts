@@ -125,8 +125,9 @@ export async function rebuildProjection(nats: Nats, db: Db, projection: ReadMode
       nats.js,
       filterSubjects(definition),
       async (batch, pending) => {
-        if (partitions === 1) await projector.apply(db, batch, to);
-        else for (const { partition, accepts } of parts) await projector.apply(db, batch.filter(({ commit }) => accepts(commit)), to, partition);
+        // Fencing token 0: no lease, a generation nobody else writes yet; the projectors' tokens are all above it.
+        if (partitions === 1) await projector.apply(db, batch, to, undefined, 0);
+        else for (const { partition, accepts } of parts) await projector.apply(db, batch.filter(({ commit }) => accepts(commit)), to, partition, 0);
         done += batch.length;
         progress(batch.at(-1)!.streamSequence < head ? 'replaying' : 'catching up', done, done + pending);
       },

@@ -167,7 +167,7 @@ describe('trip history projector on JetStream and the MongoDB-wire server', () =
       () => db.collection<NameLookupDocument>('trip_history_passenger_names').findOne({ _id: passengerId }),
       (found) => found?.version === 2,
     );
-    expect(lookup).toEqual({ _id: passengerId, name: 'Grace H.', version: 2 });
+    expect(lookup).toEqual({ _id: passengerId, name: 'Grace H.', version: 2, fence: 0 });
   });
 
   it('given a driver assigned to a trip, when the driver is renamed afterwards, then the trip shows the new driver name', async () => {
@@ -308,8 +308,8 @@ describe('trip history projector on JetStream and the MongoDB-wire server', () =
       .sort({ _id: 1 })
       .toArray();
     expect(lookups).toEqual([
-      { _id: `${passengerId}@p0of2`, name: 'Ada L.', version: 2 },
-      { _id: `${passengerId}@p1of2`, name: 'Ada L.', version: 2 },
+      { _id: `${passengerId}@p0of2`, name: 'Ada L.', version: 2, fence: 0 },
+      { _id: `${passengerId}@p1of2`, name: 'Ada L.', version: 2, fence: 0 },
     ]);
   });
 });

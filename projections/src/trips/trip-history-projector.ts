@@ -1,9 +1,8 @@
 import { partitionOf, WHOLE, type Delivery, type Partition } from '@happyride/eventstore';
 import { generationCollection } from '@happyride/platform';
 import type { Db, Document, IndexDescription } from 'mongodb';
-import { ReadModelChangedConcurrentlyError } from '../aggregate-view.ts';
 import { findInChunks } from '../find-in-chunks.ts';
-import { writeAll, writeFiltersFor } from '../guarded-writes.ts';
+import { serverKindOf, writeAll } from '../guarded-writes.ts';
 import { createIndexesOneByOne, type BatchProjector } from '../projector.ts';
 import { isEmptyKeys, mergeById, planTripHistoryBatch, tripHistoryFilters, tripHistoryKeys, wholeScope, type KeyedDocument, type TripHistoryKeys, type TripHistoryState } from './trip-history-plan.ts';
 import {
@@ -79,6 +78,8 @@ export interface ApplyHooks {
   generation?: number;
   /** The partition the batch is of (default: the whole log). */
   partition?: Partition;
+  /** The fencing token of the lease the projector holds (default 0: no lease); see `guarded-writes.ts`. */
+  token?: number;
 }
 
 /**
@@ -100,14 +101,14 @@ export interface ApplyHooks {
  * - a name is thus never lost: a lookup is written only after the trips were renamed; the
  *   same goes for a payment status (its lookup is written after the trip's update).
  *
- * Every write but the statistics' targets one document by `_id`; on FerretDB the guards are
- * cut from the filters (see `guarded-writes.ts`).
+ * Every write but the statistics' targets one document by `_id`; every write, the statistics'
+ * too, is fenced with the lease's token and must change its document (see `guarded-writes.ts`).
  * The statistics must come first: written after the trips, a crash between the two would
  * leave transitions that the redelivery skips by version and never counts.
  *
  * @returns how many trip events were applied.
  */
-export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], { afterStep, generation = 0, partition = WHOLE }: ApplyHooks = {}): Promise<number> {
+export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], { afterStep, generation = 0, partition = WHOLE, token = 0 }: ApplyHooks = {}): Promise<number> {
   const scope = tripHistoryScope(partition);
   const keys = tripHistoryKeys(batch);
   if (isEmptyKeys(keys)) return 0;
@@ -121,19 +122,11 @@ export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], 
   await lap('load');
   const plan = planTripHistoryBatch(state, batch, scope);
   await lap('plan');
-  const filters = await writeFiltersFor(db);
+  const server = await serverKindOf(db);
   for (const { collection, ops } of plan.steps) {
     const target = db.collection<KeyedDocument>(generationCollection(collection, generation));
-    if (collection === TRIP_STATS) {
-      // The statistics keep their guard everywhere: one document, and this check needs it.
-      const result = await target.bulkWrite(ops, { ordered: false });
-      if (result.matchedCount !== 1) {
-        // Someone moved the statistics on since they were read: plan again from what is stored.
-        throw new ReadModelChangedConcurrentlyError(`trip-history: ${TRIP_STATS} changed concurrently; retrying the batch.`);
-      }
-    } else {
-      await writeAll(target, ops, filters);
-    }
+    // The statistics' guard is on `position`: refused, the batch is planned again (or, fenced off, given up).
+    await writeAll(target, ops, { server, token });
     await lap(collection, ops.length);
   }
   return plan.applied;
@@ -142,7 +135,7 @@ export async function applyTripHistoryBatch(db: Db, batch: readonly Delivery[], 
 export const tripHistoryProjector: BatchProjector = {
   name: 'trip-history',
   prepare: prepareTripHistory,
-  apply: (db, batch, generation, partition) => applyTripHistoryBatch(db, batch, { generation, ...(partition ? { partition } : {}) }),
+  apply: (db, batch, generation, partition, token) => applyTripHistoryBatch(db, batch, { generation, ...(partition ? { partition } : {}), ...(token ? { token } : {}) }),
   // Every partition reads every name event: its trips take names from its own lookups.
   everywhere: ['passenger', 'driver'],
 };
