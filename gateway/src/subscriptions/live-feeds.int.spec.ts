@@ -167,7 +167,7 @@ describe('live feeds: offers', () => {
     const queries: OfferQueries<OfferContext> = {
       list: (c) => c,
       one: (c, tripId) => ({ ...c, tripId }),
-      itemsOf: (result) => ((result.data?.['offers'] ?? []) as Array<{ tripId: string }>).map((offer) => ({ tripId: offer.tripId, result: { data: { offer } } })),
+      tripIdsOf: (result) => ((result.data?.['offers'] ?? []) as Array<{ tripId: string }>).map((offer) => offer.tripId),
       offerOf: (result) => (result.data?.['offer'] ? result : null),
     };
     const feeds = new LiveFeeds<OfferContext>({

@@ -275,12 +275,12 @@ class SharedQuery<C> extends SharedFeed<C> {
 }
 
 export interface OfferQueries<C> {
-  /** The subscriber's open offers (its first payloads). */
+  /** The subscriber's open offers, their trip ids only (each is then read with `one`). */
   list: (context: C) => C;
   /** One offer, by trip. */
   one: (context: C, tripId: string) => C;
-  /** The offers of a list answer, and the payload of one of them. */
-  itemsOf: (result: ExecutionResult) => Array<{ tripId: string; result: ExecutionResult }>;
+  /** The trips of the offers in a list answer. */
+  tripIdsOf: (result: ExecutionResult) => string[];
   /** The offer of a one-offer answer, null when there is none to push. */
   offerOf: (result: ExecutionResult) => ExecutionResult | null;
   /**
@@ -326,7 +326,7 @@ class SharedOffers<C> extends SharedFeed<C> {
       if (!context || this.closed) return;
       let open: string[];
       try {
-        open = this.queries.itemsOf(await this.readWithRetry(this.queries.list)).map((item) => item.tripId);
+        open = this.queries.tripIdsOf(await this.readWithRetry(this.queries.list));
       } catch (error) {
         this.fail(error instanceof GraphQLError ? error : failureOf(error));
         return;
@@ -430,8 +430,9 @@ export class LiveFeeds<C> {
   }
 
   /**
-   * Follows offers (`dispatchOffers`): listens, then reads the subscriber's open offers, which
-   * come first unless a notice brought a fresher one meanwhile; `first` is that list answer.
+   * Follows offers (`dispatchOffers`): listens, then reads which offers of the subscriber are
+   * open and each of them, which come first unless a notice brought a fresher one meanwhile;
+   * `first` is the list answer (or the first read that failed).
    */
   async followOffers(key: string, subject: string, context: C, queries: OfferQueries<C>): Promise<Followed> {
     const feed = this.#feed(key, () => new SharedOffers(this, key, subject, queries));
@@ -443,7 +444,16 @@ export class LiveFeeds<C> {
         member.leave();
         return { first, updates: member };
       }
-      for (const item of queries.itemsOf(first)) member.offer(item.tripId, item.result, JSON.stringify(item.result), { onlyIfUnknown: true });
+      // The list names the open offers; each is read as one offer with the subscriber's selection.
+      for (const tripId of queries.tripIdsOf(first)) {
+        const read = await this.countedRead(queries.one(context, tripId));
+        if (read.errors?.length) {
+          member.leave();
+          return { first: read, updates: member };
+        }
+        const offer = queries.offerOf(read);
+        if (offer) member.offer(tripId, offer, JSON.stringify(offer), { onlyIfUnknown: true });
+      }
       return { first, updates: member };
     } catch (error) {
       member.leave();

@@ -27,7 +27,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayContext } from '../context.ts';
 import { checkOperationCost, type OperationLimits } from '../plugins/operation-limits.ts';
 import type { TokenAdmission } from '../plugins/token-admission.ts';
-import { OFFER_TRIP_VARIABLE, oneOfferQuery, subscriptionAsQuery } from './as-query.ts';
+import { OFFER_TRIP_VARIABLE, oneOfferQuery, subscriptionAsQuery, subscriptionQueries } from './as-query.ts';
 import { CheckedDocuments } from './checked-documents.ts';
 import { connectionToken } from './connection-token.ts';
 import { feedVariables } from './feed-variables.ts';
@@ -295,13 +295,15 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     const oneOfferDocument = oneOfferQuery(query);
     const oneOffer = print(oneOfferDocument);
     const offerOf = (result: ExecutionResult) => (result.data?.[responseKey] == null ? null : result);
+    // Only the open offers' trip ids: each is then read as one offer (priced as one). The list
+    // with the subscriber's whole selection would be priced at the list's cap, every item with
+    // its entity hops, and refused over the cost limit (`passenger { name }`: 100 hops).
+    const openOffers = `query { ${responseKey}: ${subscriptionQueries.dispatchOffers!.queryField} { tripId } }`;
     prepared.offers = {
-      list: (c) => c,
+      list: (c) => ({ ...c, query: openOffers, variables: undefined, operationName: undefined }),
       one: (c, tripId) => ({ ...c, query: oneOffer, variables: { ...c.variables, [OFFER_TRIP_VARIABLE]: tripId } }),
-      itemsOf: (result) =>
-        ((result.data?.[responseKey] ?? []) as Array<{ tripId?: unknown }>)
-          .filter((offer) => typeof offer?.tripId === 'string')
-          .map((offer) => ({ tripId: offer.tripId as string, result: { data: { [responseKey]: offer } } })),
+      tripIdsOf: (result) =>
+        ((result.data?.[responseKey] ?? []) as Array<{ tripId?: unknown } | null>).flatMap((offer) => (typeof offer?.tripId === 'string' ? [offer.tripId] : [])),
       offerOf,
       // The driver's own offer only (the notice's subject is theirs, and so must its offer be).
       fromNotice: (c, notice) => {
