@@ -127,7 +127,7 @@ async function play(scenario: Scenario) {
         break;
       case 'DISPATCHING':
         if (scenario.dispatch === 'NO_DRIVER_ACCEPTED') move('none accepted', { type: 'FailDispatch', data: { ...data, reason: 'NO_DRIVER_ACCEPTED' } }, system);
-        else if (state.acceptances.length === 0) move('accept', { type: 'AcceptTrip', data: { ...data, driverId, position: start } }, driver);
+        else if (state.acceptances.length === 0) move('accept', { type: 'AcceptTrip', data: { ...data, driverId, position: start, lastReport: null } }, driver);
         else move('assign', { type: 'AssignDriver', data: { ...data, driverId } }, system);
         break;
       case 'DRIVER_ASSIGNED':
