@@ -227,7 +227,7 @@ describe('deadlines and isolation with the real saga worker', { timeout: 120_000
     await expectLedgerSettled(id);
     // The trip was never confirmed: the creation saga refunded; the settle-trip-end saga left it to it.
     const refundSaga = await eventually(() => sagas.load(settleTripEndSagaId(id)), (doc) => doc?.ended === true);
-    expect(refundSaga?.state).toMatchObject({ outcome: 'NOTHING_TO_REFUND', note: expect.stringMatching(/before it was confirmed/) });
+    expect(refundSaga?.state).toMatchObject({ outcome: 'NOTHING_TO_DO', settles: 'REFUND', note: expect.stringMatching(/before it was confirmed/) });
   });
 });
 
