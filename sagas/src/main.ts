@@ -6,11 +6,11 @@ import { pruneSagaHistory } from './runtime/history-pruner.ts';
 import { runSagas } from './runtime/run-sagas.ts';
 import { MongoSagaStore } from './runtime/mongo-saga-store.ts';
 import { registerSagaMetrics } from './runtime/saga-metrics.ts';
-import { REFUND_UNFINISHED_TRIP_SAGA } from './trip-end/refund-unfinished-trip-saga.ts';
+import { SETTLE_TRIP_END_SAGA } from './trip-end/settle-trip-end-saga.ts';
 import { DISPATCH_SAGA } from './dispatch/dispatch-saga.ts';
 import { readDispatchConfig, startDispatchWorker } from './dispatch/worker.ts';
 import { TRIP_CREATION_SAGA } from './trip-creation/trip-creation-saga.ts';
-import { createRefundUnfinishedTripRunner, createTripCreationRunner, readTripCreationConfig } from './trip-creation/worker.ts';
+import { createSettleTripEndRunner, createTripCreationRunner, readTripCreationConfig } from './trip-creation/worker.ts';
 
 const logger = createLogger('saga-worker');
 
@@ -59,13 +59,24 @@ runMain(logger, async () => {
   // Only poison is parked: timeouts and concurrent changes are retried with backoff (`classifyFailure`).
   const deadLetters = { store: deadLetterStore, maxDeliveries: readMaxDeliveries(env), isTransient: isTransientError };
 
-  // On TripCancelled or TripDispatchFailed, a paid payment of a confirmed trip is refunded: same events, same consumer.
-  const refunds = createRefundUnfinishedTripRunner({ events: new JetStreamEventStore(nats.js, nats.jsm), sagas, provider, pollIntervalMs, outboxLeaseMs, stepDelayMs, logger });
+  // A confirmed trip's end settles its payment: TripFinished charges a fare not charged yet,
+  // TripCancelled or TripDispatchFailed refunds a paid one. Same events, same consumer.
+  const settlements = createSettleTripEndRunner({
+    events: new JetStreamEventStore(nats.js, nats.jsm),
+    sagas,
+    provider,
+    pollIntervalMs,
+    outboxLeaseMs,
+    chargeTimeoutMs,
+    currency: providerConfig.currency,
+    stepDelayMs,
+    logger,
+  });
 
   const stop = new AbortController();
   // A loop that stops makes the process unready and exit 1 (to be restarted), never silent.
   const loops = superviseLoops({ logger, stopping: stop.signal });
-  const running = runSagas(nats, [runner, refunds], { consumerName, signal: stop.signal, pollIntervalMs, idlePollIntervalMs, logger, deadLetters });
+  const running = runSagas(nats, [runner, settlements], { consumerName, signal: stop.signal, pollIntervalMs, idlePollIntervalMs, logger, deadLetters });
   loops.watch('the saga consumer loop', running);
   const events = new JetStreamEventStore(nats.js, nats.jsm);
   const dispatch = await startDispatchWorker({
@@ -89,7 +100,7 @@ runMain(logger, async () => {
   loops.watch('the saga history pruner', pruning);
   const registry = createMetricsRegistry('saga-worker');
   registerDeadLetterMetrics(registry, deadLetterStore, [consumerName, consumerDefinitions.dispatchSaga.name]);
-  registerSagaMetrics(registry, sagas, [TRIP_CREATION_SAGA, REFUND_UNFINISHED_TRIP_SAGA, DISPATCH_SAGA]);
+  registerSagaMetrics(registry, sagas, [TRIP_CREATION_SAGA, SETTLE_TRIP_END_SAGA, DISPATCH_SAGA]);
   const metrics = await startMetricsServer(registry, metricsPort, {
     host: common.host,
     readiness: async () =>

@@ -1,4 +1,8 @@
 /**
+ * Money is conserved when a small-fare trip finishes: its fare (at or below
+ * PAYMENT_REQUIRED_ABOVE, not charged during creation) is charged when it finishes, the
+ * simulated provider's ledger holds it, the trip history shows the payment PAID.
+ *
  * Money is conserved when dispatch fails (issue 20, example 1): a passenger requests a 42.7 km
  * trip (default pricing: fare 116.75, above PAYMENT_REQUIRED_ABOVE = 100, so charged during
  * creation) where no driver is online. The trip ends DISPATCH_FAILED and its charge is refunded;
@@ -9,9 +13,11 @@
 import { connectNats, JetStreamEventStore, type Nats } from '@happyride/eventstore';
 import { startStripeMock, type StripeMock } from '@happyride/local-servers/stripe-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dispatchActors } from '../support/dispatch.ts';
+import { settleTripEndSagaId } from '@happyride/sagas';
+import { dispatchActors, offset, somewhereNew } from '../support/dispatch.ts';
+import { eventually } from '../support/eventually.ts';
 import { graphqlClient } from '../support/graphql-client.ts';
-import { expectMoneyConserved } from '../support/money-conservation.ts';
+import { expectMoneyConserved, readSimulatedLedger } from '../support/money-conservation.ts';
 import { natsUrl } from '../support/own-event-log.ts';
 import { startTestSystem } from '../support/system.ts';
 import { origin, registeredPassenger, requestTrip, tripWhen } from '../support/trips.ts';
@@ -46,6 +52,35 @@ async function chargedTripWithoutDrivers(gatewayUrl: string, reason = /^NO_DRIVE
   expect((await events.read('payment', id)).events.map((event) => event.type)).toEqual(['PaymentCreated', 'PaymentPaid', 'PaymentRefunded']);
 }
 
+/**
+ * A 2 km trip (fare 15) driven to FINISHED by a driver near its start. Dispatch here gives up
+ * after one check (FAST_DISPATCH): a trip whose offer the driver could not take in time ends
+ * DISPATCH_FAILED, and another is requested.
+ */
+async function finishedSmallFareTrip(gatewayUrl: string) {
+  const actors = dispatchActors(gatewayUrl);
+  const here = somewhereNew();
+  const driver = await actors.onlineDriver(offset(here, 0.5), 'Finishes');
+  for (let attempt = 1; attempt <= 10; attempt++) {
+    const passenger = await actors.passenger();
+    const tripId = await actors.requestTrip(passenger.token, here);
+    const taken = await eventually(
+      async () => {
+        if ((await actors.accept(driver.token, tripId, driver.position)).errors === undefined) return 'accepted';
+        return (await actors.tripOf(tripId))?.state === 'DISPATCH_FAILED' ? 'failed' : 'waiting';
+      },
+      (outcome) => outcome !== 'waiting',
+      { timeoutMs: 60_000, intervalMs: 100, what: `trip ${tripId} accepted or failed` },
+    );
+    if (taken === 'failed') continue;
+    await actors.waitForState(tripId, ['DRIVER_ASSIGNED']);
+    await actors.must('mutation ($t: ID!) { startTrip(input: { tripId: $t }) { id } }', driver.token, { t: tripId });
+    await actors.must('mutation ($t: ID!) { finishTrip(input: { tripId: $t }) { id } }', driver.token, { t: tripId });
+    return { tripId, passenger };
+  }
+  throw new Error('no small-fare trip could be driven to FINISHED in 10 attempts');
+}
+
 describe('a charged trip that no driver takes, simulated provider', { timeout: 180_000 }, () => {
   let system: Awaited<ReturnType<typeof startTestSystem>>;
   beforeAll(async () => {
@@ -66,9 +101,23 @@ describe('a charged trip that no driver takes, simulated provider', { timeout: 1
     expect(await failureOf(ended.id)).toMatchObject({ reason: 'NO_DRIVER_ACCEPTED' });
   });
 
-  it('given the trips above, when the file ends, then the provider kept nothing of any ended trip (ledger against log)', async () => {
-    const { ended, charged } = await expectMoneyConserved(system);
-    expect(charged).toBeGreaterThanOrEqual(2);
+  it('given a 2 km trip (fare at or below PAYMENT_REQUIRED_ABOVE, not charged during creation), when it is driven to FINISHED, then its fare is charged at finish: in the ledger, the log and the trip history', async () => {
+    const { tripId, passenger } = await finishedSmallFareTrip(system.gatewayUrl);
+    const trip = await tripWhen(graphqlClient(system.gatewayUrl), passenger.token, tripId, (t) => t.state === 'FINISHED' && t.paymentStatus === 'PAID', 60_000);
+    expect(trip).toMatchObject({ state: 'FINISHED', paymentStatus: 'PAID', fare: 15 });
+    const payment = await events.read('payment', tripId);
+    expect(payment.events.map((event) => event.type)).toEqual(['PaymentCreated', 'PaymentPaid']);
+    const chargeAtFinish = `${settleTripEndSagaId(tripId)}:charge-fare`;
+    expect(payment.commits.has(chargeAtFinish), 'PaymentPaid recorded by the charge at finish').toBe(true);
+    const ledger = await readSimulatedLedger(system.database);
+    expect(ledger.charges.filter((charge) => charge.paymentId === tripId)).toEqual([{ paymentId: tripId, chargeReference: `sim-${chargeAtFinish}`, amount: 15 }]);
+    expect(ledger.refunds.filter((refund) => refund.paymentId === tripId)).toEqual([]);
+  });
+
+  it('given the trips above, when the file ends, then the provider kept the fare of the FINISHED trip and nothing of any other ended trip (ledger against log)', async () => {
+    const { ended, charged, finished } = await expectMoneyConserved(system);
+    expect(charged).toBeGreaterThanOrEqual(3);
+    expect(finished).toBe(1);
     expect(ended).toBeGreaterThanOrEqual(charged);
   });
 });

@@ -10,7 +10,7 @@
  */
 import { connectNats, JetStreamEventStore, type Nats } from '@happyride/eventstore';
 import { connectMongo, type Mongo } from '@happyride/platform';
-import { dispatchSagaId, MongoSagaStore, SIMULATED_CHARGES, SIMULATED_REFUNDS, refundUnfinishedTripSagaId, tripCreationSagaId, type SagaCommand } from '@happyride/sagas';
+import { dispatchSagaId, MongoSagaStore, SIMULATED_CHARGES, SIMULATED_REFUNDS, settleTripEndSagaId, tripCreationSagaId, type SagaCommand } from '@happyride/sagas';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -173,7 +173,8 @@ describe('three saga workers, one killed with SIGKILL mid-run', () => {
       const expected = plan === 'drive' ? 'FINISHED' : 'CANCELLED';
       expect((await actors.waitForState(tripId, [expected], 60_000)).state).toBe(expected);
       // Each saga of the trip ended, its outbox empty. (Up to the ack wait, 30 s: an event fetched by the killed worker is redelivered only then.)
-      const sagaIds = [tripCreationSagaId(tripId), dispatchSagaId(tripId), ...(plan === 'cancel' ? [refundUnfinishedTripSagaId(tripId)] : [])];
+      // The trip's end (finished or cancelled) starts the settle-trip-end saga: nothing to charge at finish (paid at creation), a refund when cancelled.
+      const sagaIds = [tripCreationSagaId(tripId), dispatchSagaId(tripId), settleTripEndSagaId(tripId)];
       for (const sagaId of sagaIds) {
         const saga = await eventually(() => sagas.load(sagaId), (doc) => doc?.ended === true && doc.pending.length === 0 && doc.pendingDeadlines.length === 0, 60_000);
         expect(saga, sagaId).toMatchObject({ ended: true, pending: [], pendingDeadlines: [] });
@@ -226,7 +227,8 @@ describe('three saga workers, one killed with SIGKILL mid-run', () => {
     // Every command of these trips' sagas was carried out (none lost with the killed worker).
     for (const { tripId, plan } of rides) {
       for (const step of ['check-passenger', 'create-payment', 'pay-payment', 'confirm-trip']) expect(executions.has(`${tripCreationSagaId(tripId)}:${step}`), `${tripId} ${step}`).toBe(true);
-      if (plan === 'cancel') expect(executions.has(`${refundUnfinishedTripSagaId(tripId)}:refund-paid-payment`), `${tripId} refund`).toBe(true);
+      const settle = `${settleTripEndSagaId(tripId)}:${plan === 'cancel' ? 'refund-paid-payment' : 'charge-fare'}`;
+      expect(executions.has(settle), `${tripId} ${settle}`).toBe(true);
     }
 
     // The money rule over every trip of the run, ledger against log.

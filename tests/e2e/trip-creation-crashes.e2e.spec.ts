@@ -20,7 +20,7 @@ import {
   SIMULATED_CHARGES,
   SIMULATED_REFUNDS,
   SimulatedPaymentProvider,
-  refundUnfinishedTripSagaId,
+  settleTripEndSagaId,
   tripCreationSagaId,
   type SagaCommand,
   type SagaInstanceDocument,
@@ -175,15 +175,15 @@ describe('refund on cancellation, saga worker killed with SIGKILL', { timeout: 1
     await tripWhen(gql, passenger.token, id, (t) => confirmed(t) && t.paymentStatus === 'PAID');
     expect((await cancelTrip(gql, passenger, id, 'Plans changed.')).errors).toBeUndefined();
 
-    await stepPersisted(id, 'refund-paid-payment', refundUnfinishedTripSagaId(id));
-    await killAndRestartWorker(refundUnfinishedTripSagaId(id), 'refund-paid-payment');
+    await stepPersisted(id, 'refund-paid-payment', settleTripEndSagaId(id));
+    await killAndRestartWorker(settleTripEndSagaId(id), 'refund-paid-payment');
 
     const trip = await tripWhen(gql, passenger.token, id, (t) => t.paymentStatus === 'REFUNDED');
     expect(trip).toMatchObject({ state: 'CANCELLED', paymentStatus: 'REFUNDED' });
     expect(count(await typesIn('payment', id), 'PaymentRefunded')).toBe(1);
     await expectLedgerSettled(id);
     // The refund's event may have been fetched by the killed worker: redelivered after the ack wait (30 s).
-    const saga = await eventually(() => sagas.load(refundUnfinishedTripSagaId(id)), (doc) => doc?.ended === true, 45_000);
+    const saga = await eventually(() => sagas.load(settleTripEndSagaId(id)), (doc) => doc?.ended === true, 45_000);
     expect(saga).toMatchObject({ ended: true, pending: [], state: { outcome: 'REFUNDED' } });
   });
 });
@@ -225,9 +225,9 @@ describe('deadlines and isolation with the real saga worker', { timeout: 120_000
     expect(payment.map((event) => event.type)).toEqual(['PaymentCreated', 'PaymentPaid', 'PaymentRefunded']);
     expect(payment[2]?.data).toMatchObject({ amount: fare });
     await expectLedgerSettled(id);
-    // The trip was never confirmed: the creation saga refunded; the refund-unfinished-trip saga left it to it.
-    const refundSaga = await eventually(() => sagas.load(refundUnfinishedTripSagaId(id)), (doc) => doc?.ended === true);
-    expect(refundSaga?.state).toMatchObject({ outcome: 'NOTHING_TO_REFUND', note: expect.stringMatching(/before it was confirmed/) });
+    // The trip was never confirmed: the creation saga refunded; the settle-trip-end saga left it to it.
+    const refundSaga = await eventually(() => sagas.load(settleTripEndSagaId(id)), (doc) => doc?.ended === true);
+    expect(refundSaga?.state).toMatchObject({ outcome: 'NOTHING_TO_DO', settles: 'REFUND', note: expect.stringMatching(/before it was confirmed/) });
   });
 });
 

@@ -1,13 +1,14 @@
 /**
  * DOMAIN.md's money rule, checked on a running system at the end of an e2e file: for every trip
  * that has ended, what the provider charged minus what it refunded is the fare if the trip
- * FINISHED (and its payment was charged: a fare at or below `PAYMENT_REQUIRED_ABOVE` is never
- * charged), and zero for every other end. The trips' and payments' events are read from the real
+ * FINISHED (its one exception: the charge at finish was declined, and the passenger owes the
+ * fare: `declinedAtFinish` in `money-rule.ts`), and zero for every other end. The trips' and payments' events are read from the real
  * JetStream stream (an ordered consumer from its start); the ledger is the provider's own:
  * - the simulated provider's, in the system's MongoDB database (`simulated_provider_charges`,
  *   `simulated_provider_refunds`), where it keeps it as a real provider would;
  * - for Stripe (stripe-mock is stateless: it keeps no ledger), through the log only: each charge
- *   recorded (`PaymentPaid`) has a recorded refund, or its trip FINISHED and kept it.
+ *   recorded (`PaymentPaid`) has a recorded refund, or its trip FINISHED and kept it; a FINISHED
+ *   trip has a charge recorded, or its decline at finish.
  * Every refund the provider made must be in the log too, and every charge must belong to a trip.
  */
 import { fold, tripDecider, type PaymentEvent, type TripEvent } from '@happyride/domain';
@@ -56,19 +57,21 @@ export async function readSimulatedLedger(database: string, mongoUrl = inject('m
 }
 
 /**
- * Waits (up to `timeoutMs`: refunds are asynchronous) until the rule holds for every ended trip of
- * the system, and fails naming each breach if it does not. Returns how many ended trips it checked.
+ * Waits (up to `timeoutMs`: charges at finish and refunds are asynchronous) until the rule holds
+ * for every ended trip of the system, and fails naming each breach if it does not. Returns how
+ * many ended trips it checked, how many of them were charged, how many FINISHED.
  */
 export async function expectMoneyConserved(
   system: { database: string; provider: 'simulated' | 'stripe' },
   { timeoutMs = 60_000, nats = natsUrl() }: { timeoutMs?: number; nats?: string } = {},
-): Promise<{ ended: number; charged: number }> {
+): Promise<{ ended: number; charged: number; finished: number }> {
   const check = async () => {
     const trips = await readTripsFromLog(nats);
     const violations = system.provider === 'stripe' ? logViolations(trips) : ledgerViolations(trips, await readSimulatedLedger(system.database));
     const ended = [...trips.values()].filter((trip) => expectedKeptCents(trip) !== null);
-    return { violations, ended: ended.length, charged: ended.filter((trip) => trip.paymentEvents.some((event) => event.type === 'PaymentPaid')).length };
+    const charged = ended.filter((trip) => trip.paymentEvents.some((event) => event.type === 'PaymentPaid')).length;
+    return { violations, ended: ended.length, charged, finished: ended.filter((trip) => trip.trip.status === 'FINISHED').length };
   };
-  const { ended, charged } = await eventually(check, (result) => result.violations.length === 0, { timeoutMs, intervalMs: 500, what: 'money conserved for every ended trip' });
-  return { ended, charged };
+  const { ended, charged, finished } = await eventually(check, (result) => result.violations.length === 0, { timeoutMs, intervalMs: 500, what: 'money conserved for every ended trip' });
+  return { ended, charged, finished };
 }

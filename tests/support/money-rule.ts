@@ -1,10 +1,12 @@
 /**
  * DOMAIN.md's money rule over a log and a ledger (pure; the I/O is in `money-conservation.ts`):
  * for every trip that has ended, what the provider charged minus what it refunded is the fare if
- * the trip FINISHED (and its payment was charged: a fare at or below `PAYMENT_REQUIRED_ABOVE` is
- * never charged), and zero for every other end.
+ * the trip FINISHED, and zero for every other end. One exception, and no other (README "A trip's
+ * end settles its payment"): the charge of a FINISHED trip's fare, made when it finished, was
+ * declined; its payment's log is exactly PaymentCreated, PaymentDeclined (the decline is the
+ * record that the passenger owes the fare), and the provider kept zero.
  */
-import { fold, paymentDecider, type PaymentEvent, type TripEvent, type TripState } from '@happyride/domain';
+import type { PaymentEvent, TripEvent, TripState } from '@happyride/domain';
 
 export interface LoggedTrip {
   trip: TripState;
@@ -21,11 +23,22 @@ const ENDS = new Set(['FINISHED', 'REJECTED', 'DISPATCH_FAILED', 'CANCELLED']);
 const cents = (amount: number) => Math.round(amount * 100);
 const sum = (amounts: number[]) => amounts.reduce((total, amount) => total + cents(amount), 0);
 
+/**
+ * The one exception: a FINISHED trip whose fare was declined when it finished. A decline during
+ * creation is always followed by PaymentCancelled (and the trip is rejected, never finished), so
+ * a payment whose whole log is PaymentCreated, PaymentDeclined was declined at finish: it is
+ * DECLINED, owed by the passenger.
+ */
+export function declinedAtFinish({ trip, paymentEvents }: LoggedTrip): boolean {
+  return trip.status === 'FINISHED' && paymentEvents.map((event) => event.type).join() === 'PaymentCreated,PaymentDeclined';
+}
+
 /** What the rule says a trip's provider keeps, in cents, once it has ended (null while it runs). */
-export function expectedKeptCents({ trip, paymentEvents }: LoggedTrip): number | null {
+export function expectedKeptCents(logged: LoggedTrip): number | null {
+  const { trip } = logged;
   if (trip.status === 'NONE' || !ENDS.has(trip.status)) return null;
-  const charged = fold(paymentDecider, paymentEvents).status === 'PAID';
-  return trip.status === 'FINISHED' && charged ? cents(trip.fare) : 0;
+  if (trip.status !== 'FINISHED') return 0;
+  return declinedAtFinish(logged) ? 0 : cents(trip.fare);
 }
 
 const refundReferencesIn = (events: readonly PaymentEvent[]) =>
@@ -61,6 +74,7 @@ export function logViolations(trips: ReadonlyMap<string, LoggedTrip>): string[] 
     const refunded = types.includes('PaymentRefunded');
     if (paid && !refunded && logged.trip.status !== 'FINISHED') violations.push(`trip ${tripId} ended ${logged.trip.status}: its charge is recorded and never refunded`);
     if (refunded && logged.trip.status === 'FINISHED') violations.push(`trip ${tripId} FINISHED: its charge was refunded`);
+    if (!paid && logged.trip.status === 'FINISHED' && !declinedAtFinish(logged)) violations.push(`trip ${tripId} FINISHED: its fare was never charged (nor declined at finish)`);
   }
   return violations;
 }

@@ -84,7 +84,7 @@ describe('refunds reach the provider', () => {
     const first = await provider.refund({ idempotencyKey: refundKeyOf(chargeReference), chargeReference, amount: 130.5 });
 
     const refund: SagaCommand = { type: 'RefundPaidPayment', sagaId: 's', commandId: `s:refund-paid-${paymentId}`, tripId: paymentId, paymentId, reason: 'Cancelled.' };
-    // The trip was confirmed, then cancelled: the refund-unfinished-trip saga refunds (`refundOnTripEnd`).
+    // The trip was confirmed, then cancelled: the settle-trip-end saga refunds (`settleOnTripEnd`).
     const tripId = paymentId;
     const created = { tripId, passengerId: 'p1', start: { lng: 2.35, lat: 48.85 }, end: { lng: 2.35, lat: 48.9 }, distanceKm: 5.56, fare: 130.5, requestedAt: '2026-11-23T10:00:00.000Z' };
     await events.append('trip', tripId, [{ type: 'TripCreated', data: created }, { type: 'TripConfirmed', data: { tripId } }, { type: 'TripCancelled', data: { tripId, reason: 'Cancelled.', cancelledBy: 'passenger' } }], 0, meta());

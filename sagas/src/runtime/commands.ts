@@ -25,9 +25,15 @@ export type SagaCommand =
   /**
    * Refund the trip's payment if it is PAID and the trip was confirmed before it ended unfinished
    * (cancelled, or dispatch failed; before confirmation the trip creation saga compensates
-   * itself): `refundOnTripEnd`. Otherwise answered with a `CommandRejected`: nothing to refund.
+   * itself): `settleOnTripEnd`. Otherwise answered with a `CommandRejected`: nothing to refund.
    */
-  | { type: 'RefundPaidPayment'; sagaId: string; commandId: string; tripId: string; paymentId: string; reason: string };
+  | { type: 'RefundPaidPayment'; sagaId: string; commandId: string; tripId: string; paymentId: string; reason: string }
+  /**
+   * Charge the fare of a FINISHED trip whose payment is still CREATED (`settleOnTripEnd`), as a
+   * PayPayment under this command id (the idempotency key): then RecordPaymentResult, paid or
+   * declined. Otherwise (charged at creation, recorded already) a `CommandRejected`: nothing to charge.
+   */
+  | { type: 'ChargeFinishedTrip'; sagaId: string; commandId: string; tripId: string; paymentId: string };
 
 export type SagaCommandType = SagaCommand['type'];
 

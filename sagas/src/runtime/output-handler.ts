@@ -17,7 +17,7 @@ import { commandHandler, type EventStore } from '@happyride/eventstore';
 import type { Logger } from '@happyride/platform';
 import { refundKeyOf, type PaymentProvider } from '../payments/provider.ts';
 import { settleLateCharge } from '../payments/late-charges.ts';
-import { refundOnTripEnd } from '../trip-end/refund-rule.ts';
+import { settleOnTripEnd } from '../trip-end/settle-rule.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { passengerChecked, type PassengerChecked, type SagaCommand } from './commands.ts';
 import type { PendingCommand } from './mongo-saga-store.ts';
@@ -95,6 +95,8 @@ export function createOutputHandler({
           return await refund(command, context);
         case 'RefundPaidPayment':
           return await refundPaid(command, context);
+        case 'ChargeFinishedTrip':
+          return await chargeFinished(command, context);
         default:
           throw new UnreachableCaseError(command);
       }
@@ -112,7 +114,7 @@ export function createOutputHandler({
    * after all, and what it took is refunded and recorded (`settleLateCharge`).
    */
   async function pay(command: Extract<SagaCommand, { type: 'PayPayment' }>, context: Context): Promise<SagaOutcomeInput | null> {
-    const { paymentId, passengerId, amount, commandId } = command;
+    const { paymentId, amount, commandId } = command;
     const history = await store.read('payment', paymentId);
     if (history.commits.has(commandId)) return null; // recorded before a crash: the event is in the log
     const payment = fold(paymentDecider, history.events);
@@ -126,6 +128,17 @@ export function createOutputHandler({
       }
       return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', `Payment ${paymentId} is ${payment.status}: it was not charged.`);
     }
+    return chargeAndRecord(command, context);
+  }
+
+  /**
+   * The charge itself, of a payment read CREATED: under the command id as the idempotency key
+   * (the provider looks the key up first and answers a known one with its first answer), then
+   * RecordPaymentResult under the same id. A provider that does not answer in time throws: the
+   * command stays in the outbox and is carried out again, same key.
+   */
+  async function chargeAndRecord(command: Extract<SagaCommand, { type: 'PayPayment' }>, context: Context): Promise<null> {
+    const { paymentId, passengerId, amount, commandId } = command;
     const result = await withTimeout(provider.charge({ idempotencyKey: commandId, paymentId, passengerId, amount, currency }), chargeTimeoutMs, 'the payment provider');
     const data =
       result.outcome === 'PAID'
@@ -189,17 +202,32 @@ export function createOutputHandler({
   }
 
   /**
-   * The refund of a trip that ended unfinished after its confirmation (`refundOnTripEnd` says
+   * The refund of a trip that ended unfinished after its confirmation (`settleOnTripEnd` says
    * whose refund it is), read from the logs as they are now.
    */
   async function refundPaid(command: Extract<SagaCommand, { type: 'RefundPaidPayment' }>, context: Context): Promise<SagaOutcomeInput | null> {
     const { tripId, paymentId, reason, commandId } = command;
     const history = await store.read('payment', paymentId);
     if (history.commits.has(commandId)) return null; // refunded before a crash: the event is in the log
-    const rule = refundOnTripEnd(tripId, (await store.read('trip', tripId)).events, history.events);
-    if (rule.kind === 'nothing') return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', rule.why);
+    const rule = settleOnTripEnd(tripId, (await store.read('trip', tripId)).events, history.events);
+    if (rule.kind !== 'refund') return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', rule.kind === 'nothing' ? rule.why : `Trip ${tripId} finished: nothing to refund.`);
     await refundAndRecord(rule.payment, reason, commandId, context);
     return null;
+  }
+
+  /**
+   * The charge of a FINISHED trip's fare that nobody charged yet (`settleOnTripEnd`), read from
+   * the logs as they are now: the same charge as the creation saga's PayPayment, under this
+   * command's id. A decline is recorded (PaymentDeclined): the passenger owes the fare.
+   */
+  async function chargeFinished(command: Extract<SagaCommand, { type: 'ChargeFinishedTrip' }>, context: Context): Promise<SagaOutcomeInput | null> {
+    const { sagaId, tripId, paymentId, commandId } = command;
+    const history = await store.read('payment', paymentId);
+    if (history.commits.has(commandId)) return null; // charged and recorded before a crash: the event is in the log
+    const rule = settleOnTripEnd(tripId, (await store.read('trip', tripId)).events, history.events);
+    if (rule.kind !== 'charge') return commandRejected<SagaCommand>(command, 'ILLEGAL_STATE', rule.kind === 'nothing' ? rule.why : `Trip ${tripId} did not finish: nothing to charge.`);
+    const { passengerId, amount } = rule.payment;
+    return chargeAndRecord({ type: 'PayPayment', sagaId, commandId, paymentId, passengerId, amount }, context);
   }
 }
 

@@ -178,7 +178,8 @@ function learnRefusal(run: TripCreationRun, { command, reason }: CommandRejected
     case 'CheckPassenger':
       return fail(run, `The passenger could not be checked: ${reason}`);
     case 'RefundPaidPayment':
-      return run; // the refund-unfinished-trip saga's command, never this one's
+    case 'ChargeFinishedTrip':
+      return run; // the settle-trip-end saga's commands, never this one's
     default:
       throw new UnreachableCaseError(command);
   }

@@ -7,7 +7,7 @@ import type { MongoSagaStore } from '../runtime/mongo-saga-store.ts';
 import { createOutputHandler } from '../runtime/output-handler.ts';
 import { SagaRunner, type CommandExecutor } from '../runtime/runner.ts';
 import type { SagaInputBase } from '../runtime/saga.ts';
-import { createRefundUnfinishedTripSaga, type RefundUnfinishedTripInput, type RefundUnfinishedTripState } from '../trip-end/refund-unfinished-trip-saga.ts';
+import { createSettleTripEndSaga, type SettleTripEndInput, type SettleTripEndState } from '../trip-end/settle-trip-end-saga.ts';
 import { createTripCreationSaga, defaultTripCreationConfig, type TripCreationConfig, type TripCreationInput, type TripCreationState } from './trip-creation-saga.ts';
 
 /** `TRIP_MAX_DISTANCE_KM` (100), `PAYMENT_REQUIRED_ABOVE` (100), `PAYMENT_TIMEOUT_MS` (30000). */
@@ -72,13 +72,20 @@ export function createTripCreationRunner({ config, events, sagas, provider, cloc
   });
 }
 
-/** The saga that refunds a confirmed trip ended unfinished (cancelled, dispatch failed), wired alike. */
-export function createRefundUnfinishedTripRunner({ events, sagas, provider, clock, workerId, pollIntervalMs, outboxLeaseMs, stepDelayMs = 0, logger }: Omit<TripCreationWorkerOptions, 'config'>) {
-  // It sends only RefundPaidPayment, answered by a recorded event or a CommandRejected.
-  const handler = createOutputHandler({ store: events, provider, ...(clock ? { clock } : {}), ...(logger ? { logger } : {}) }) as CommandExecutor<RefundUnfinishedTripInput, SagaCommand>;
+/** The saga that settles a confirmed trip's end (charges a finished trip's fare, refunds an unfinished one), wired alike. */
+export function createSettleTripEndRunner({ events, sagas, provider, clock, workerId, pollIntervalMs, outboxLeaseMs, chargeTimeoutMs, currency, stepDelayMs = 0, logger }: Omit<TripCreationWorkerOptions, 'config'>) {
+  // It sends only ChargeFinishedTrip and RefundPaidPayment, answered by a recorded event or a CommandRejected.
+  const handler = createOutputHandler({
+    store: events,
+    provider,
+    ...(clock ? { clock } : {}),
+    ...(chargeTimeoutMs ? { chargeTimeoutMs } : {}),
+    ...(currency ? { currency } : {}),
+    ...(logger ? { logger } : {}),
+  }) as CommandExecutor<SettleTripEndInput, SagaCommand>;
   const execute = inSlowMotion(handler, stepDelayMs);
-  return new SagaRunner<RefundUnfinishedTripState, RefundUnfinishedTripInput, SagaCommand>({
-    saga: createRefundUnfinishedTripSaga(),
+  return new SagaRunner<SettleTripEndState, SettleTripEndInput, SagaCommand>({
+    saga: createSettleTripEndSaga(),
     store: sagas,
     execute,
     clock,
