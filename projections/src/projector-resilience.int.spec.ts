@@ -132,8 +132,9 @@ describe('a message on events.> that is not a commit', () => {
     ]);
     expect(letters[0]?.error).toMatch(/^not a valid commit: /);
     expect(letters[0]?.raw).toBe('this is {not json');
-    const info = await nats.jsm.consumers.info(EVENTS_STREAM, consumerName);
-    expect(info.num_ack_pending + info.num_redelivered).toBe(0);
+    // (Parked at their first delivery: `attempts: 1`. The consumer's own redelivery counts are no
+    // measure here: it follows every passenger subject from 'new', and in a full int run other
+    // files' renames of passengers it never saw registered come as version gaps, retried.)
   });
 });
 
