@@ -24,12 +24,20 @@ export interface LeaseOptions {
   /** Who asks (logged, stored as the key's value). */
   holder: string;
   /**
-   * A holder whose key has not been renewed for this long is presumed dead and may be
-   * relieved. The holder renews every third of it, and stops working by itself when it could
-   * not renew for half of it, so an active holder and its successor never overlap by more than
-   * one batch in flight.
+   * A holder whose key a standby has seen unchanged for this long (by the standby's clock, only
+   * counting while the bucket answers it) is presumed dead and may be relieved. The holder
+   * renews every third of it.
    */
   ttlMs: number;
+  /**
+   * How long the holder keeps working while the bucket does not answer its renewals (a KV leader
+   * change takes seconds to tens of seconds on a cluster): default 3 × `ttlMs`. Riding it out
+   * is safe only for work whose writes are fenced by the lease's token (`work`'s `token`): a
+   * standby that took the key over meanwhile has a newer token, and the store refuses the old
+   * holder's writes wherever the new one wrote. A renewal refused (the key moved on) ends the
+   * work at once.
+   */
+  rideOutMs?: number;
   signal: AbortSignal;
   onState?: (state: LeaseState, detail: string) => void;
   /**
@@ -54,14 +62,14 @@ export interface LeaseSlots {
  * that revision (one standby wins). No clocks are compared across processes.
  *
  * `work` gets a signal that aborts when the lease is lost (renewal refused, or impossible for
- * half the TTL), and the lease's fencing token: the key's revision when it was taken, above the
+ * `rideOutMs`), and the lease's fencing token: the key's revision when it was taken, above the
  * token of every earlier holder of any lease of the bucket (revisions only grow), so a store can
  * refuse a write that carries an older token than one it already holds. When `work` resolves
  * without being stopped (it found itself fenced off), the lease is given up and sought again. When `signal` aborts, the lease is released
  * (deleted if still ours) so a standby takes over at once. Resolves once stopped; rejects if
  * `work` rejects (after releasing).
  */
-export async function whileLeaseHeld(js: JetStreamClient, key: string, { holder, ttlMs, signal, onState = () => {}, slots }: LeaseOptions, work: (lost: AbortSignal, token: number) => Promise<void>): Promise<void> {
+export async function whileLeaseHeld(js: JetStreamClient, key: string, { holder, ttlMs, rideOutMs = 3 * ttlMs, signal, onState = () => {}, slots }: LeaseOptions, work: (lost: AbortSignal, token: number) => Promise<void>): Promise<void> {
   const kv = await openBootstrappedBucket(js, LEASES_BUCKET);
   const step = Math.max(50, Math.floor(ttlMs / 3));
   onState('standby', `waiting for the lease ${key}`);
@@ -75,17 +83,23 @@ export async function whileLeaseHeld(js: JetStreamClient, key: string, { holder,
     if (signal.aborted) stopWork(); // stopped while the lease was being taken: no event will come
     let current = revision;
     let renewedAt = Date.now();
+    let renewing = false;
     const renew = setInterval(() => {
-      kv.update(key, holder, current).then(
+      if (Date.now() - renewedAt > rideOutMs) lost.abort(new Error(`the lease ${key} could not be renewed for ${rideOutMs} ms`));
+      // One renewal at a time: renewals queued behind an outage would all land on one revision,
+      // and every one after the first would read as the key taken over.
+      if (renewing || lost.signal.aborted) return;
+      renewing = true;
+      renewOnce(kv, key, holder, current).then(
         (next) => {
+          if (next === null) return lost.abort(new Error(`the lease ${key} was taken over`));
           current = next;
           renewedAt = Date.now();
         },
-        (error: unknown) => {
-          if (isWrongRevision(error)) lost.abort(new Error(`the lease ${key} was taken over`));
-        },
-      );
-      if (Date.now() - renewedAt > ttlMs / 2) lost.abort(new Error(`the lease ${key} could not be renewed`));
+        () => {}, // no answer: ridden out until rideOutMs
+      ).finally(() => {
+        renewing = false;
+      });
     }, step);
     try {
       await work(lost.signal, revision);
@@ -96,6 +110,21 @@ export async function whileLeaseHeld(js: JetStreamClient, key: string, { holder,
       slots?.leave();
     }
     if (!signal.aborted) onState('standby', `lost the lease ${key}: ${String(lost.signal.reason ?? 'stopped')}`);
+  }
+}
+
+/**
+ * Renews the key held at `revision`: its new revision, or null when someone else holds it now.
+ * A renewal refused for its revision may be our own earlier one that landed although its answer
+ * was lost (an outage): the key still names this holder then, and its revision is taken as ours.
+ */
+async function renewOnce(kv: KV, key: string, holder: string, revision: number): Promise<number | null> {
+  try {
+    return await kv.update(key, holder, revision);
+  } catch (error) {
+    if (!isWrongRevision(error)) throw error;
+    const entry = await kv.get(key);
+    return entry?.operation === 'PUT' && entry.string() === holder ? entry.revision : null;
   }
 }
 
@@ -125,6 +154,10 @@ async function acquire(kv: KV, key: string, holder: string, ttlMs: number, step:
     } catch (error) {
       // Someone else was faster (or NATS did not answer): look again.
       if (!isWrongRevision(error) && !(error instanceof Error)) throw error;
+      // A bucket that did not answer was not watched: the holder may have renewed meanwhile, or
+      // be riding out the same outage. Counting that time would take the key from a live
+      // holder the moment the bucket answers again.
+      if (!isWrongRevision(error)) seen = null;
     }
     await sleep(step, signal);
   }
