@@ -259,7 +259,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
   function checkDocument(query: string, operationName: string | undefined): CheckedDocument {
     let document: DocumentNode;
     try {
-      document = parse(query, { maxTokens: 1000 });
+      document = parse(query, { maxTokens: options.operationLimits.maxTokens });
     } catch (error) {
       return { errors: [withCode('GRAPHQL_PARSE_FAILED')(error instanceof GraphQLError ? error : new GraphQLError(String(error)))] };
     }
