@@ -40,8 +40,8 @@ runMain(logger, async () => {
   await sagas.ensureIndexes();
   // The simulated provider's ledger lives beside the sagas: a crash of this process forgets nothing.
   const provider = await createPaymentProvider(providerConfig, mongo.db, { timeoutMs: chargeTimeoutMs });
-  const runner = createTripCreationRunner({
-    config,
+  // What both the trip creation saga's runner and the settle-trip-end saga's are made of.
+  const runnerOptions = {
     events: new JetStreamEventStore(nats.js, nats.jsm),
     sagas,
     provider,
@@ -51,7 +51,8 @@ runMain(logger, async () => {
     currency: providerConfig.currency,
     stepDelayMs,
     logger,
-  });
+  };
+  const runner = createTripCreationRunner({ config, ...runnerOptions });
 
   const deadLetterStore = new MongoDeadLetterStore(mongo.db);
   await deadLetterStore.ensureIndexes();
@@ -61,17 +62,7 @@ runMain(logger, async () => {
 
   // A confirmed trip's end settles its payment: TripFinished charges a fare not charged yet,
   // TripCancelled or TripDispatchFailed refunds a paid one. Same events, same consumer.
-  const settlements = createSettleTripEndRunner({
-    events: new JetStreamEventStore(nats.js, nats.jsm),
-    sagas,
-    provider,
-    pollIntervalMs,
-    outboxLeaseMs,
-    chargeTimeoutMs,
-    currency: providerConfig.currency,
-    stepDelayMs,
-    logger,
-  });
+  const settlements = createSettleTripEndRunner(runnerOptions);
 
   const stop = new AbortController();
   // A loop that stops makes the process unready and exit 1 (to be restarted), never silent.

@@ -49,8 +49,8 @@ function inSlowMotion<I extends SagaInputBase>(execute: CommandExecutor<I, SagaC
   };
 }
 
-/** The trip creation saga wired to its runner and output handler. */
-export function createTripCreationRunner({ config, events, sagas, provider, clock, workerId, pollIntervalMs, outboxLeaseMs, chargeTimeoutMs, currency, stepDelayMs = 0, logger }: TripCreationWorkerOptions) {
+/** The sagas' output handler, slowed by `stepDelayMs`: the I/O every saga of this worker shares. */
+function executorOf({ events, provider, clock, chargeTimeoutMs, currency, stepDelayMs = 0, logger }: Omit<TripCreationWorkerOptions, 'config'>) {
   const handler = createOutputHandler({
     store: events,
     provider,
@@ -59,11 +59,16 @@ export function createTripCreationRunner({ config, events, sagas, provider, cloc
     ...(currency ? { currency } : {}),
     ...(logger ? { logger } : {}),
   });
-  const execute = inSlowMotion(handler, stepDelayMs);
+  return inSlowMotion(handler, stepDelayMs);
+}
+
+/** The trip creation saga wired to its runner and output handler. */
+export function createTripCreationRunner(options: TripCreationWorkerOptions) {
+  const { config, sagas, clock, workerId, pollIntervalMs, outboxLeaseMs, logger } = options;
   return new SagaRunner<TripCreationState, TripCreationInput, SagaCommand>({
     saga: createTripCreationSaga(config),
     store: sagas,
-    execute,
+    execute: executorOf(options),
     clock,
     workerId,
     pollIntervalMs,
@@ -73,21 +78,13 @@ export function createTripCreationRunner({ config, events, sagas, provider, cloc
 }
 
 /** The saga that settles a confirmed trip's end (charges a finished trip's fare, refunds an unfinished one), wired alike. */
-export function createSettleTripEndRunner({ events, sagas, provider, clock, workerId, pollIntervalMs, outboxLeaseMs, chargeTimeoutMs, currency, stepDelayMs = 0, logger }: Omit<TripCreationWorkerOptions, 'config'>) {
+export function createSettleTripEndRunner(options: Omit<TripCreationWorkerOptions, 'config'>) {
   // It sends only ChargeFinishedTrip and RefundPaidPayment, answered by a recorded event or a CommandRejected.
-  const handler = createOutputHandler({
-    store: events,
-    provider,
-    ...(clock ? { clock } : {}),
-    ...(chargeTimeoutMs ? { chargeTimeoutMs } : {}),
-    ...(currency ? { currency } : {}),
-    ...(logger ? { logger } : {}),
-  }) as CommandExecutor<SettleTripEndInput, SagaCommand>;
-  const execute = inSlowMotion(handler, stepDelayMs);
+  const { sagas, clock, workerId, pollIntervalMs, outboxLeaseMs, logger } = options;
   return new SagaRunner<SettleTripEndState, SettleTripEndInput, SagaCommand>({
     saga: createSettleTripEndSaga(),
     store: sagas,
-    execute,
+    execute: executorOf(options) as CommandExecutor<SettleTripEndInput, SagaCommand>,
     clock,
     workerId,
     pollIntervalMs,
