@@ -37,15 +37,6 @@ export class VersionGapError extends Error {
 }
 
 /**
- * A document moved on between its read and its guarded write (another writer): the batch is
- * planned again from what is stored. Transient: it says nothing about the commits (never parked).
- */
-export class ReadModelChangedConcurrentlyError extends Error {
-  override readonly name = 'ReadModelChangedConcurrentlyError';
-  readonly transient = true;
-}
-
-/**
  * Applies delivered commits to a projection's documents in one round of I/O: one `find` for
  * the documents touched, the pure `evolve` in memory, one `bulkWrite`. Each event is applied
  * exactly when it is the next version of its document: a redelivered event (version already
